@@ -1,0 +1,75 @@
+"""The reference oracle for tests: GİB's UBL 2.1 XSD (lxml) and GİB's compiled
+schematron (efatura.xsl, XSLT 2.0) run by saxonche exactly as GİB runs it.
+
+Our own validator (ubltr.validate) is judged against this; builders are judged by it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from lxml import etree
+
+from ubltr import official
+
+SVRL = "{http://purl.oclc.org/dsdl/svrl}"
+
+
+@dataclass(frozen=True)
+class OracleResult:
+    xsd_errors: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]  # (rule id, message)
+
+    @property
+    def ok(self) -> bool:
+        return not self.xsd_errors and not self.failed
+
+    @property
+    def rule_ids(self) -> frozenset[str]:
+        return frozenset(r for r, _ in self.failed)
+
+    def __str__(self) -> str:
+        out = [f"XSD: {e}" for e in self.xsd_errors]
+        out += [f"GİB {r}: {m}" for r, m in self.failed]
+        return "\n".join(out) or "ok"
+
+
+class Oracle:
+    def __init__(self) -> None:
+        from saxonche import PySaxonProcessor
+
+        self.proc = PySaxonProcessor(license=False)
+        xslt = self.proc.new_xslt30_processor()
+        self.exe = xslt.compile_stylesheet(stylesheet_file=str(official.path("sematron/efatura.xsl")))
+        self._param: str | None = None
+        self.schema = etree.XMLSchema(file=str(official.path("xsd/maindoc/UBL-Invoice-2.1.xsd")))
+
+    @classmethod
+    @cache
+    def get(cls) -> "Oracle":
+        return cls()
+
+    def schematron(self, xml: bytes, type_: str = "efatura") -> tuple[tuple[str, str], ...]:
+        if type_ != self._param:
+            self.exe.set_parameter("type", self.proc.make_string_value(type_))
+            self._param = type_
+        node = self.proc.parse_xml(xml_text=xml.decode("utf-8"))
+        svrl = etree.fromstring(self.exe.transform_to_string(xdm_node=node).encode("utf-8"))
+        out = []
+        for f in svrl.iter(SVRL + "failed-assert"):
+            text = f.find(SVRL + "text")
+            msg = " ".join("".join(text.itertext()).split()) if text is not None else ""
+            out.append((f.get("id") or f.get("test") or "", msg))
+        return tuple(out)
+
+    def check(self, xml: bytes, type_: str | None = None) -> OracleResult:
+        doc = etree.fromstring(xml)
+        if type_ is None:
+            prof = doc.findtext("{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}ProfileID")
+            type_ = "earchive" if prof == "EARSIVFATURA" else "efatura"
+        xsd = () if self.schema.validate(doc) else tuple(
+            f"line {e.line}: {e.message}" for e in self.schema.error_log
+        )
+        return OracleResult(xsd_errors=xsd, failed=self.schematron(xml, type_))

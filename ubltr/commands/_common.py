@@ -1,0 +1,47 @@
+"""Helpers shared by the command modules: reading inputs, reporting errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_BAD_INPUT = 2
+
+
+def read_input(path: str) -> bytes:
+    """Bytes of ``path`` (``-`` for stdin); a missing file is a usage error (exit 2)."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        fail(f"{path}: no such file")
+    except IsADirectoryError:
+        fail(f"{path}: is a directory")
+    except PermissionError:
+        fail(f"{path}: permission denied")
+
+
+def write_output(path: str | None, data: bytes) -> None:
+    if path in (None, "-"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    p = Path(path)
+    tmp = p.with_name(p.name + ".part")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(p)
+    except OSError as exc:
+        fail(f"{path}: cannot write ({exc.strerror})")
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)

@@ -1,0 +1,990 @@
+"""The neutral invoice: frozen dataclasses and the loader that builds them.
+
+``load(data)`` accepts a dict (or JSON text / bytes) shaped as
+``../shared/spec/neutral-invoice.md`` describes and returns an :class:`Invoice`.
+Every problem in the input is collected and raised at once as
+:class:`InvoiceInputError`, each with the JSON path it concerns
+(``lines[2].taxes[0].percent: ...``).  Amounts are ``Decimal`` from the first byte:
+JSON numbers are read from their text, never through ``float``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import uuid as _uuid
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Iterable, Mapping
+
+from . import codes
+
+__all__ = [
+    "Address", "Party", "Tax", "Withholding", "Exemption", "AllowanceCharge",
+    "Package", "LineDelivery", "Line", "DocumentReference", "Payment", "Delivery",
+    "Carrier", "InternetSale", "EArchive", "Invoice", "InputProblem",
+    "InvoiceInputError", "load", "loads", "to_dict", "vkn_valid", "tckn_valid",
+]
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    district: str
+    city: str
+    street: str | None = None
+    building_number: str | None = None
+    postal_code: str | None = None
+    country: str = "Türkiye"
+    country_code: str = "TR"
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    address: Address
+    vkn: str | None = None
+    tckn: str | None = None
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    tax_office: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    ids: tuple[tuple[str, str], ...] = ()
+    alias: str | None = None
+
+    @property
+    def tax_id(self) -> str:
+        return self.vkn or self.tckn or ""
+
+    @property
+    def tax_id_scheme(self) -> str:
+        return "VKN" if self.vkn else "TCKN"
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Tax:
+    """A tax on a line: by ``percent`` of its base, or a per-unit ``amount``."""
+
+    code: str
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Withholding:
+    code: str
+    percent: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    code: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowanceCharge:
+    """An allowance (``is_charge=False``) or charge; by ``amount`` or ``rate`` (percent)."""
+
+    is_charge: bool
+    amount: Decimal | None = None
+    rate: Decimal | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    kind: str
+    count: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineDelivery:
+    incoterms: str | None = None
+    gtip: str | None = None
+    package: Package | None = None
+    transport_mode: str | None = None
+    address: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    name: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    taxes: tuple[Tax, ...]
+    description: str | None = None
+    code: str | None = None
+    brand: str | None = None
+    model: str | None = None
+    allowances: tuple[AllowanceCharge, ...] = ()
+    charges: tuple[AllowanceCharge, ...] = ()
+    withholding: Withholding | None = None
+    exemption: Exemption | None = None
+    delivery: LineDelivery | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentReference:
+    id: str
+    issue_date: _dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    means_code: str | None = None
+    due_date: _dt.date | None = None
+    iban: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    incoterms: str | None = None
+    address: Address | None = None
+    transport_mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    vkn: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class InternetSale:
+    web_address: str
+    payment_type: str
+    payment_date: _dt.date
+    carrier: Carrier | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EArchive:
+    send_type: str = "ELEKTRONIK"
+    internet_sale: InternetSale | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    profile: str
+    type: str
+    issue_date: _dt.date
+    supplier: Party
+    customer: Party
+    lines: tuple[Line, ...]
+    id: str | None = None
+    series: str | None = None
+    uuid: str | None = None
+    issue_time: _dt.time | None = None
+    currency: str = "TRY"
+    exchange_rate: Decimal | None = None
+    notes: tuple[str, ...] = ()
+    buyer_customer: Party | None = None
+    tax_representative: Party | None = None
+    allowances: tuple[AllowanceCharge, ...] = ()
+    charges: tuple[AllowanceCharge, ...] = ()
+    billing_references: tuple[DocumentReference, ...] = ()
+    order_reference: DocumentReference | None = None
+    despatch_references: tuple[DocumentReference, ...] = ()
+    payment: Payment | None = None
+    delivery: Delivery | None = None
+    earchive: EArchive | None = None
+    rounding: Decimal = Decimal("0")
+
+    def with_identity(self, *, id: str | None = None, uuid: str | None = None) -> "Invoice":
+        """A copy with ``id`` / ``uuid`` filled (a fresh UUID4 when neither has one)."""
+        return replace(
+            self,
+            id=id or self.id,
+            uuid=uuid or self.uuid or str(_uuid.uuid4()),
+        )
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True, slots=True)
+class InputProblem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class InvoiceInputError(ValueError):
+    """Raised by :func:`load` with *every* problem of the input, each with its path."""
+
+    def __init__(self, problems: Iterable[InputProblem]):
+        self.problems: tuple[InputProblem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def vkn_valid(vkn: str) -> bool:
+    """GİB's checksum for a 10-digit vergi kimlik numarası."""
+    if not re.fullmatch(r"\d{10}", vkn or ""):
+        return False
+    digits = [int(c) for c in vkn]
+    total = 0
+    for i in range(9):
+        tmp = (digits[i] + 9 - i) % 10
+        if tmp == 0:
+            v = 0
+        else:
+            v = (tmp * 2 ** (9 - i)) % 9
+            if v == 0:
+                v = 9
+        total += v
+    return (10 - total % 10) % 10 == digits[9]
+
+
+def tckn_valid(tckn: str) -> bool:
+    """The checksum of an 11-digit T.C. kimlik numarası."""
+    if not re.fullmatch(r"[1-9]\d{10}", tckn or ""):
+        return False
+    d = [int(c) for c in tckn]
+    if ((sum(d[0:9:2]) * 7 - sum(d[1:8:2])) % 10) != d[9]:
+        return False
+    return sum(d[:10]) % 10 == d[10]
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+class _BadNumber:
+    """A JSON number we refuse (exponent, NaN, Infinity); reported at its path."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+class _JsonNumber(str):
+    """The exact text of a JSON number, so that 0.1 stays 0.1."""
+
+
+def loads(text: str | bytes) -> "Invoice":
+    """Parse JSON text and :func:`load` it."""
+    return load(parse_json(text))
+
+
+def parse_json(text: str | bytes) -> Any:
+    """JSON → Python with numbers kept as their exact text (never ``float``)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8-sig")
+    try:
+        return json.loads(
+            text,
+            parse_float=_number_hook,
+            parse_int=_number_hook,
+            parse_constant=_BadNumber,
+        )
+    except json.JSONDecodeError as exc:
+        raise InvoiceInputError(
+            [InputProblem("", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]
+        ) from None
+
+
+def _number_hook(text: str) -> Any:
+    if "e" in text or "E" in text:
+        return _BadNumber(text)
+    return _JsonNumber(text)
+
+
+_DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?")
+_MAX_INT_DIGITS = 15
+
+
+class _Reader:
+    """Walks the input dict, collecting problems instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[InputProblem] = []
+
+    def err(self, path: str, message: str) -> None:
+        self.problems.append(InputProblem(path, message))
+
+    # -- primitives
+    def obj(self, value: Any, path: str, allowed: Iterable[str]) -> dict | None:
+        if not isinstance(value, Mapping):
+            self.err(path, f"must be an object, got {_kind(value)}")
+            return None
+        allowed = set(allowed)
+        for key in value:
+            if key not in allowed:
+                hint = _close(key, allowed)
+                self.err(_join(path, key), "unknown key" + (f" (did you mean '{hint}'?)" if hint else ""))
+        return dict(value)
+
+    def text(self, d: dict, key: str, path: str, required: bool = False,
+             max_len: int | None = None) -> str | None:
+        p = _join(path, key)
+        v = d.get(key)
+        if v is None:
+            if required:
+                self.err(p, "is required")
+            return None
+        if isinstance(v, (_JsonNumber,)):
+            v = str(v)
+        if not isinstance(v, str):
+            self.err(p, f"must be a string, got {_kind(v)}")
+            return None
+        bad = _control_char(v)
+        if bad is not None:
+            self.err(p, f"contains control character U+{ord(bad):04X}, which XML 1.0 cannot carry")
+            return None
+        if required and not v.strip():
+            self.err(p, "must not be empty")
+            return None
+        if max_len is not None and len(v) > max_len:
+            self.err(p, f"is {len(v)} characters long, at most {max_len} allowed")
+        return v
+
+    def decimal(self, d: dict, key: str, path: str, required: bool = False,
+                positive: bool = False, non_negative: bool = False,
+                allow_negative: bool = False) -> Decimal | None:
+        p = _join(path, key)
+        v = d.get(key)
+        if v is None:
+            if required:
+                self.err(p, "is required")
+            return None
+        out = self.decimal_value(v, p)
+        if out is None:
+            return None
+        if positive and out <= 0:
+            self.err(p, f"must be greater than 0, got {v}")
+            return None
+        if (non_negative or not allow_negative) and out < 0 and not positive:
+            self.err(p, f"must not be negative, got {v}")
+            return None
+        return out
+
+    def decimal_value(self, v: Any, p: str) -> Decimal | None:
+        if isinstance(v, _BadNumber):
+            self.err(p, f"number {v.text} is not allowed (exponents, NaN and Infinity are refused; write the digits out)")
+            return None
+        if isinstance(v, bool) or not isinstance(v, (str, int, Decimal)):
+            self.err(p, f"must be a decimal string such as \"1250.50\", got {_kind(v)}")
+            return None
+        if isinstance(v, float):  # pragma: no cover - guarded above
+            self.err(p, "floats are refused")
+            return None
+        s = str(v).strip() if not isinstance(v, Decimal) else str(v)
+        if isinstance(v, Decimal) and not v.is_finite():
+            self.err(p, f"{v} is not a finite number")
+            return None
+        if not _DECIMAL_RE.fullmatch(s):
+            if "," in s:
+                why = "thousands separators and decimal commas are refused; write 1250.50"
+            elif "e" in s.lower():
+                why = "exponents are refused; write the digits out"
+            else:
+                why = "must be a decimal number such as \"1250.50\""
+            self.err(p, f"'{s}': {why}")
+            return None
+        int_digits = len(s.lstrip("-").split(".")[0].lstrip("0"))
+        if int_digits > _MAX_INT_DIGITS:
+            self.err(p, f"'{s}' has more than {_MAX_INT_DIGITS} integer digits")
+            return None
+        try:
+            return Decimal(s)
+        except InvalidOperation:  # pragma: no cover - regex guards it
+            self.err(p, f"'{s}' is not a number")
+            return None
+
+    def date(self, d: dict, key: str, path: str, required: bool = False) -> _dt.date | None:
+        p = _join(path, key)
+        s = self.text(d, key, path, required)
+        if s is None:
+            return None
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+            self.err(p, f"'{s}' must be a date YYYY-MM-DD")
+            return None
+        try:
+            return _dt.date.fromisoformat(s)
+        except ValueError:
+            self.err(p, f"'{s}' is not a real calendar date")
+            return None
+
+    def time(self, d: dict, key: str, path: str) -> _dt.time | None:
+        p = _join(path, key)
+        s = self.text(d, key, path)
+        if s is None:
+            return None
+        if not re.fullmatch(r"\d{2}:\d{2}:\d{2}", s):
+            self.err(p, f"'{s}' must be a time HH:MM:SS")
+            return None
+        try:
+            return _dt.time.fromisoformat(s)
+        except ValueError:
+            self.err(p, f"'{s}' is not a real time of day")
+            return None
+
+    def code(self, d: dict, key: str, path: str, allowed: frozenset[str], what: str,
+             required: bool = False) -> str | None:
+        s = self.text(d, key, path, required)
+        if s is None:
+            return None
+        if s not in allowed:
+            hint = _close(s, allowed)
+            self.err(_join(path, key), f"'{s}' is not a {what} in GİB's code list"
+                     + (f" (did you mean '{hint}'?)" if hint else ""))
+            return None
+        return s
+
+    def items(self, d: dict, key: str, path: str, required: bool = False) -> list[tuple[str, Any]]:
+        p = _join(path, key)
+        v = d.get(key)
+        if v is None:
+            if required:
+                self.err(p, "is required")
+            return []
+        if not isinstance(v, list):
+            self.err(p, f"must be a list, got {_kind(v)}")
+            return []
+        if required and not v:
+            self.err(p, "must contain at least one entry")
+        return [(f"{p}[{i}]", item) for i, item in enumerate(v)]
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (_JsonNumber, int, Decimal)):
+        return "a number"
+    if isinstance(v, _BadNumber):
+        return f"the number {v.text}"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, Mapping):
+        return "an object"
+    return type(v).__name__
+
+
+def _close(word: str, options: Iterable[str]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
+_CTRL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _control_char(s: str) -> str | None:
+    m = _CTRL_RE.search(s)
+    return m.group(0) if m else None
+
+
+# --------------------------------------------------------------------------- loader
+
+_DOC_KEYS = {
+    "profile", "type", "id", "series", "uuid", "issue_date", "issue_time", "currency",
+    "exchange_rate", "notes", "supplier", "customer", "buyer_customer",
+    "tax_representative", "lines", "allowances", "charges", "billing_references",
+    "order_reference", "despatch_references", "payment", "delivery", "earchive",
+    "rounding",
+}
+_PARTY_KEYS = {"vkn", "tckn", "name", "first_name", "last_name", "tax_office", "address",
+               "email", "phone", "website", "ids", "alias"}
+_ADDRESS_KEYS = {"street", "building_number", "district", "city", "postal_code", "country",
+                 "country_code"}
+_LINE_KEYS = {"name", "description", "code", "brand", "model", "quantity", "unit",
+              "unit_price", "allowances", "charges", "taxes", "withholding", "exemption",
+              "delivery"}
+
+ID_RE = re.compile(r"[A-Z0-9]{3}20\d{2}\d{9}")
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+# invoice types whose lines may carry 0 % KDV without an exemption reason
+# (GİB TaxExemptionReasonCheck-1)
+_ZERO_KDV_WITHOUT_REASON = {"IADE", "TEVKIFATIADE", "YTBIADE", "YTBTEVKIFATIADE",
+                            "IHRACKAYITLI", "OZELMATRAH", "SGK", "KONAKLAMAVERGISI"}
+RETURN_TYPES = frozenset({"IADE", "TEVKIFATIADE", "YTBIADE", "YTBTEVKIFATIADE"})
+WITHHOLDING_TYPES = frozenset({"TEVKIFAT", "TEVKIFATIADE", "YTBTEVKIFAT", "YTBTEVKIFATIADE", "SGK"})
+
+
+def load(data: Mapping[str, Any] | str | bytes) -> Invoice:
+    """Turn a neutral-invoice dict (or JSON text) into an :class:`Invoice`.
+
+    Raises :class:`InvoiceInputError` listing every problem with its JSON path.
+    """
+    if isinstance(data, (str, bytes)):
+        data = parse_json(data)
+    r = _Reader()
+    inv = _invoice(r, data)
+    if r.problems:
+        raise InvoiceInputError(r.problems)
+    assert inv is not None
+    return inv
+
+
+def _invoice(r: _Reader, raw: Any) -> Invoice | None:
+    d = r.obj(raw, "", _DOC_KEYS)
+    if d is None:
+        return None
+    profile = r.code(d, "profile", "", codes.profiles(), "profile", required=True)
+    type_ = r.code(d, "type", "", codes.invoice_types(), "invoice type", required=True)
+    if profile and type_ and not codes.type_allowed(profile, type_):
+        allowed = ", ".join(sorted(codes.profile_types().get(profile, ())))
+        r.err("type", f"GİB does not allow type {type_} in profile {profile} (allowed: {allowed})")
+
+    inv_id = r.text(d, "id", "")
+    if inv_id is not None and not ID_RE.fullmatch(inv_id):
+        r.err("id", f"'{inv_id}' must be 16 characters: 3-character series, 4-digit year, 9-digit sequence (ABC2026000000001)")
+    series = r.text(d, "series", "")
+    if series is not None and not re.fullmatch(r"[A-Z0-9]{3}", series):
+        r.err("series", f"'{series}' must be 3 capital letters or digits")
+    uid = r.text(d, "uuid", "")
+    if uid is not None and not UUID_RE.fullmatch(uid):
+        r.err("uuid", f"'{uid}' is not a UUID (8-4-4-4-12 hexadecimal digits)")
+    issue_date = r.date(d, "issue_date", "", required=True)
+    if inv_id and issue_date and ID_RE.fullmatch(inv_id) and inv_id[3:7] != f"{issue_date.year:04d}":
+        r.err("id", f"the year in '{inv_id}' ({inv_id[3:7]}) differs from issue_date's year ({issue_date.year})")
+    issue_time = r.time(d, "issue_time", "")
+    currency = r.code(d, "currency", "", codes.currencies(), "currency") or "TRY"
+    rate = r.decimal(d, "exchange_rate", "", positive=True)
+    if currency != "TRY" and rate is None and "exchange_rate" not in d:
+        r.err("exchange_rate", f"is required when currency is {currency} (TRY per 1 {currency})")
+    notes = []
+    for p, n in r.items(d, "notes", ""):
+        if not isinstance(n, str):
+            r.err(p, f"must be a string, got {_kind(n)}")
+        elif _control_char(n) is not None:
+            r.err(p, f"contains control character U+{ord(_control_char(n)):04X}")
+        else:
+            notes.append(n)
+
+    supplier = _party(r, d.get("supplier"), "supplier", required=True)
+    customer = _party(r, d.get("customer"), "customer", required=True)
+    buyer = _party(r, d.get("buyer_customer"), "buyer_customer")
+    taxrep = _party(r, d.get("tax_representative"), "tax_representative")
+
+    lines = []
+    for p, raw_line in r.items(d, "lines", "", required=True):
+        ln = _line(r, raw_line, p, type_)
+        if ln is not None:
+            lines.append(ln)
+
+    allowances = tuple(_allowance(r, x, p, False) for p, x in r.items(d, "allowances", ""))
+    charges = tuple(_allowance(r, x, p, True) for p, x in r.items(d, "charges", ""))
+    billing = tuple(_docref(r, x, p) for p, x in r.items(d, "billing_references", ""))
+    if type_ in RETURN_TYPES and not billing:
+        r.err("billing_references", f"a {type_} invoice must name the invoices it returns")
+    order = _docref(r, d.get("order_reference"), "order_reference") if d.get("order_reference") is not None else None
+    despatch = tuple(_docref(r, x, p) for p, x in r.items(d, "despatch_references", ""))
+    payment = _payment(r, d.get("payment"), "payment", profile)
+    delivery = _delivery(r, d.get("delivery"), "delivery")
+    earchive = _earchive(r, d.get("earchive"), "earchive")
+    rounding = r.decimal(d, "rounding", "", allow_negative=True)
+
+    _profile_rules(r, profile, type_, customer, buyer, taxrep, lines, delivery, earchive, payment)
+    if r.problems:
+        return None
+    return Invoice(
+        profile=profile, type=type_, issue_date=issue_date, supplier=supplier,
+        customer=customer, lines=tuple(lines), id=inv_id, series=series, uuid=uid,
+        issue_time=issue_time, currency=currency, exchange_rate=rate, notes=tuple(notes),
+        buyer_customer=buyer, tax_representative=taxrep, allowances=allowances,
+        charges=charges, billing_references=billing, order_reference=order,
+        despatch_references=despatch, payment=payment, delivery=delivery,
+        earchive=earchive, rounding=rounding if rounding is not None else Decimal("0"),
+    )
+
+
+def _profile_rules(r: _Reader, profile, type_, customer, buyer, taxrep, lines, delivery,
+                   earchive, payment) -> None:
+    if profile == "EARSIVFATURA" and earchive is None:
+        r.err("earchive", "is required for EARSIVFATURA (send_type ELEKTRONIK or KAGIT)")
+    if profile != "EARSIVFATURA" and earchive is not None:
+        r.err("earchive", f"applies only to EARSIVFATURA, not {profile}")
+    if profile in {"IHRACAT", "YOLCUBERABERFATURA"} and buyer is None:
+        r.err("buyer_customer", f"is required for {profile} (the foreign buyer / passenger)")
+    if profile == "IHRACAT" and buyer is not None and not buyer.name:
+        r.err("buyer_customer.name", "is required for IHRACAT (PartyLegalEntity/RegistrationName)")
+    if profile == "YOLCUBERABERFATURA" and taxrep is None:
+        r.err("tax_representative", "is required for YOLCUBERABERFATURA (the intermediary: vkn and alias)")
+    if profile == "YOLCUBERABERFATURA" and taxrep is not None and not taxrep.alias:
+        r.err("tax_representative.alias", "is required for YOLCUBERABERFATURA (ARACIKURUMETIKET)")
+    if profile == "KAMU" and buyer is None:
+        r.err("buyer_customer", "is required for KAMU (the public body that pays)")
+    if profile == "KAMU" and (payment is None or not payment.iban):
+        r.err("payment.iban", "is required for KAMU (the payee account, a Turkish IBAN)")
+    if profile == "IHRACAT":
+        for i, ln in enumerate(lines):
+            dl = ln.delivery
+            base = f"lines[{i}].delivery"
+            inc = (dl and dl.incoterms) or (delivery and delivery.incoterms)
+            if not inc:
+                r.err(base + ".incoterms", "is required for IHRACAT (here or in the document's delivery)")
+            if not (dl and dl.gtip):
+                r.err(base + ".gtip", "is required for IHRACAT (12-digit GTİP customs code)")
+            if not ((dl and dl.transport_mode) or (delivery and delivery.transport_mode)):
+                r.err(base + ".transport_mode", "is required for IHRACAT (here or in the document's delivery)")
+            if not ((dl and dl.address) or (delivery and delivery.address)):
+                r.err(base + ".address", "is required for IHRACAT (here or in the document's delivery)")
+            if not (dl and dl.package):
+                r.err(base + ".package", "is required for IHRACAT ({\"kind\": ..., \"count\": ...})")
+
+
+def _address(r: _Reader, raw: Any, path: str, required: bool = True) -> Address | None:
+    if raw is None:
+        if required:
+            r.err(path, "is required")
+        return None
+    d = r.obj(raw, path, _ADDRESS_KEYS)
+    if d is None:
+        return None
+    district = r.text(d, "district", path, required=True)
+    city = r.text(d, "city", path, required=True)
+    cc = r.code(d, "country_code", path, codes.countries(), "country code") or "TR"
+    country = r.text(d, "country", path) or ("Türkiye" if cc == "TR" else None)
+    if country is None:
+        r.err(_join(path, "country"), f"is required when country_code is {cc}")
+    if district is None or city is None or country is None:
+        return None
+    return Address(
+        district=district, city=city, street=r.text(d, "street", path),
+        building_number=r.text(d, "building_number", path),
+        postal_code=r.text(d, "postal_code", path), country=country, country_code=cc,
+    )
+
+
+def _party(r: _Reader, raw: Any, path: str, required: bool = False) -> Party | None:
+    if raw is None:
+        if required:
+            r.err(path, "is required")
+        return None
+    d = r.obj(raw, path, _PARTY_KEYS)
+    if d is None:
+        return None
+    vkn = r.text(d, "vkn", path)
+    tckn = r.text(d, "tckn", path)
+    if vkn is not None and tckn is not None:
+        r.err(path, "give either vkn or tckn, not both")
+    if vkn is None and tckn is None:
+        r.err(_join(path, "vkn"), "a party needs a vkn (10 digits) or a tckn (11 digits)")
+    if vkn is not None and not vkn_valid(vkn):
+        r.err(_join(path, "vkn"), f"'{vkn}' is not a valid VKN (10 digits with GİB's checksum)")
+    if tckn is not None and not tckn_valid(tckn):
+        r.err(_join(path, "tckn"), f"'{tckn}' is not a valid TCKN (11 digits with the national-id checksum)")
+    name = r.text(d, "name", path)
+    first = r.text(d, "first_name", path)
+    last = r.text(d, "last_name", path)
+    if vkn is not None and not (name and name.strip()):
+        r.err(_join(path, "name"), "is required with a vkn (the company title)")
+    if tckn is not None and not name and not (first and last):
+        r.err(_join(path, "first_name"), "first_name and last_name are required with a tckn")
+    ids: list[tuple[str, str]] = []
+    raw_ids = d.get("ids")
+    if raw_ids is not None:
+        if not isinstance(raw_ids, Mapping):
+            r.err(_join(path, "ids"), f"must be an object of scheme: value, got {_kind(raw_ids)}")
+        else:
+            for scheme, value in raw_ids.items():
+                p = f"{path}.ids.{scheme}"
+                if scheme not in codes.party_id_schemes() or scheme in {"VKN", "TCKN"}:
+                    r.err(p, f"'{scheme}' is not a party identification scheme in GİB's list"
+                          + (" (use vkn / tckn)" if scheme in {"VKN", "TCKN"} else ""))
+                elif not isinstance(value, str) or not value.strip():
+                    r.err(p, "must be a non-empty string")
+                else:
+                    ids.append((scheme, value))
+    address = _address(r, d.get("address"), _join(path, "address"))
+    email = r.text(d, "email", path)
+    if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        r.err(_join(path, "email"), f"'{email}' is not an e-mail address")
+    alias = r.text(d, "alias", path)
+    if address is None:
+        return None
+    return Party(
+        address=address, vkn=vkn, tckn=tckn, name=name, first_name=first, last_name=last,
+        tax_office=r.text(d, "tax_office", path), email=email,
+        phone=r.text(d, "phone", path), website=r.text(d, "website", path),
+        ids=tuple(ids), alias=alias,
+    )
+
+
+def _allowance(r: _Reader, raw: Any, path: str, is_charge: bool) -> AllowanceCharge:
+    d = r.obj(raw, path, {"reason", "amount", "rate"}) or {}
+    amount = r.decimal(d, "amount", path)
+    rate = r.decimal(d, "rate", path)
+    if (amount is None) == (rate is None) and ("amount" in d) == ("rate" in d):
+        r.err(path, "give exactly one of amount or rate")
+    if rate is not None and rate > 100:
+        r.err(_join(path, "rate"), f"{rate} is more than 100 percent")
+    return AllowanceCharge(is_charge=is_charge, amount=amount, rate=rate,
+                           reason=r.text(d, "reason", path))
+
+
+def _docref(r: _Reader, raw: Any, path: str) -> DocumentReference | None:
+    d = r.obj(raw, path, {"id", "issue_date"})
+    if d is None:
+        return None
+    i = r.text(d, "id", path, required=True)
+    dt = r.date(d, "issue_date", path, required=True)
+    if i is None or dt is None:
+        return None
+    return DocumentReference(id=i, issue_date=dt)
+
+
+def _payment(r: _Reader, raw: Any, path: str, profile: str | None) -> Payment | None:
+    if raw is None:
+        return None
+    d = r.obj(raw, path, {"means_code", "due_date", "iban", "note"})
+    if d is None:
+        return None
+    means = r.code(d, "means_code", path, codes.payment_means(), "payment means code")
+    iban = r.text(d, "iban", path)
+    if iban is not None:
+        compact = iban.replace(" ", "")
+        if not _iban_valid(compact):
+            r.err(_join(path, "iban"), f"'{iban}' is not a valid IBAN (country, check digits, mod-97)")
+        elif profile == "KAMU" and not re.fullmatch(r"TR\d{7}[A-Z0-9]{17}", compact):
+            r.err(_join(path, "iban"), "KAMU needs a Turkish IBAN (TR + 24 characters)")
+        iban = compact
+    return Payment(means_code=means, due_date=r.date(d, "due_date", path), iban=iban,
+                   note=r.text(d, "note", path))
+
+
+def _iban_valid(iban: str) -> bool:
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", iban):
+        return False
+    moved = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def _delivery(r: _Reader, raw: Any, path: str) -> Delivery | None:
+    if raw is None:
+        return None
+    d = r.obj(raw, path, {"incoterms", "address", "transport_mode"})
+    if d is None:
+        return None
+    return Delivery(
+        incoterms=r.code(d, "incoterms", path, codes.incoterms(), "delivery term (INCOTERMS)"),
+        address=_address(r, d.get("address"), _join(path, "address"), required=False),
+        transport_mode=r.code(d, "transport_mode", path, codes.transport_modes(), "transport mode"),
+    )
+
+
+def _line_delivery(r: _Reader, raw: Any, path: str) -> LineDelivery | None:
+    if raw is None:
+        return None
+    d = r.obj(raw, path, {"incoterms", "gtip", "package", "transport_mode", "address"})
+    if d is None:
+        return None
+    gtip = r.text(d, "gtip", path)
+    if gtip is not None and not re.fullmatch(r"\d{12}", gtip):
+        r.err(_join(path, "gtip"), f"'{gtip}' must be a 12-digit GTİP code")
+    package = None
+    if d.get("package") is not None:
+        pp = _join(path, "package")
+        pd = r.obj(d["package"], pp, {"kind", "count"})
+        if pd is not None:
+            kind = r.code(pd, "kind", pp, codes.package_types(), "package type", required=True)
+            count = r.decimal(pd, "count", pp, positive=True)
+            if kind:
+                package = Package(kind=kind, count=count)
+    return LineDelivery(
+        incoterms=r.code(d, "incoterms", path, codes.incoterms(), "delivery term (INCOTERMS)"),
+        gtip=gtip, package=package,
+        transport_mode=r.code(d, "transport_mode", path, codes.transport_modes(), "transport mode"),
+        address=_address(r, d.get("address"), _join(path, "address"), required=False),
+    )
+
+
+def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
+    d = r.obj(raw, path, _LINE_KEYS)
+    if d is None:
+        return None
+    name = r.text(d, "name", path, required=True)
+    qty = r.decimal(d, "quantity", path, required=True, positive=True)
+    unit = r.code(d, "unit", path, codes.units(), "unit code", required=True)
+    price = r.decimal(d, "unit_price", path, required=True, non_negative=True)
+
+    taxes: list[Tax] = []
+    seen: set[str] = set()
+    for tp, traw in r.items(d, "taxes", path):
+        td = r.obj(traw, tp, {"code", "percent", "amount"})
+        if td is None:
+            continue
+        code = r.code(td, "code", tp, codes.tax_codes(), "tax code", required=True)
+        pct = r.decimal(td, "percent", tp)
+        amt = r.decimal(td, "amount", tp)
+        if pct is not None and pct > 100:
+            r.err(_join(tp, "percent"), f"{pct} is more than 100 percent")
+        if (pct is None) == (amt is None) and ("percent" in td) == ("amount" in td):
+            r.err(tp, "give exactly one of percent or amount (per unit)")
+        if code == "0015" and amt is not None:
+            r.err(_join(tp, "amount"), "KDV (0015) is a percent, not a per-unit amount")
+        if code in seen:
+            r.err(_join(tp, "code"), f"tax {code} appears twice on this line")
+        if code:
+            seen.add(code)
+            taxes.append(Tax(code=code, percent=pct, amount=amt))
+
+    exemption = None
+    if d.get("exemption") is not None:
+        ep = _join(path, "exemption")
+        ed = r.obj(d["exemption"], ep, {"code", "reason"})
+        if ed is not None:
+            allowed = codes.exemption_codes_for(type_) if type_ else codes.exemption_codes()
+            ecode = r.text(ed, "code", ep, required=True)
+            if ecode is not None:
+                if ecode not in codes.exemption_codes():
+                    r.err(_join(ep, "code"), f"'{ecode}' is not an exemption code in GİB's code list")
+                elif ecode not in allowed:
+                    r.err(_join(ep, "code"), f"exemption code {ecode} is not allowed on a {type_} invoice")
+                else:
+                    exemption = Exemption(code=ecode, reason=r.text(ed, "reason", ep))
+
+    kdv = next((t for t in taxes if t.code == "0015"), None)
+    if kdv is None and "taxes" in d:
+        if exemption is not None:
+            taxes.append(Tax(code="0015", percent=Decimal("0")))  # documented: exemption implies KDV 0 %
+            kdv = taxes[-1]
+        elif not any(p.path.startswith(_join(path, "taxes")) for p in r.problems):
+            r.err(_join(path, "taxes"), "a line needs a KDV entry {\"code\": \"0015\", \"percent\": ...}")
+    elif "taxes" not in d:
+        if exemption is not None:
+            taxes.append(Tax(code="0015", percent=Decimal("0")))
+            kdv = taxes[-1]
+        else:
+            r.err(_join(path, "taxes"), "is required: a line needs at least KDV {\"code\": \"0015\", \"percent\": ...}")
+    if kdv is not None and kdv.percent == 0 and exemption is None and type_ not in _ZERO_KDV_WITHOUT_REASON:
+        r.err(_join(path, "exemption"), "is required when KDV is 0 % (GİB exemption code and reason)")
+
+    withholding = None
+    if d.get("withholding") is not None:
+        wp = _join(path, "withholding")
+        wd = r.obj(d["withholding"], wp, {"code", "percent"})
+        if wd is not None:
+            wcode = r.code(wd, "code", wp, codes.withholding_codes(), "withholding (tevkifat) code", required=True)
+            wpct = r.decimal(wd, "percent", wp)
+            if wcode is not None:
+                allowed_pct = codes.withholding_percents().get(wcode, frozenset())
+                if wpct is None:
+                    wpct = codes.default_withholding_percent(wcode)
+                    if wpct is None:
+                        r.err(_join(wp, "percent"), f"code {wcode} has several rates in GİB's table ({', '.join(str(x) for x in sorted(allowed_pct))}); give one")
+                elif wpct.normalize() not in {p.normalize() for p in allowed_pct}:
+                    r.err(_join(wp, "percent"), f"{wpct} is not a rate GİB allows for code {wcode} (allowed: {', '.join(str(x) for x in sorted(allowed_pct))})")
+                    wpct = None
+                if wpct is not None:
+                    withholding = Withholding(code=wcode, percent=wpct)
+        if type_ is not None and type_ not in WITHHOLDING_TYPES:
+            r.err(wp, f"withholding (tevkifat) needs type TEVKIFAT or TEVKIFATIADE, not {type_}")
+        if kdv is not None and kdv.percent == 0:
+            r.err(wp, "withholding applies to KDV; this line's KDV is 0 %")
+
+    allowances = tuple(_allowance(r, x, p, False) for p, x in r.items(d, "allowances", path))
+    charges = tuple(_allowance(r, x, p, True) for p, x in r.items(d, "charges", path))
+    delivery = _line_delivery(r, d.get("delivery"), _join(path, "delivery"))
+    if None in (name, qty, unit, price):
+        return None
+    return Line(
+        name=name, quantity=qty, unit=unit, unit_price=price, taxes=tuple(taxes),
+        description=r.text(d, "description", path), code=r.text(d, "code", path),
+        brand=r.text(d, "brand", path), model=r.text(d, "model", path),
+        allowances=allowances, charges=charges, withholding=withholding,
+        exemption=exemption, delivery=delivery,
+    )
+
+
+def _earchive(r: _Reader, raw: Any, path: str) -> EArchive | None:
+    if raw is None:
+        return None
+    d = r.obj(raw, path, {"send_type", "internet_sale"})
+    if d is None:
+        return None
+    st = r.text(d, "send_type", path) or "ELEKTRONIK"
+    if st not in {"ELEKTRONIK", "KAGIT"}:
+        r.err(_join(path, "send_type"), f"'{st}' must be ELEKTRONIK or KAGIT")
+    sale = None
+    if d.get("internet_sale") is not None:
+        sp = _join(path, "internet_sale")
+        sd = r.obj(d["internet_sale"], sp, {"web_address", "payment_type", "payment_date", "carrier"})
+        if sd is not None:
+            web = r.text(sd, "web_address", sp, required=True)
+            ptype = r.text(sd, "payment_type", sp, required=True)
+            if ptype is not None and ptype not in _INTERNET_PAYMENT_TYPES:
+                r.err(_join(sp, "payment_type"), f"'{ptype}' must be one of {', '.join(sorted(_INTERNET_PAYMENT_TYPES))}")
+            pdate = r.date(sd, "payment_date", sp, required=True)
+            carrier = None
+            if sd.get("carrier") is not None:
+                cp = _join(sp, "carrier")
+                cd = r.obj(sd["carrier"], cp, {"vkn", "name"})
+                if cd is not None:
+                    cv = r.text(cd, "vkn", cp, required=True)
+                    cn = r.text(cd, "name", cp, required=True)
+                    if cv is not None and not (vkn_valid(cv) or tckn_valid(cv)):
+                        r.err(_join(cp, "vkn"), f"'{cv}' is not a valid VKN or TCKN")
+                    if cv and cn:
+                        carrier = Carrier(vkn=cv, name=cn)
+            if web and ptype and pdate:
+                sale = InternetSale(web_address=web, payment_type=ptype, payment_date=pdate, carrier=carrier)
+    return EArchive(send_type=st, internet_sale=sale)
+
+
+# GİB e-Arşiv guide: internet sale payment types
+_INTERNET_PAYMENT_TYPES = {"KREDIKARTI/BANKAKARTI", "EFT/HAVALE", "KAPIDAODEME", "ODEMEARACISI", "DIGER"}
+
+
+# --------------------------------------------------------------------------- dump
+
+
+def to_dict(inv: Invoice) -> dict[str, Any]:
+    """The neutral JSON shape of ``inv`` (decimals as strings, defaults omitted):
+    ``load(to_dict(x)) == x``."""
+    return _dump(inv)
+
+
+def _dump(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, (_dt.date, _dt.time)):
+        return obj.isoformat()
+    if isinstance(obj, tuple) and obj and isinstance(obj[0], tuple):  # Party.ids
+        return {k: v for k, v in obj}
+    if isinstance(obj, tuple):
+        return [_dump(x) for x in obj]
+    if hasattr(obj, "__dataclass_fields__"):
+        out: dict[str, Any] = {}
+        for f in fields(obj):
+            v = getattr(obj, f.name)
+            if v is None or v == () or (f.default is not None and f.default is not field and v == f.default
+                                          and f.name not in {"send_type"}):
+                continue
+            if isinstance(obj, AllowanceCharge) and f.name == "is_charge":
+                continue
+            out[f.name] = _dump(v)
+        if isinstance(obj, Invoice):
+            # allowances / charges are split by key in the neutral shape
+            pass
+        return out
+    return obj
