@@ -1,5 +1,10 @@
-"""Provider transports: one module per provider behind :class:`ubltr.transport.base.Provider`."""
+"""Provider transports: one module per provider behind :class:`ubltr.transport.base.Provider`.
 
-from .base import Document, Outcome, Provider, ProviderError, SendResult, Status
+Provider names map to their client and fake in :mod:`ubltr.transport.registry`.
+"""
 
-__all__ = ["Document", "Outcome", "Provider", "ProviderError", "SendResult", "Status"]
+from .base import (BaseClient, Document, Outcome, Provider, ProviderError, SendResult, Status,
+                   Unsupported)
+
+__all__ = ["BaseClient", "Document", "Outcome", "Provider", "ProviderError", "SendResult", "Status",
+           "Unsupported"]

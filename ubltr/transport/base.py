@@ -4,13 +4,27 @@ A client is a small object that takes an ``httpx.Client`` (or any object with th
 same ``request`` method) as a parameter: tests and users slot in a fake provider
 or an ``httpx.MockTransport`` there.  Every provider answer, success or failure,
 becomes one :class:`SendResult`; nothing raises for a provider's "no".
+
+The contract the outbox relies on (see docs/transport.md):
+
+* ``send(doc)`` returns ``ACCEPTED`` / ``REJECTED`` (final), ``PENDING`` (the
+  provider has it), ``RETRYABLE`` (the provider certainly does not have it: 429,
+  503, connection refused) or ``UNKNOWN`` (timeout, lost response, other 5xx).
+  A duplicate answer on the provider's idempotency key ("already saved") is not a
+  rejection: the client resolves it to the stored document's status.
+* ``status(uuid)`` returns the same outcomes; ``RETRYABLE`` there means "the
+  provider has no document with this key" (so a send is safe), ``UNKNOWN`` that
+  the question itself could not be answered.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import httpx
 
 
 class Outcome(str, enum.Enum):
@@ -20,7 +34,15 @@ class Outcome(str, enum.Enum):
     REJECTED = "rejected"        # final: the provider refused it; resending the same bytes will not help
     PENDING = "pending"          # the provider has it and is still processing
     UNKNOWN = "unknown"          # we do not know whether the provider has it (timeout, lost response)
-    RETRYABLE = "retryable"      # the provider certainly does not have it (429, 5xx before acceptance)
+    RETRYABLE = "retryable"      # the provider certainly does not have it (429, 503, refused connection)
+
+
+#: XML size we accept when reading a document's identity (the validator has its own limit)
+MAX_XML_BYTES = 20 * 1024 * 1024
+
+_NS = {
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +56,48 @@ class Document:
     receiver_alias: str | None = None
     neutral: dict[str, Any] | None = None  # the neutral invoice, for JSON-API providers
 
+    @classmethod
+    def from_xml(cls, xml: bytes, *, receiver_alias: str | None = None,
+                 neutral: dict[str, Any] | None = None) -> Document:
+        """Read ``cbc:UUID``, ``cbc:ID`` and ``cbc:ProfileID`` from a UBL-TR document.
+
+        Parsing is XXE-safe (no DTDs, no entities, no network); raises ``ValueError``
+        naming what is missing or malformed.
+        """
+        root = parse_xml(xml)
+        def first(tag: str) -> str | None:
+            for child in root:
+                if child.tag == f"{{{_NS['cbc']}}}{tag}":
+                    return (child.text or "").strip() or None
+            return None
+        uuid = first("UUID")
+        if not uuid:
+            raise ValueError("document has no cbc:UUID (the key that makes sending exactly-once)")
+        return cls(uuid=uuid, xml=xml, invoice_id=first("ID"), profile=first("ProfileID"),
+                   receiver_alias=receiver_alias, neutral=neutral)
+
+
+def parse_xml(xml: bytes) -> Any:
+    """XXE-safe parse of untrusted XML; refuses DOCTYPEs and oversize input (``ValueError``)."""
+    from lxml import etree
+
+    if len(xml) > MAX_XML_BYTES:
+        raise ValueError(f"XML larger than {MAX_XML_BYTES} bytes")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                             load_dtd=False, dtd_validation=False)
+    try:
+        root = etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"XML is not well-formed: {exc}") from None
+    if root.getroottree().docinfo.doctype:
+        raise ValueError("XML with a DOCTYPE is refused")
+    return root
+
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
+    """One provider answer, normalised: the only shape the outbox ever sees."""
+
     outcome: Outcome
     provider: str
     uuid: str
@@ -60,12 +121,89 @@ class ProviderError(RuntimeError):
     """Misuse of a client (bad configuration), never a provider's answer."""
 
 
+class Unsupported(ProviderError):
+    """The provider does not offer this operation (e.g. cancel on e-Fatura)."""
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: str
     #: whether the provider documents a lookup by our key (UUID / LocalDocumentId / sale code)
     supports_status: bool
+    #: whether the provider refuses a second document with the same key (so a resend is harmless)
+    idempotent: bool
 
     def send(self, doc: Document) -> SendResult: ...
 
     def status(self, uuid: str) -> SendResult: ...
+
+
+def failure_result(provider: str, uuid: str, exc: Exception) -> SendResult:
+    """The outcome of a request that got no HTTP answer.
+
+    A connection that was never made (refused, connect timeout, pool timeout) cannot
+    have reached the provider: ``RETRYABLE``.  Anything after the request may have
+    left (read timeout, dropped connection) is ``UNKNOWN``.
+    """
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return SendResult(Outcome.RETRYABLE, provider, uuid, error_code=type(exc).__name__,
+                          message="no connection to the provider", retry_safe=True)
+    return SendResult(Outcome.UNKNOWN, provider, uuid, error_code=type(exc).__name__,
+                      message="no answer from the provider; ask for the status before any resend")
+
+
+#: HTTP statuses that mean "not processed, try later" (documented by RFC 9110 / 6585)
+RETRY_STATUSES = frozenset({429, 503})
+
+
+def http_failure(provider: str, uuid: str, response: httpx.Response,
+                 error_code: str | None = None, message: str | None = None) -> SendResult | None:
+    """The outcome of a 429 / 5xx answer, or ``None`` when the status is not one of those."""
+    code = response.status_code
+    if code in RETRY_STATUSES:
+        return SendResult(Outcome.RETRYABLE, provider, uuid, error_code=error_code or str(code),
+                          message=message or response.reason_phrase, http_status=code, retry_safe=True)
+    if code >= 500:
+        return SendResult(Outcome.UNKNOWN, provider, uuid, error_code=error_code or str(code),
+                          message=message or response.reason_phrase, http_status=code)
+    return None
+
+
+class BaseClient:
+    """Shared plumbing for the clients; optional operations raise :class:`Unsupported`.
+
+    Subclasses set ``name``, ``supports_status``, ``idempotent`` and ``secret_keys``
+    (configuration keys that hold credentials: read from the environment as
+    ``UBLTR_<NAME>_<KEY>`` by :func:`ubltr.transport.registry.make_client`, never logged).
+    """
+
+    name: ClassVar[str] = "base"
+    supports_status: ClassVar[bool] = False
+    idempotent: ClassVar[bool] = False
+    secret_keys: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], http: httpx.Client) -> BaseClient:
+        """Build a client from a flat configuration mapping (file + environment)."""
+        raise NotImplementedError
+
+    def send(self, doc: Document) -> SendResult:
+        raise NotImplementedError
+
+    def status(self, uuid: str) -> SendResult:
+        raise Unsupported(f"{self.name}: no status lookup")
+
+    def fetch(self, uuid: str, fmt: str = "pdf") -> bytes:
+        """The provider's rendering of a sent document (``pdf`` / ``xml``)."""
+        raise Unsupported(f"{self.name}: no document download")
+
+    def cancel(self, uuid: str) -> SendResult:
+        """Cancel a sent document where the provider allows it (e-Arşiv)."""
+        raise Unsupported(f"{self.name}: no cancel")
+
+    def lookup(self, tax_id: str) -> list[dict[str, Any]]:
+        """Taxpayer / alias lookup: the registered e-Fatura users for a VKN/TCKN."""
+        raise Unsupported(f"{self.name}: no taxpayer lookup")
+
+    def __repr__(self) -> str:  # never show credentials
+        return f"<{type(self).__name__} {self.name}>"

@@ -1,0 +1,515 @@
+"""The shared fake-provider framework: a real HTTP server on 127.0.0.1.
+
+A provider fake is a :class:`Handler` subclass (one module per provider beside this
+one) that speaks the provider's contract: authentication, validation of what it
+receives (through a pluggable :data:`Validator`), duplicate detection on the
+provider's idempotency key (through the thread-safe :class:`Ledger`), status
+queries.  The framework around it adds what real networks do, from a seeded
+:class:`FaultPlan`:
+
+``503`` / ``429``
+    answered without touching the request (the provider does not have it);
+``500``
+    answered without touching the request, but a client cannot know that;
+``timeout``
+    the connection is held ``hold`` seconds, then closed without an answer; the
+    request is not processed;
+``lost``
+    the request **is processed** (the provider has the document), then the
+    connection is closed without an answer: the worst case;
+``late``
+    processed, answered only after ``hold`` seconds (after the client gave up).
+
+Control endpoints (never faulted, never authenticated, 127.0.0.1 only):
+``GET /_fake/stats``, ``POST /_fake/faults`` (``{"rate", "seed", "schedule",
+"weights", "hold"}``), ``POST /_fake/reset``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+FAULT_KINDS = ("503", "429", "500", "timeout", "lost", "late")
+#: the mix used for ``--fail-rate`` unless weights are given
+DEFAULT_WEIGHTS: Mapping[str, float] = {"503": 0.25, "429": 0.15, "500": 0.0,
+                                        "timeout": 0.2, "lost": 0.4, "late": 0.0}
+#: faults after which the client cannot know whether the request was processed
+AMBIGUOUS = frozenset({"500", "timeout", "lost", "late"})
+MAX_BODY = 25 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- requests
+
+@dataclass(frozen=True, slots=True)
+class FakeRequest:
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON, or ``None`` when it is not JSON."""
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def bearer(self) -> str | None:
+        auth = self.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+    def multipart_file(self, field_name: str = "file") -> bytes | None:
+        """The content of one part of a ``multipart/form-data`` body (stdlib email parser)."""
+        ctype = self.headers.get("content-type", "")
+        if not ctype.startswith("multipart/form-data"):
+            return None
+        from email.parser import BytesParser
+        from email.policy import HTTP
+
+        msg = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + self.body)
+        if not msg.is_multipart():
+            return None
+        for part in msg.iter_parts():
+            if part.get_param("name", header="content-disposition") == field_name:
+                payload = part.get_payload(decode=True)
+                return payload if isinstance(payload, bytes) else None
+        return None
+
+
+@dataclass(slots=True)
+class FakeResponse:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, status: int, obj: Any, **headers: str) -> FakeResponse:
+        return cls(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), headers=dict(headers))
+
+
+# --------------------------------------------------------------------------- validation
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    message: str
+    provider_codes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    valid: bool
+    findings: tuple[Finding, ...] = ()
+
+
+Validator = Callable[[bytes], Verdict]
+
+_UBL_INVOICE = "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
+
+
+def basic_validator(xml: bytes) -> Verdict:
+    """Well-formed, XXE-safe, root ``Invoice`` in the UBL namespace, a ``cbc:UUID``."""
+    from ..base import Document, parse_xml
+
+    try:
+        root = parse_xml(xml)
+    except ValueError as exc:
+        return Verdict(False, (Finding("xml.wellformed", str(exc)),))
+    if root.tag != _UBL_INVOICE:
+        return Verdict(False, (Finding("xml.root", f"root element is {root.tag}, expected {_UBL_INVOICE}"),))
+    try:
+        Document.from_xml(xml)
+    except ValueError as exc:
+        return Verdict(False, (Finding("ubl.uuid", str(exc)),))
+    return Verdict(True)
+
+
+def real_validator() -> Validator | None:
+    """``ubltr.validate.validate`` adapted to :data:`Validator`, when it is importable."""
+    try:
+        from ubltr.validate import validate  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+
+    def check(xml: bytes) -> Verdict:
+        first = basic_validator(xml)  # cheap refusal of non-XML before the full run
+        if not first.valid:
+            return first
+        report = validate(xml)
+        findings = []
+        for f in getattr(report, "findings", ()) or ():
+            rule = str(getattr(f, "rule", None) or getattr(f, "rule_id", None) or getattr(f, "id", "?"))
+            codes = getattr(f, "provider_codes", None) or {}
+            findings.append(Finding(rule, str(getattr(f, "message", "")),
+                                    dict(codes) if isinstance(codes, Mapping) else {}))
+        return Verdict(bool(report.valid), tuple(findings))
+
+    return check
+
+
+def default_validator(kind: str = "auto") -> Validator:
+    """``basic``, ``real`` (fails if not importable) or ``auto`` (real when available)."""
+    if kind == "basic":
+        return basic_validator
+    real = real_validator()
+    if real is None:
+        if kind == "real":
+            raise RuntimeError("ubltr.validate.validate is not available")
+        return basic_validator
+    return real
+
+
+# --------------------------------------------------------------------------- state
+
+class Ledger:
+    """What the fake provider holds, keyed by its idempotency key; thread-safe.
+
+    ``created[key]`` counts how many documents the provider created for a key: a
+    value above one is a duplicate invoice, which the reliability test forbids.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.records: dict[str, dict[str, Any]] = {}
+        self.created: Counter[str] = Counter()
+        self._serial = 0
+
+    def next_serial(self) -> int:
+        with self.lock:
+            self._serial += 1
+            return self._serial
+
+    def create(self, key: str, record: dict[str, Any], *, dedup: bool = True) -> tuple[bool, dict[str, Any]]:
+        """Store ``record`` under ``key``; with ``dedup`` an existing key is returned instead."""
+        with self.lock:
+            if dedup and key in self.records:
+                return False, self.records[key]
+            self.records[key] = record
+            self.created[key] += 1
+            return True, record
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self.lock:
+            return self.records.get(key)
+
+    def update(self, key: str, **changes: Any) -> dict[str, Any] | None:
+        with self.lock:
+            rec = self.records.get(key)
+            if rec is not None:
+                rec.update(changes)
+            return rec
+
+    def reset(self) -> None:
+        with self.lock:
+            self.records.clear()
+            self.created.clear()
+            self._serial = 0
+
+
+class FaultPlan:
+    """Seeded choice of a fault per request; an explicit ``schedule`` is consumed first.
+
+    ``schedule`` entries are fault kinds or ``"ok"``; after it runs out, each request
+    faults with probability ``rate``, the kind drawn from ``weights``.
+    """
+
+    def __init__(self, rate: float = 0.0, seed: int = 0, *, weights: Mapping[str, float] | None = None,
+                 schedule: Sequence[str] = ()) -> None:
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("fail rate must be within 0..1")
+        weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+        unknown = set(weights) - set(FAULT_KINDS)
+        bad = [s for s in schedule if s != "ok" and s not in FAULT_KINDS]
+        if unknown or bad:
+            raise ValueError(f"unknown fault kinds: {sorted(unknown | set(bad))}; known: {FAULT_KINDS}")
+        self.kinds = [k for k, w in weights.items() if w > 0]
+        self.weights = [weights[k] for k in self.kinds]
+        if rate > 0 and not self.kinds:
+            raise ValueError("fail rate > 0 needs at least one fault kind with weight > 0")
+        self.rate = rate
+        self.seed = seed
+        self.schedule = list(schedule)
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def next(self) -> str | None:
+        with self._lock:
+            if self.schedule:
+                kind = self.schedule.pop(0)
+                return None if kind == "ok" else kind
+            if self.rate and self._rng.random() < self.rate:
+                return self._rng.choices(self.kinds, self.weights)[0]
+            return None
+
+
+@dataclass
+class FakeContext:
+    """What a handler gets from the framework."""
+
+    ledger: Ledger
+    validate: Validator
+    credentials: Mapping[str, str]
+
+
+class Handler:
+    """Base of a provider fake.  Subclasses implement :meth:`handle` and :meth:`error`.
+
+    ``idempotency`` names the key the provider deduplicates on (``None`` when the
+    provider documents none: its fake then creates a second document on a resend).
+    """
+
+    name: str = "fake"
+    idempotency: str | None = None
+    default_credentials: Mapping[str, str] = {}
+
+    def __init__(self, ctx: FakeContext) -> None:
+        self.ctx = ctx
+
+    def handle(self, req: FakeRequest) -> FakeResponse:
+        raise NotImplementedError
+
+    def error(self, status: int, code: str, message: str) -> FakeResponse:
+        """An error in the provider's own shape (used for injected 5xx/429 too)."""
+        return FakeResponse.json(status, {"error": code, "message": message})
+
+    def key_of(self, req: FakeRequest) -> str | None:
+        """The document key a request concerns (for the fault log), if any."""
+        return None
+
+    def is_send(self, req: FakeRequest) -> bool:
+        """Whether a request submits a document (fault statistics are split on this)."""
+        return req.method == "POST"
+
+
+# --------------------------------------------------------------------------- server
+
+class FakeServer:
+    """Run a :class:`Handler` behind a real HTTP server on 127.0.0.1 (in a thread).
+
+    >>> from ubltr.transport.fake.nilvera import NilveraFake
+    >>> with FakeServer(NilveraFake, faults=FaultPlan(0.2, seed=1)) as fake:  # doctest: +SKIP
+    ...     fake.url
+    """
+
+    def __init__(self, handler_cls: type[Handler], *, port: int = 0, faults: FaultPlan | None = None,
+                 hold: float = 0.35, credentials: Mapping[str, str] | None = None,
+                 validator: Validator | None = None, verbose: bool = False) -> None:
+        self.ledger = Ledger()
+        creds = dict(handler_cls.default_credentials)
+        creds.update(credentials or {})
+        self.handler = handler_cls(FakeContext(self.ledger, validator or default_validator(), creds))
+        self.faults = faults or FaultPlan()
+        self.hold = hold
+        self.verbose = verbose
+        self.events: list[dict[str, Any]] = []
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _make_request_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"fake-{self.handler.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- bookkeeping
+    def record_fault(self, kind: str, req: FakeRequest, processed: bool) -> None:
+        try:
+            key = self.handler.key_of(req)
+        except Exception:  # a malformed request still gets its fault logged
+            key = None
+        with self._lock:
+            self.events.append({"kind": kind, "method": req.method, "path": req.path, "key": key,
+                                "send": self.handler.is_send(req), "processed": processed})
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for tests: documents created per key, duplicates, injected faults."""
+        with self._lock:
+            events = list(self.events)
+            requests = self.requests
+        with self.ledger.lock:
+            created = dict(self.ledger.created)
+        faults = Counter(e["kind"] for e in events)
+        return {
+            "provider": self.handler.name,
+            "requests": requests,
+            "documents": len(created),
+            "created": created,
+            "duplicates": {k: n for k, n in created.items() if n > 1},
+            "faults": dict(faults),
+            "events": events,
+        }
+
+    def configure(self, body: Mapping[str, Any]) -> None:
+        self.faults = FaultPlan(float(body.get("rate", 0.0)), int(body.get("seed", 0)),
+                                weights=body.get("weights"), schedule=body.get("schedule") or ())
+        if "hold" in body:
+            self.hold = float(body["hold"])
+
+    def reset(self) -> None:
+        self.ledger.reset()
+        with self._lock:
+            self.events.clear()
+            self.requests = 0
+
+
+def _make_request_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "ubltr-fake"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            if server.verbose:
+                super().log_message(format, *args)
+
+        def _drop(self) -> None:
+            """Close the connection without an answer."""
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        def _write(self, resp: FakeResponse) -> None:
+            try:
+                self.send_response(resp.status)
+                self.send_header("Content-Type", resp.content_type)
+                self.send_header("Content-Length", str(len(resp.body)))
+                for k, v in resp.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(resp.body)
+                self.wfile.flush()
+            except OSError:
+                self.close_connection = True
+
+        def _read(self) -> FakeRequest | None:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                self._write(FakeResponse.json(411, {"error": "length required"}))
+                return None
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > MAX_BODY:
+                self._write(FakeResponse.json(413, {"error": "body too large or bad Content-Length"}))
+                self.close_connection = True
+                return None
+            body = self.rfile.read(length) if length else b""
+            parts = urlsplit(self.path)
+            return FakeRequest(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
+                               {k.lower(): v for k, v in self.headers.items()}, body)
+
+        def _control(self, req: FakeRequest) -> FakeResponse:
+            if req.path == "/_fake/stats" and req.method == "GET":
+                return FakeResponse.json(200, server.stats())
+            if req.path == "/_fake/faults" and req.method == "POST":
+                try:
+                    server.configure(req.json() or {})
+                except (ValueError, TypeError) as exc:
+                    return FakeResponse.json(400, {"error": str(exc)})
+                return FakeResponse.json(200, {"ok": True})
+            if req.path == "/_fake/reset" and req.method == "POST":
+                server.reset()
+                return FakeResponse.json(200, {"ok": True})
+            return FakeResponse.json(404, {"error": "unknown control endpoint"})
+
+        def _dispatch(self) -> None:
+            req = self._read()
+            if req is None:
+                return
+            if req.path.startswith("/_fake/"):
+                self._write(self._control(req))
+                return
+            with server._lock:
+                server.requests += 1
+            kind = server.faults.next()
+            handler = server.handler
+            if kind in ("503", "429", "500"):
+                server.record_fault(kind, req, processed=False)
+                resp = handler.error(int(kind), f"Injected{kind}", "injected fault")
+                if kind in ("503", "429"):
+                    resp.headers.setdefault("Retry-After", "0")
+                self._write(resp)
+                return
+            if kind == "timeout":
+                server.record_fault(kind, req, processed=False)
+                time.sleep(server.hold)
+                self._drop()
+                return
+            try:
+                resp = handler.handle(req)
+            except Exception as exc:  # a bug in a fake must show, not hang the client
+                resp = FakeResponse.json(500, {"error": "fake handler crashed", "detail": repr(exc)})
+            if kind == "lost":
+                server.record_fault(kind, req, processed=True)
+                self._drop()
+                return
+            if kind == "late":
+                server.record_fault(kind, req, processed=True)
+                time.sleep(server.hold)
+            self._write(resp)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
+
+    return RequestHandler
+
+
+def serve(handler_cls: type[Handler], *, port: int, fail_rate: float = 0.0, seed: int = 0,
+          hold: float = 0.35, schedule: Sequence[str] = (), weights: Mapping[str, float] | None = None,
+          credentials: Mapping[str, str] | None = None, validator: Validator | None = None,
+          verbose: bool = False, ready: Callable[[FakeServer], None] | None = None) -> None:
+    """Run a fake in the foreground until interrupted (the ``ubltr fake-provider`` command)."""
+    srv = FakeServer(handler_cls, port=port, faults=FaultPlan(fail_rate, seed, weights=weights, schedule=schedule),
+                     hold=hold, credentials=credentials, validator=validator, verbose=verbose)
+    if ready is not None:
+        ready(srv)
+    try:
+        srv.serve_forever()
+    finally:
+        srv._httpd.server_close()
