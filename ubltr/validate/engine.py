@@ -1,0 +1,383 @@
+"""The validation engine: safe loading, XSD, compiled schematron rule sets.
+
+What is checked for which document lives in ``schematron/scenarios.json``; the
+engine only knows how to run an XSD and a compiled rule set and how to turn their
+output into findings.  Everything expensive (schemas, compiled stylesheets, tables)
+is built once per process; a compiled rule set is also cached on disk (outside the
+repository) keyed by the sha256 of its source and the compiler version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Iterable, Union
+
+from lxml import etree
+
+from .. import official
+from ..resources import folder
+from . import compiler, xpath2
+from .report import Finding, Report, sort_findings
+
+Source = Union[bytes, str, os.PathLike, etree._ElementTree, etree._Element]
+
+#: document-wide default size limit (overridden by scenarios.json ``limits``)
+MAX_BYTES = 50 * 1024 * 1024
+
+
+class EngineConfigError(RuntimeError):
+    """scenarios.json or a rule set is broken (a bug in ubltr, not in the document)."""
+
+
+# ----------------------------------------------------------------- configuration
+
+@cache
+def scenarios() -> dict[str, Any]:
+    return json.loads((folder("schematron") / "scenarios.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _table(name: str) -> dict[str, Any]:
+    p = folder("schematron") / name
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+
+
+def rule_texts() -> dict[str, dict[str, str]]:
+    """English message and fix per rule id (``schematron/rule-texts.json``)."""
+    return _table("rule-texts.json").get("rules", {})
+
+
+def provider_table() -> dict[str, Any]:
+    """The provider error-code table (``schematron/provider-codes.json``)."""
+    return _table("provider-codes.json")
+
+
+@cache
+def provider_codes(rule: str, source: str) -> tuple[tuple[str, str], ...]:
+    """((provider, code), ...) for a failed ``rule`` of layer ``source``."""
+    table = provider_table()
+    out: dict[str, str] = {}
+    for provider, spec in table.get("providers", {}).items():
+        by_rule = spec.get("rules", {})
+        code = by_rule.get(rule)
+        if code is None:
+            code = spec.get("default_by_source", {}).get(source)
+        if code is not None:
+            out[provider] = code
+    return tuple(sorted(out.items()))
+
+
+def known_providers() -> tuple[str, ...]:
+    return tuple(sorted(provider_table().get("providers", {})))
+
+
+# ----------------------------------------------------------------- compiled rules
+
+def _cache_dir() -> Path:
+    base = os.environ.get("UBLTR_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    root = Path(base) if base else Path.home() / ".cache"
+    return (root if os.environ.get("UBLTR_CACHE_DIR") else root / "ubltr") / "rules"
+
+
+def _ruleset_source(spec: dict[str, Any]) -> bytes:
+    if "official" in spec:
+        return official.path(spec["official"]).read_bytes()
+    return (folder("schematron") / spec["file"]).read_bytes()
+
+
+def _compile_cached(name: str, spec: dict[str, Any]) -> compiler.Compiled:
+    source = _ruleset_source(spec)
+    exclude = tuple(spec.get("exclude_patterns", ()))
+    key = hashlib.sha256(
+        source + compiler.COMPILER_VERSION.encode() + json.dumps(exclude).encode()
+    ).hexdigest()[:24]
+    path = _cache_dir() / f"{name}-{key}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return compiler.Compiled(
+            xslt=data["xslt"].encode("utf-8"),
+            assertions=tuple(compiler.Assertion(**a) for a in data["assertions"]),
+            source_sha256=data["source_sha256"],
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    compiled = compiler.compile_schematron(source, label=name, exclude_patterns=exclude)
+    try:  # best effort: a read-only home must not break validation
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "xslt": compiled.xslt.decode("utf-8"),
+            "assertions": [
+                {k: getattr(a, k) for k in compiler.Assertion.__slots__} for a in compiled.assertions
+            ],
+            "source_sha256": compiled.source_sha256,
+        }
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return compiled
+
+
+def _first(nodes: Any) -> Any:
+    if isinstance(nodes, list):
+        return nodes[0] if nodes else None
+    return nodes
+
+
+def _ext_line(_ctx: Any, nodes: Any) -> str:
+    n = _first(nodes)
+    if n is None:
+        return ""
+    if not hasattr(n, "sourceline"):
+        n = n.getparent()
+    return str(n.sourceline or "") if n is not None else ""
+
+
+def _step(el: etree._Element) -> str:
+    q = etree.QName(el)
+    prefix = el.prefix
+    name = f"{prefix}:{q.localname}" if prefix else q.localname
+    parent = el.getparent()
+    if parent is None:
+        return name
+    same = [s for s in parent.iterchildren(el.tag)]
+    return f"{name}[{same.index(el) + 1}]" if len(same) > 1 else name
+
+
+def element_path(el: etree._Element) -> str:
+    """A readable XPath of ``el`` using the document's own prefixes."""
+    steps = [_step(a) for a in el.iterancestors()][::-1] + [_step(el)]
+    return "/" + "/".join(steps)
+
+
+def _ext_path(_ctx: Any, nodes: Any) -> str:
+    n = _first(nodes)
+    if n is None:
+        return ""
+    if hasattr(n, "sourceline"):
+        return element_path(n)
+    parent = n.getparent()
+    attr = getattr(n, "attrname", "") or ""
+    if attr.startswith("{"):
+        attr = attr.split("}", 1)[1]
+    return (element_path(parent) if parent is not None else "") + "/@" + attr
+
+
+_EXTENSIONS = {(xpath2.EXT_NS, k): v for k, v in xpath2.FUNCTIONS.items()}
+_EXTENSIONS[(xpath2.EXT_NS, "line")] = _ext_line
+_EXTENSIONS[(xpath2.EXT_NS, "path")] = _ext_path
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    name: str
+    source: str  # finding layer
+    param: str | None
+    compiled: compiler.Compiled
+    xslt: etree.XSLT
+
+
+@cache
+def ruleset(name: str) -> RuleSet:
+    spec = scenarios()["rulesets"].get(name)
+    if spec is None:
+        raise EngineConfigError(f"unknown rule set {name!r}")
+    compiled = _compile_cached(name, spec)
+    xslt = etree.XSLT(etree.fromstring(compiled.xslt), extensions=_EXTENSIONS)
+    return RuleSet(name, spec["source"], spec.get("param"), compiled, xslt)
+
+
+@cache
+def schema(official_name: str) -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(official.path(official_name))))
+
+
+@cache
+def _documents() -> dict[str, dict[str, Any]]:
+    return {d["root"]: d for d in scenarios()["documents"]}
+
+
+def warm_up() -> None:
+    """Load every schema and rule set now (before forking workers, before timing)."""
+    for d in scenarios()["documents"]:
+        schema(d["xsd"])
+        for r in d["rulesets"]:
+            ruleset(r)
+
+
+# ----------------------------------------------------------------- layer 1: safe XML
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
+    dtd_validation=False, remove_comments=False,
+)
+
+
+def _xml_finding(rule: str, message: str, line: int | None = None, fix: str | None = None) -> Finding:
+    return Finding(rule=f"xml:{rule}", severity="error", source="xml", message=message,
+                   line=line, fix=fix, provider_codes=provider_codes(f"xml:{rule}", "xml"))
+
+
+def _syntax_finding(exc: etree.XMLSyntaxError) -> Finding:
+    msg = str(exc.msg if hasattr(exc, "msg") and exc.msg else exc).strip()
+    line = exc.lineno if getattr(exc, "lineno", None) else None
+    low = msg.lower()
+    if "encoding" in low or "utf-8" in low or "bytes:" in low:
+        return _xml_finding(
+            "encoding", f"the bytes do not match the declared encoding: {msg}", line,
+            "save the file as UTF-8 (GİB requires UTF-8) or declare its real encoding in <?xml ... encoding=...?>",
+        )
+    if "document is empty" in low or "start tag expected" in low:
+        return _xml_finding("not-xml", f"not an XML document: {msg}", line,
+                            "pass the UBL-TR XML itself (not a PDF, ZIP, HTML or JSON file)")
+    if "depth" in low or "huge" in low or "amplification" in low:
+        return _xml_finding("limits", f"document exceeds the parser's safety limits: {msg}", line)
+    return _xml_finding("syntax", f"not well-formed XML: {msg}", line,
+                        "fix the XML syntax at the given line (unclosed tag, bad character, stray '&')")
+
+
+def load(source: Source, max_bytes: int | None = None) -> tuple[etree._ElementTree | None, str, list[Finding]]:
+    """Parse ``source`` safely. Returns (tree or None, display name, findings)."""
+    limit = max_bytes or scenarios().get("limits", {}).get("max_bytes", MAX_BYTES)
+    if isinstance(source, etree._ElementTree):
+        return source, "<tree>", []
+    if isinstance(source, etree._Element):
+        return source.getroottree(), "<tree>", []
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
+        try:
+            size = os.path.getsize(name)
+            if size > limit:
+                return None, name, [_xml_finding("limits", f"file is {size} bytes; the limit is {limit}")]
+            data = Path(name).read_bytes()
+        except OSError as exc:
+            return None, name, [_xml_finding("unreadable", f"cannot read the file: {exc.strerror or exc}")]
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        name, data = "<bytes>", bytes(source)
+    else:
+        raise TypeError(f"validate() takes bytes, a path or an lxml tree, not {type(source).__name__}")
+    if len(data) > limit:
+        return None, name, [_xml_finding("limits", f"document is {len(data)} bytes; the limit is {limit}")]
+    if not data.strip():
+        return None, name, [_xml_finding("not-xml", "the input is empty")]
+    try:
+        tree = etree.ElementTree(etree.fromstring(data, _PARSER))
+    except etree.XMLSyntaxError as exc:
+        return None, name, [_syntax_finding(exc)]
+    except ValueError as exc:  # e.g. unicode strings with encoding declarations
+        return None, name, [_xml_finding("syntax", str(exc))]
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
+        return None, name, [_xml_finding(
+            "doctype", "DOCTYPE declarations are refused (entity expansion / XXE risk); UBL-TR documents never have one",
+            fix="remove the <!DOCTYPE ...> declaration",
+        )]
+    return tree, name, []
+
+
+# ----------------------------------------------------------------- layers 2-4
+
+def _xsd_findings(tree: etree._ElementTree, xsd: str) -> list[Finding]:
+    s = schema(xsd)
+    if s.validate(tree):
+        return []
+    out = []
+    for e in s.error_log:
+        rule = f"xsd:{e.type_name}"
+        message = re.sub(r"\{[^}]*\}", "", e.message)
+        out.append(Finding(
+            rule=rule, severity="error", source="xsd", message=message,
+            fix=rule_texts().get(rule, {}).get("fix") or "make the element order, names and values follow the UBL 2.1 schema",
+            location=e.path or None, line=e.line or None,
+            provider_codes=provider_codes(rule, "xsd"),
+        ))
+    return out
+
+
+def _rule_findings(rs: RuleSet, tree: etree._ElementTree, params: dict[str, str]) -> list[Finding]:
+    result = rs.xslt(tree, **{k: etree.XSLT.strparam(v) for k, v in params.items()})
+    texts = rule_texts()
+    out = []
+    for f in result.getroot():
+        a = rs.compiled.assertions[int(f.get("n"))]
+        raw = " ".join("".join(f.itertext()).split())
+        sev = "error"
+        if (a.role or a.flag or "").lower() in ("warning", "warn"):
+            sev = "warning"
+        elif (a.role or a.flag or "").lower() in ("info", "information"):
+            sev = "info"
+        text = texts.get(a.id, {})
+        if rs.source == "gib":
+            message = text.get("en") or f"GİB rule {a.id} failed: {raw}"
+            gib_message = raw
+        else:
+            message, gib_message = raw, None
+        line = f.get("l")
+        out.append(Finding(
+            rule=a.id, severity=sev, source=rs.source,  # type: ignore[arg-type]
+            message=message, gib_message=gib_message, fix=text.get("fix"),
+            location=f.get("p") or None, line=int(line) if line else None,
+            provider_codes=provider_codes(a.id, rs.source),
+        ))
+    return out
+
+
+def _text(root: etree._Element, tag: str | None) -> str | None:
+    if not tag:
+        return None
+    v = root.findtext(tag)
+    return v.strip() if v else None
+
+
+def run(
+    source: Source,
+    *,
+    schematron_type: str | None = None,
+    provider: str | None = None,
+    name: str | None = None,
+    layers: Iterable[str] = ("xsd", "gib", "ubltr"),
+) -> Report:
+    """Validate one document; see :func:`ubltr.validate.validate`."""
+    wanted = set(layers)
+    tree, display, findings = load(source)
+    display = name or display
+    if tree is None:
+        return Report(name=display, findings=sort_findings(findings), readable=False, layers=("xml",))
+    root = tree.getroot()
+    doc = _documents().get(root.tag)
+    if doc is None:
+        known = ", ".join(d["name"] for d in scenarios()["documents"])
+        return Report(name=display, readable=True, layers=("xml",), findings=(_xml_finding(
+            "root", f"the root element is {etree.QName(root).localname} in namespace "
+                    f"'{etree.QName(root).namespace or ''}'; expected a UBL-TR document ({known}) in its UBL 2.1 namespace",
+            line=root.sourceline,
+            fix="validate the UBL document itself (unwrap envelopes; check the default xmlns)"),))
+    profile = _text(root, doc.get("profile"))
+    type_code = _text(root, doc.get("type_code"))
+    mapping = doc.get("schematron_type", {})
+    stype = schematron_type or mapping.get(profile or "", mapping.get("*", "efatura"))
+    run_layers = ["xml"]
+    if "xsd" in wanted:
+        findings += _xsd_findings(tree, doc["xsd"])
+        run_layers.append("xsd")
+    for rs_name in doc["rulesets"]:
+        rs = ruleset(rs_name)
+        if rs.source not in wanted and rs_name not in wanted:
+            continue
+        params = {rs.param: stype} if rs.param else {}
+        if rs.source != "gib":
+            params["provider"] = (provider or "").lower()
+        findings += _rule_findings(rs, tree, params)
+        run_layers.append(rs.source)
+    return Report(
+        name=display, findings=sort_findings(findings), document=doc["name"], profile=profile,
+        type_code=type_code, schematron_type=stype, readable=True, layers=tuple(run_layers),
+    )

@@ -1,0 +1,339 @@
+"""Mechanical translation of the XPath 2.0 constructs used by GİB's schematron into
+XPath 1.0 plus a few extension functions that lxml/libxslt can run.
+
+GİB's rules are XPath 1.0 except for a handful of XPath 2.0 constructs.  GİB (and the
+reference XSLT run by Saxon) evaluates them in XPath 1.0 *backwards-compatible* mode,
+so function arguments that receive a node-set take its first node's string value,
+comparisons convert like XPath 1.0, and so on.  That lets us keep every expression
+as it is and rewrite only the following, textually and outside string literals:
+
+=====================================  =========================================
+XPath 2.0                              XPath 1.0 + extension (namespace ``EXT_NS``)
+=====================================  =========================================
+``matches(s, re)``                     ``ub:matches(s, re)`` (XSD regex semantics)
+``exists(x)``                          ``boolean(x)``
+``E castable as xs:date``              ``ub:castable-date(E)``
+``E castable as xs:time``              ``ub:castable-time(E)``
+``xs:date(A) le xs:date(B)``           ``ub:date-le(A, B)`` (also ``ge``)
+``current-date()``                     ``ub:current-date()``
+=====================================  =========================================
+
+and one pure performance rewrite: a location path that starts at the root
+(``//cbc:UBLVersionID`` inside a rule that fires once per line) does not depend on
+the context node, so it is hoisted into a global variable evaluated once per
+document.  Anything else that looks like XPath 2.0 raises :class:`UnsupportedXPath`
+so that a new GİB release with new constructs fails loudly at compile time instead of
+silently disagreeing with GİB.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from typing import Any, Callable
+
+EXT_NS = "urn:ubltr:xpath-ext"
+EXT_PREFIX = "ub"
+
+
+class UnsupportedXPath(ValueError):
+    """An expression uses an XPath 2.0 construct the translator does not know."""
+
+
+# --------------------------------------------------------------------------- lexing
+
+_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _split_literals(expr: str) -> list[tuple[bool, str]]:
+    """Split ``expr`` into (is_literal, text) chunks so rewrites never touch strings."""
+    out: list[tuple[bool, str]] = []
+    pos = 0
+    for m in _STRING.finditer(expr):
+        if m.start() > pos:
+            out.append((False, expr[pos : m.start()]))
+        out.append((True, m.group(0)))
+        pos = m.end()
+    if pos < len(expr):
+        out.append((False, expr[pos:]))
+    return out
+
+
+def _mask(expr: str) -> str:
+    """``expr`` with the inside of string literals replaced by ``_`` (same length),
+    so that structural searches (parentheses, keywords) can ignore literals."""
+    return "".join(t if not lit else t[0] + "_" * (len(t) - 2) + t[-1] for lit, t in _split_literals(expr))
+
+
+def _matching_paren(masked: str, open_at: int) -> int:
+    depth = 0
+    for i in range(open_at, len(masked)):
+        c = masked[i]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise UnsupportedXPath(f"unbalanced parentheses in {masked!r}")
+
+
+def _operand_before(masked: str, end: int) -> int:
+    """Start index of the primary/path expression that ends just before ``end``
+    (used for the left operand of ``castable as``)."""
+    i = end
+    while i > 0 and masked[i - 1].isspace():
+        i -= 1
+    stop = i
+    if stop and masked[stop - 1] == ")":
+        depth = 0
+        j = stop - 1
+        while j >= 0:
+            if masked[j] == ")":
+                depth += 1
+            elif masked[j] == "(":
+                depth -= 1
+                if depth == 0:
+                    break
+            j -= 1
+        i = j
+    # a function name or path steps directly before
+    while i > 0 and (masked[i - 1].isalnum() or masked[i - 1] in "_-.:/@*$[]"):
+        i -= 1
+    if i == stop:
+        raise UnsupportedXPath("no operand before 'castable as'")
+    return i
+
+
+# --------------------------------------------------------------------------- rewrites
+
+_CASTABLE = re.compile(r"\bcastable\s+as\s+xs:(date|time)\b")
+_DATE_CMP = re.compile(r"xs:date\s*\(")
+_STEP = r"[A-Za-z_*@.][\w.\-]*(?::[\w.\-*]+)?(?:\[[^\[\]]*\])*"
+_ROOT_PATH = re.compile(r"(?:^|(?<=[\s(,=!<>|]))(//?" + _STEP + r"(?://?" + _STEP + r")*)(?![\w:(\[/])")
+_FORBIDDEN = re.compile(
+    r"\s(?:eq|ne|lt|gt|le|ge|idiv|except|intersect|instance\s+of|treat\s+as|cast\s+as|castable\s+as)\s"
+    r"|(?<![\w:\-])(?:if\s*\(|(?:for|some|every)\s+\$)"
+    r"|(?<![\w:\-])(?:xs:[a-zA-Z]+|tokenize|replace|upper-case|lower-case|string-join|distinct-values|"
+    r"ends-with|abs|empty|exists|matches|current-date|current-dateTime|current-time|format-number|"
+    r"min|max|avg|reverse|subsequence|index-of|compare|codepoints-to-string|string-to-codepoints)\s*\("
+    r"|/\s*(?!(?:node|text|comment|processing-instruction)\s*\()[A-Za-z][\w\-]*(?::[\w\-]+)?\s*\("
+)
+
+
+def _rewrite_castable(expr: str) -> str:
+    while True:
+        masked = _mask(expr)
+        m = _CASTABLE.search(masked)
+        if not m:
+            return expr
+        start = _operand_before(masked, m.start())
+        operand = expr[start : m.start()].rstrip()
+        expr = f"{expr[:start]}{EXT_PREFIX}:castable-{m.group(1)}({operand}){expr[m.end():]}"
+
+
+def _rewrite_date_compare(expr: str) -> str:
+    """``xs:date(A) le xs:date(B)`` → ``ub:date-le(A, B)`` (``ge`` likewise)."""
+    while True:
+        masked = _mask(expr)
+        m = _DATE_CMP.search(masked)
+        if not m:
+            return expr
+        a_open = m.end() - 1
+        a_close = _matching_paren(masked, a_open)
+        rest = masked[a_close + 1 :]
+        op = re.match(r"\s*(le|ge)\s+xs:date\s*\(", rest)
+        if not op:
+            raise UnsupportedXPath(f"xs:date(...) outside a date comparison: {expr!r}")
+        b_open = a_close + 1 + op.end() - 1
+        b_close = _matching_paren(masked, b_open)
+        a = expr[a_open + 1 : a_close].strip()
+        b = expr[b_open + 1 : b_close].strip()
+        expr = f"{expr[:m.start()]}{EXT_PREFIX}:date-{op.group(1)}({a}, {b}){expr[b_close + 1:]}"
+
+
+def _rewrite_calls(expr: str) -> str:
+    out = []
+    for lit, text in _split_literals(expr):
+        if not lit:
+            text = re.sub(r"(?<![\w:\-])matches\s*\(", f"{EXT_PREFIX}:matches(", text)
+            text = re.sub(r"(?<![\w:\-])exists\s*\(", "boolean(", text)
+            text = re.sub(r"(?<![\w:\-])current-date\s*\(\s*\)", f"{EXT_PREFIX}:current-date()", text)
+        out.append(text)
+    return "".join(out)
+
+
+def translate(expr: str) -> str:
+    """Translate one XPath 2.0 (GİB subset) expression into XPath 1.0 + extensions."""
+    expr = _rewrite_castable(expr)
+    expr = _rewrite_date_compare(expr)
+    expr = _rewrite_calls(expr)
+    bad = _FORBIDDEN.search(_mask(expr))
+    if bad:
+        raise UnsupportedXPath(f"unsupported XPath 2.0 construct {bad.group(0)!r} in {expr!r}")
+    return expr
+
+
+def hoist_root_paths(expr: str, variables: dict[str, str]) -> str:
+    """Replace context-independent absolute location paths (``//a/b``, ``/a/b``) by
+    variables collected in ``variables`` (path → variable name)."""
+    masked = _mask(expr)
+    out = []
+    pos = 0
+    for m in _ROOT_PATH.finditer(masked):
+        path = expr[m.start(1) : m.end(1)]
+        name = variables.get(path)
+        if name is None:
+            name = f"ubltr-root-{len(variables) + 1}"
+            variables[path] = name
+        out.append(expr[pos : m.start(1)])
+        out.append("$" + name)
+        pos = m.end(1)
+    out.append(expr[pos:])
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- runtime
+
+def _string(value: Any) -> str:
+    """XPath 1.0 / backwards-compatible string value: first node of a node-set."""
+    if isinstance(value, list):
+        if not value:
+            return ""
+        value = value[0]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    # an element
+    return "".join(value.itertext()) if hasattr(value, "itertext") else str(value)
+
+
+@lru_cache(maxsize=256)
+def xsd_regex(pattern: str) -> re.Pattern[str]:
+    """Compile an XSD/XPath regular expression with Python ``re``, keeping XPath's
+    meaning: ``$`` is end of string only, ``\\s`` is XML whitespace only."""
+    out = []
+    i = 0
+    in_class = False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt == "s":
+                out.append(" \\t\\n\\r" if in_class else "[ \\t\\n\\r]")
+            elif nxt == "S":
+                if in_class:
+                    raise UnsupportedXPath(f"\\S inside a character class: {pattern!r}")
+                out.append("[^ \\t\\n\\r]")
+            else:
+                out.append(c + nxt)
+            i += 2
+            continue
+        if c == "[" and not in_class:
+            in_class = True
+        elif c == "]" and in_class:
+            in_class = False
+        elif c == "$" and not in_class:
+            out.append(r"(?!\n)\Z")
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _matches(_ctx: Any, value: Any, pattern: Any) -> bool:
+    return xsd_regex(_string(pattern)).search(_string(value)) is not None
+
+
+_TZ = r"(Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))?"
+_DATE = re.compile(r"(-?)(\d{4,})-(\d{2})-(\d{2})" + _TZ)
+_TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(\.\d+)?" + _TZ)
+
+
+def _tz(text: str | None) -> timezone | None:
+    if not text:
+        return None
+    if text == "Z":
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
+
+
+def _implicit_tz() -> timezone:
+    """The processor's implicit timezone: like Saxon, the machine's local offset."""
+    off = datetime.now().astimezone().utcoffset() or timedelta(0)
+    return timezone(off)
+
+
+def parse_date(text: str) -> tuple[date, timezone | None] | None:
+    """An ``xs:date`` lexical value (whitespace-collapsed, as a cast does) or None."""
+    m = _DATE.fullmatch(text.strip(" \t\n\r"))
+    if not m or m.group(1):
+        return None  # negative years cannot be represented (and never appear on invoices)
+    year = int(m.group(2))
+    if year == 0 or year > 9999 or (len(m.group(2)) > 4 and m.group(2)[0] == "0"):
+        return None
+    try:
+        d = date(year, int(m.group(3)), int(m.group(4)))
+    except ValueError:
+        return None
+    return d, _tz(m.group(5))
+
+
+def _castable_date(_ctx: Any, value: Any) -> bool:
+    return parse_date(_string(value)) is not None
+
+
+def _castable_time(_ctx: Any, value: Any) -> bool:
+    m = _TIME.fullmatch(_string(value).strip(" \t\n\r"))
+    if not m:
+        return False
+    h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if h == 24:
+        return mi == 0 and s == 0 and not (m.group(4) or "").strip(".0")
+    try:
+        time(h, mi, s)
+    except ValueError:
+        return False
+    return True
+
+
+def _instant(value: Any) -> datetime:
+    parsed = parse_date(_string(value))
+    if parsed is None:
+        # XPath would raise a dynamic error (FORG0001); the rules guard with castable
+        raise ValueError(f"not an xs:date: {_string(value)!r}")
+    d, tz = parsed
+    return datetime(d.year, d.month, d.day, tzinfo=tz or _implicit_tz())
+
+
+def _date_le(_ctx: Any, a: Any, b: Any) -> bool:
+    return _instant(a) <= _instant(b)
+
+
+def _date_ge(_ctx: Any, a: Any, b: Any) -> bool:
+    return _instant(a) >= _instant(b)
+
+
+def _current_date(_ctx: Any) -> str:
+    now = datetime.now().astimezone()
+    off = now.utcoffset() or timedelta(0)
+    minutes = int(off.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    minutes = abs(minutes)
+    return f"{now.date().isoformat()}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "matches": _matches,
+    "castable-date": _castable_date,
+    "castable-time": _castable_time,
+    "date-le": _date_le,
+    "date-ge": _date_ge,
+    "current-date": _current_date,
+}
