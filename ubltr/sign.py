@@ -1,0 +1,947 @@
+"""XAdES-BES signing and verification of UBL-TR documents, shaped the way GİB expects.
+
+``sign(xml, key, cert_chain)`` puts an enveloped ``ds:Signature`` into
+``ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent``, adds (or points) the
+document's ``cac:Signature`` block at it, and signs the whole document (``URI=""``,
+one enveloped-signature transform) plus the XAdES ``SignedProperties`` (SigningTime,
+XAdES 1.3.2 ``SigningCertificate``).  RSA-SHA256 for RSA keys, ECDSA-SHA256/384/512 for
+EC keys.
+
+``verify(xml)`` works on any document carrying an enveloped ``ds:Signature`` (invoices,
+application responses, GİB's HR-XML user-account documents).  It does its own XML-DSig
+processing with lxml's canonicaliser and ``cryptography`` (no signxml), and is strict:
+
+* the signature must have exactly one reference with ``URI=""`` and exactly the
+  enveloped-signature transform (optionally followed by one canonicalisation), so the
+  signed data is the whole document that was handed in;
+* other references may only be ``#Id`` references resolving *inside* the signature
+  (SignedProperties, and for counter-signatures the parent SignatureValue); Ids must be
+  unique across the document;
+* DOCTYPE declarations and entities are refused; more than one top-level signature is
+  refused unless ``allow_multiple=True``;
+* unknown elements inside the signature (extra ``ds:Object`` payloads, stray elements in
+  ``KeyInfo``) are refused; KeyInfo must agree with the certificate that was signed
+  (``KeyValue``, ``X509SubjectName``, ``X509IssuerSerial``);
+* the XAdES ``SigningCertificate`` digest must match the certificate in KeyInfo, and the
+  certificate must have been valid at ``SigningTime``.
+
+A report's ``valid`` means: the cryptography and the coverage are right *and* the
+certificate was valid at SigningTime (and, only when a CA is given, it chains to it).
+Whether the certificate is still valid *now* is reported separately
+(``cert_valid_now``): an expired seal does not make an old invoice invalid.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Union
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.x509.oid import NameOID
+from lxml import etree
+
+__all__ = [
+    "sign",
+    "verify",
+    "SignatureReport",
+    "SignatureInfo",
+    "SigningError",
+    "load_pkcs12",
+    "load_pem",
+    "MAX_DOCUMENT_BYTES",
+]
+
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+DS = "http://www.w3.org/2000/09/xmldsig#"
+XADES = "http://uri.etsi.org/01903/v1.3.2#"
+XADES141 = "http://uri.etsi.org/01903/v1.4.1#"
+EXT = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
+C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+# canonicalisation URI -> (exclusive, with_comments)
+_C14N = {
+    C14N: (False, False),
+    C14N + "#WithComments": (False, True),
+    "http://www.w3.org/2001/10/xml-exc-c14n#": (True, False),
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments": (True, True),
+}
+_DIGESTS: dict[str, tuple[str, type[hashes.HashAlgorithm]]] = {
+    "http://www.w3.org/2000/09/xmldsig#sha1": ("sha1", hashes.SHA1),
+    "http://www.w3.org/2001/04/xmlenc#sha256": ("sha256", hashes.SHA256),
+    "http://www.w3.org/2001/04/xmldsig-more#sha384": ("sha384", hashes.SHA384),
+    "http://www.w3.org/2001/04/xmlenc#sha512": ("sha512", hashes.SHA512),
+}
+_DIGEST_URI = {name: uri for uri, (name, _) in _DIGESTS.items()}
+# signature URI -> (key kind, hash)
+_SIGNATURES: dict[str, tuple[str, type[hashes.HashAlgorithm]]] = {
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1": ("rsa", hashes.SHA1),
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": ("rsa", hashes.SHA256),
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": ("rsa", hashes.SHA384),
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": ("rsa", hashes.SHA512),
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256": ("ec", hashes.SHA256),
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384": ("ec", hashes.SHA384),
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512": ("ec", hashes.SHA512),
+}
+_WEAK = {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1"}
+
+_B64_RE = re.compile(rb"^[A-Za-z0-9+/=\s]*$")
+
+PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+
+
+class SigningError(ValueError):
+    """The document, key or certificate cannot be signed as asked (message says why)."""
+
+
+class _Invalid(Exception):
+    """Internal: one verification problem that stops checking of this signature."""
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        dtd_validation=False,
+        remove_blank_text=False,
+        remove_comments=False,
+        remove_pis=False,
+        strip_cdata=False,
+    )
+
+
+def _parse(xml: bytes) -> etree._ElementTree:
+    """Parse untrusted XML safely; raise ValueError with a readable message."""
+    if not isinstance(xml, (bytes, bytearray)):
+        raise ValueError("document must be bytes")
+    if len(xml) > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    head = bytes(xml[:4096]).lstrip(b"\xef\xbb\xbf")
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise ValueError("DOCTYPE/entity declarations are not allowed")
+    try:
+        tree = etree.ElementTree(etree.fromstring(bytes(xml), _parser()))
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"not well-formed XML: {exc}") from None
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise ValueError("DOCTYPE/entity declarations are not allowed")
+    for node in tree.getroot().iter():
+        if isinstance(node, etree._Entity):
+            raise ValueError("entity references are not allowed")
+    return tree
+
+
+def _c14n(node: Any, algorithm: str, prefixes: Sequence[str] | None = None) -> bytes:
+    try:
+        exclusive, comments = _C14N[algorithm]
+    except KeyError:
+        raise _Invalid(f"unsupported canonicalisation {algorithm!r}") from None
+    return etree.tostring(
+        node,
+        method="c14n",
+        exclusive=exclusive,
+        with_comments=comments,
+        inclusive_ns_prefixes=list(prefixes) if (prefixes and exclusive) else None,
+    )
+
+
+def _ds(tag: str) -> str:
+    return f"{{{DS}}}{tag}"
+
+
+def _xades(tag: str) -> str:
+    return f"{{{XADES}}}{tag}"
+
+
+def _b64decode(text: str | None, what: str) -> bytes:
+    raw = (text or "").encode("ascii", "replace")
+    if not raw.strip() or not _B64_RE.match(raw):
+        raise _Invalid(f"{what} is not base64")
+    try:
+        return base64.b64decode(b"".join(raw.split()), validate=True)
+    except binascii.Error:
+        raise _Invalid(f"{what} is not base64") from None
+
+
+def _hash(data: bytes, algorithm: type[hashes.HashAlgorithm]) -> bytes:
+    h = hashes.Hash(algorithm())
+    h.update(data)
+    return h.finalize()
+
+
+def _elements(node: etree._Element) -> list[etree._Element]:
+    return [c for c in node if isinstance(c.tag, str)]
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    t = text.strip()
+    m = re.match(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$", t)
+    if not m:
+        return None
+    base, frac, tz = m.groups()
+    frac = (frac or "")[:7]
+    if frac:
+        frac = frac.ljust(7, "0")
+    tz = "+00:00" if tz in ("Z", None) else tz
+    try:
+        return datetime.fromisoformat(base + frac + tz)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """What one ``ds:Signature`` says and whether it holds.
+
+    ``valid`` is true when the signature value, every reference digest, the coverage
+    rules and the certificate's validity at ``signing_time`` all hold (and the chain to
+    the given CA, when one was given).
+    """
+
+    role: str  # "signature" or "counter-signature"
+    signature_id: str | None
+    valid: bool
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+    signer_subject: str | None = None
+    signer_vkn_tckn: str | None = None
+    signer_id_kind: str | None = None  # "VKN" (10 digits) or "TCKN" (11 digits)
+    issuer: str | None = None
+    serial_number: str | None = None
+    cert_not_before: datetime | None = None
+    cert_not_after: datetime | None = None
+    signing_time: datetime | None = None
+    cert_valid_at_signing_time: bool | None = None
+    cert_valid_now: bool | None = None
+    chain_checked: bool = False
+    chain_valid: bool | None = None
+    signature_algorithm: str | None = None
+    digest_algorithms: tuple[str, ...] = ()
+    canonicalization: str | None = None
+    covers_whole_document: bool = False
+    unsigned_properties: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """``valid``, ``valid (certificate expired since)`` or ``invalid``."""
+        if not self.valid:
+            return "invalid"
+        if self.cert_valid_now is False:
+            return "valid (certificate expired since)"
+        return "valid"
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """The verdict on one document: ``valid`` only when there is at least one signature
+    and every signature (and counter-signature) in it is valid.  Document-level problems
+    (not XML, DOCTYPE, duplicate Ids, several signatures) are in ``problems``.
+    """
+
+    valid: bool
+    problems: tuple[str, ...]
+    signatures: tuple[SignatureInfo, ...] = field(default_factory=tuple)
+
+    @property
+    def signature(self) -> SignatureInfo | None:
+        """The first top-level signature, if any."""
+        return self.signatures[0] if self.signatures else None
+
+    @property
+    def signer_subject(self) -> str | None:
+        return self.signature.signer_subject if self.signature else None
+
+    @property
+    def signer_vkn_tckn(self) -> str | None:
+        return self.signature.signer_vkn_tckn if self.signature else None
+
+    @property
+    def signing_time(self) -> datetime | None:
+        return self.signature.signing_time if self.signature else None
+
+    @property
+    def all_problems(self) -> tuple[str, ...]:
+        out = list(self.problems)
+        for s in self.signatures:
+            out += [f"{s.role} {s.signature_id or ''}: {p}".replace("  ", " ") for p in s.problems]
+        return tuple(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        def conv(v: Any) -> Any:
+            if isinstance(v, datetime):
+                return v.isoformat()
+            if isinstance(v, (list, tuple)):
+                return [conv(x) for x in v]
+            if isinstance(v, dict):
+                return {k: conv(x) for k, x in v.items()}
+            return v
+
+        d = conv(asdict(self))
+        for s, info in zip(d["signatures"], self.signatures):
+            s["status"] = info.status
+        return d
+
+
+# --------------------------------------------------------------------------- certificates
+
+
+def _vkn_tckn(cert: x509.Certificate) -> tuple[str | None, str | None]:
+    for attr in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
+        value = str(attr.value).strip()
+        digits = re.sub(r"^(TCKN|VKN|TINTR-|IDCTR-|PNOTR-)", "", value, flags=re.I)
+        if re.fullmatch(r"\d{10}", digits):
+            return digits, "VKN"
+        if re.fullmatch(r"\d{11}", digits):
+            return digits, "TCKN"
+    return None, None
+
+
+_DN_NAMES = {
+    "CN": NameOID.COMMON_NAME.dotted_string,
+    "C": NameOID.COUNTRY_NAME.dotted_string,
+    "O": NameOID.ORGANIZATION_NAME.dotted_string,
+    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME.dotted_string,
+    "L": NameOID.LOCALITY_NAME.dotted_string,
+    "ST": NameOID.STATE_OR_PROVINCE_NAME.dotted_string,
+    "S": NameOID.STATE_OR_PROVINCE_NAME.dotted_string,
+    "STREET": NameOID.STREET_ADDRESS.dotted_string,
+    "SERIALNUMBER": NameOID.SERIAL_NUMBER.dotted_string,
+    "E": NameOID.EMAIL_ADDRESS.dotted_string,
+    "EMAILADDRESS": NameOID.EMAIL_ADDRESS.dotted_string,
+    "DC": NameOID.DOMAIN_COMPONENT.dotted_string,
+    "UID": NameOID.USER_ID.dotted_string,
+    "T": NameOID.TITLE.dotted_string,
+    "TITLE": NameOID.TITLE.dotted_string,
+    "G": NameOID.GIVEN_NAME.dotted_string,
+    "GIVENNAME": NameOID.GIVEN_NAME.dotted_string,
+    "SN": NameOID.SURNAME.dotted_string,
+    "SURNAME": NameOID.SURNAME.dotted_string,
+}
+
+
+def _split_dn(text: str, seps: str) -> list[str]:
+    parts, cur, i = [], [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            cur.append(text[i : i + 2])
+            i += 2
+            continue
+        if ch in seps:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def _dn_value(raw: str) -> str:
+    raw = raw.strip()
+    if raw.startswith("#"):
+        der = bytes.fromhex(raw[1:])
+        tag, length = der[0], der[1]
+        body = der[2:]
+        if length & 0x80:
+            n = length & 0x7F
+            body = der[2 + n :]
+        return body.decode("utf-16-be" if tag == 0x1E else "utf-8")
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        raw = raw[1:-1]
+    out, i = [], 0
+    while i < len(raw):
+        if raw[i] == "\\" and i + 1 < len(raw):
+            if i + 2 < len(raw) and re.fullmatch(r"[0-9a-fA-F]{2}", raw[i + 1 : i + 3]):
+                out.append(chr(int(raw[i + 1 : i + 3], 16)))  # approximate: single bytes only
+                i += 3
+                continue
+            out.append(raw[i + 1])
+            i += 2
+            continue
+        out.append(raw[i])
+        i += 1
+    return "".join(out)
+
+
+def _norm(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+def _dn_set(text: str) -> list[tuple[str, str]] | None:
+    """A distinguished-name string as a sorted list of (oid, normalised value), or None."""
+    out = []
+    try:
+        for rdn in _split_dn(text, ",;"):
+            for ava in _split_dn(rdn, "+"):
+                if not ava.strip():
+                    continue
+                name, sep, value = ava.partition("=")
+                if not sep:
+                    return None
+                name = name.strip()
+                if name.upper().startswith("OID."):
+                    name = name[4:]
+                oid = name if re.fullmatch(r"\d+(\.\d+)+", name) else _DN_NAMES.get(name.upper())
+                if oid is None:
+                    return None
+                out.append((oid, _norm(_dn_value(value))))
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return None
+    return sorted(out)
+
+
+def _name_set(name: x509.Name) -> list[tuple[str, str]]:
+    out = []
+    for attr in name:
+        value = attr.value if isinstance(attr.value, str) else attr.value.decode("utf-8", "replace")
+        out.append((attr.oid.dotted_string, _norm(value)))
+    return sorted(out)
+
+
+def _cert_valid_at(cert: x509.Certificate, when: datetime) -> bool:
+    return cert.not_valid_before_utc <= when <= cert.not_valid_after_utc
+
+
+def _chain_ok(
+    cert: x509.Certificate, extra: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate], when: datetime
+) -> tuple[bool, str | None]:
+    """Walk issuer links from ``cert`` to one of ``anchors`` (signatures checked, validity at ``when``)."""
+    anchor_der = {a.public_bytes(serialization.Encoding.DER) for a in anchors}
+    pool = list(anchors) + list(extra)
+    current = cert
+    for _ in range(8):
+        if current.public_bytes(serialization.Encoding.DER) in anchor_der:
+            return True, None
+        issuers = [c for c in pool if c.subject == current.issuer and c is not current]
+        found = None
+        for candidate in issuers:
+            try:
+                current.verify_directly_issued_by(candidate)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            found = candidate
+            break
+        if found is None:
+            return False, f"certificate {current.subject.rfc4514_string()} has no issuer among the given CA certificates"
+        if not _cert_valid_at(found, when):
+            return False, f"CA certificate {found.subject.rfc4514_string()} was not valid at signing time"
+        try:
+            bc = found.extensions.get_extension_for_class(x509.BasicConstraints).value
+            if not bc.ca:
+                return False, f"{found.subject.rfc4514_string()} is not a CA certificate"
+        except x509.ExtensionNotFound:
+            pass
+        current = found
+    return False, "certificate chain too long"
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def _ids(root: etree._Element) -> tuple[dict[str, etree._Element], list[str]]:
+    seen: dict[str, etree._Element] = {}
+    dups: list[str] = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attr in ("Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id"):
+            v = el.get(attr)
+            if v is None:
+                continue
+            if v in seen and seen[v] is not el:
+                dups.append(v)
+            seen[v] = el
+    return seen, dups
+
+
+def _nearest_signature(el: etree._Element) -> etree._Element | None:
+    p = el.getparent()
+    while p is not None:
+        if p.tag == _ds("Signature"):
+            return p
+        p = p.getparent()
+    return None
+
+
+class _Checker:
+    def __init__(self, tree: etree._ElementTree, ids: dict[str, etree._Element], ca: Sequence[x509.Certificate] | None, now: datetime):
+        self.tree = tree
+        self.ids = ids
+        self.ca = ca
+        self.now = now
+
+    def _resolve(self, uri: str, scope: etree._Element) -> etree._Element:
+        if not uri.startswith("#") or len(uri) < 2 or "(" in uri:
+            raise _Invalid(f"reference URI {uri!r} is not allowed (only \"\" and #Id inside the signature)")
+        target = self.ids.get(uri[1:])
+        if target is None:
+            raise _Invalid(f"reference {uri} does not resolve")
+        p = target
+        while p is not None and p is not scope:
+            p = p.getparent()
+        if p is None:
+            raise _Invalid(f"reference {uri} points outside the signature")
+        return target
+
+    def _transforms(self, ref: etree._Element) -> list[tuple[str, list[str]]]:
+        out = []
+        transforms = ref.find(_ds("Transforms"))
+        if transforms is None:
+            return out
+        for t in _elements(transforms):
+            if t.tag != _ds("Transform"):
+                raise _Invalid(f"unexpected element {t.tag} in Transforms")
+            prefixes: list[str] = []
+            for child in _elements(t):
+                if etree.QName(child).localname == "InclusiveNamespaces":
+                    prefixes = (child.get("PrefixList") or "").split()
+                else:
+                    raise _Invalid("transform parameters other than InclusiveNamespaces are not allowed")
+            out.append((t.get("Algorithm") or "", prefixes))
+        return out
+
+    def _digest_of(self, ref: etree._Element) -> tuple[str, bytes]:
+        dm = ref.find(_ds("DigestMethod"))
+        uri = dm.get("Algorithm") if dm is not None else None
+        if uri not in _DIGESTS:
+            raise _Invalid(f"unsupported digest method {uri!r}")
+        return uri, _b64decode(ref.findtext(_ds("DigestValue")), "DigestValue")
+
+    def check(self, sig: etree._Element, role: str, parent: etree._Element | None) -> SignatureInfo:
+        problems: list[str] = []
+        warnings: list[str] = []
+        fields: dict[str, Any] = {}
+        counters: list[SignatureInfo] = []
+        try:
+            self._check(sig, role, parent, problems, warnings, fields, counters)
+        except _Invalid as exc:
+            problems.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - never crash on hostile input; say what broke
+            problems.append(f"cannot process signature: {type(exc).__name__}: {exc}")
+        info = SignatureInfo(
+            role=role,
+            signature_id=sig.get("Id"),
+            valid=not problems,
+            problems=tuple(problems),
+            warnings=tuple(warnings),
+            **fields,
+        )
+        self.counters = counters
+        return info
+
+    def _check(self, sig, role, parent, problems, warnings, fields, counters) -> None:  # noqa: C901
+        scope = parent if parent is not None else sig
+        # ---- structure: only the elements XML-DSig/XAdES allow, nothing unsigned on the side
+        kids = _elements(sig)
+        tags = [k.tag for k in kids]
+        if not tags or tags[0] != _ds("SignedInfo") or tags.count(_ds("SignedInfo")) != 1:
+            raise _Invalid("ds:SignedInfo missing or misplaced")
+        if len(tags) < 2 or tags[1] != _ds("SignatureValue"):
+            raise _Invalid("ds:SignatureValue missing or misplaced")
+        for k in kids[2:]:
+            if k.tag not in (_ds("KeyInfo"), _ds("Object")) or (k.tag == _ds("KeyInfo") and k is not kids[2]):
+                raise _Invalid(f"unexpected element {etree.QName(k).localname} inside ds:Signature")
+        qps = []
+        for obj in sig.findall(_ds("Object")):
+            content = _elements(obj)
+            if len(content) != 1 or etree.QName(content[0]).localname != "QualifyingProperties" or etree.QName(content[0]).namespace not in (XADES, XADES141):
+                raise _Invalid("ds:Object holding something other than XAdES QualifyingProperties (unsigned content)")
+            if (obj.text or "").strip() or (content[0].tail or "").strip():
+                raise _Invalid("text inside ds:Object (unsigned content)")
+            qps.append(content[0])
+        if len(qps) != 1:
+            raise _Invalid("expected exactly one xades:QualifyingProperties (XAdES-BES)" if not qps else "more than one xades:QualifyingProperties")
+        qp = qps[0]
+        sp_list, unsigned = [], []
+        for child in _elements(qp):
+            local = etree.QName(child).localname
+            if local == "SignedProperties":
+                sp_list.append(child)
+            elif local == "UnsignedProperties":
+                unsigned.append(child)
+            else:
+                raise _Invalid(f"unexpected {local} in QualifyingProperties")
+        if len(sp_list) != 1 or len(unsigned) > 1:
+            raise _Invalid("expected one xades:SignedProperties and at most one xades:UnsignedProperties")
+        signed_props = sp_list[0]
+        xns = etree.QName(qp).namespace
+        if qp.get("Target") and sig.get("Id") and qp.get("Target") != "#" + sig.get("Id"):
+            warnings.append(f"QualifyingProperties Target {qp.get('Target')!r} does not name this signature")
+        if unsigned:
+            names = []
+            for usp in _elements(unsigned[0]):
+                for prop in _elements(usp):
+                    names.append(etree.QName(prop).localname)
+            fields["unsigned_properties"] = tuple(names)
+
+        # ---- SignedInfo
+        signed_info = kids[0]
+        cm = signed_info.find(_ds("CanonicalizationMethod"))
+        sm = signed_info.find(_ds("SignatureMethod"))
+        if cm is None or sm is None:
+            raise _Invalid("SignedInfo lacks CanonicalizationMethod or SignatureMethod")
+        c14n_alg = cm.get("Algorithm") or ""
+        if c14n_alg not in _C14N:
+            raise _Invalid(f"unsupported canonicalisation {c14n_alg!r}")
+        fields["canonicalization"] = c14n_alg
+        sig_alg = sm.get("Algorithm") or ""
+        if sig_alg not in _SIGNATURES:
+            raise _Invalid(f"unsupported signature method {sig_alg!r}")
+        if _elements(sm):
+            raise _Invalid("SignatureMethod parameters (HMAC output length) are not allowed")
+        fields["signature_algorithm"] = sig_alg
+        if sig_alg in _WEAK:
+            warnings.append("SHA-1 signature algorithm (weak; GİB rejects it for UBL 2.1)")
+        cm_prefixes = []
+        for child in _elements(cm):
+            if etree.QName(child).localname == "InclusiveNamespaces":
+                cm_prefixes = (child.get("PrefixList") or "").split()
+
+        # ---- references
+        refs = signed_info.findall(_ds("Reference"))
+        for k in _elements(signed_info):
+            if k.tag not in (_ds("CanonicalizationMethod"), _ds("SignatureMethod"), _ds("Reference")):
+                raise _Invalid(f"unexpected {etree.QName(k).localname} in SignedInfo")
+        if not refs:
+            raise _Invalid("SignedInfo has no Reference")
+        doc_refs = [r for r in refs if r.get("URI") == ""]
+        digest_names = []
+        covered_props = False
+        covered_value = False
+        for ref in refs:
+            uri = ref.get("URI")
+            dig_uri, expected = self._digest_of(ref)
+            digest_names.append(_DIGESTS[dig_uri][0])
+            if dig_uri in _WEAK:
+                warnings.append("SHA-1 digest (weak)")
+            transforms = self._transforms(ref)
+            if uri is None:
+                raise _Invalid("Reference without URI is not allowed")
+            if uri == "":
+                if role != "signature":
+                    raise _Invalid("a counter-signature may not reference the whole document")
+                algs = [a for a, _ in transforms]
+                if not algs or algs[0] != ENVELOPED or len(algs) > 2 or (len(algs) == 2 and algs[1] not in _C14N):
+                    raise _Invalid(
+                        "the whole-document reference must use the enveloped-signature transform "
+                        "(optionally followed by one canonicalisation) and nothing else"
+                    )
+                c14n_ref = algs[1] if len(algs) == 2 else C14N
+                prefixes = transforms[1][1] if len(algs) == 2 else []
+                data = self._document_without(sig, c14n_ref, prefixes)
+                what = "the document"
+            else:
+                target = self._resolve(uri, scope)
+                algs = [a for a, _ in transforms]
+                if ENVELOPED in algs or len(algs) > 1 or any(a not in _C14N for a in algs):
+                    raise _Invalid(f"reference {uri}: only one canonicalisation transform is allowed")
+                c14n_ref = algs[0] if algs else C14N
+                prefixes = transforms[0][1] if algs else []
+                # a same-document reference drops comments even with a #WithComments transform
+                c14n_ref = c14n_ref.replace("#WithComments", "") if c14n_ref.endswith("#WithComments") else c14n_ref
+                data = _c14n(target, c14n_ref, prefixes)
+                if target is signed_props:
+                    covered_props = True
+                    what = "the signed properties"
+                elif parent is not None and target is parent.find(_ds("SignatureValue")):
+                    covered_value = True
+                    what = "the counter-signed SignatureValue"
+                else:
+                    what = f"element {uri}"
+                    if etree.QName(target).localname == "SignedProperties":
+                        raise _Invalid(f"reference {uri} points at SignedProperties of another signature")
+            actual = _hash(data, _DIGESTS[dig_uri][1])
+            if actual != expected:
+                if uri == "":
+                    raise _Invalid("document digest mismatch: the document was changed after it was signed")
+                raise _Invalid(f"digest mismatch for {what} ({uri}): changed after signing")
+        fields["digest_algorithms"] = tuple(dict.fromkeys(digest_names))
+        if role == "signature":
+            if len(doc_refs) != 1:
+                raise _Invalid("the signature must have exactly one reference with URI=\"\" covering the whole document")
+            fields["covers_whole_document"] = True
+        elif not covered_value:
+            raise _Invalid("counter-signature does not cover the parent SignatureValue")
+        if not covered_props:
+            raise _Invalid("the xades:SignedProperties are not covered by a reference")
+
+        # ---- certificates
+        key_info = sig.find(_ds("KeyInfo"))
+        if key_info is None:
+            raise _Invalid("no ds:KeyInfo with the signer's certificate")
+        certs: list[x509.Certificate] = []
+        subject_names: list[str] = []
+        issuer_serials: list[tuple[str, str]] = []
+        key_values: list[etree._Element] = []
+        for child in _elements(key_info):
+            local = etree.QName(child).localname
+            if child.tag == _ds("X509Data"):
+                for x in _elements(child):
+                    xl = x.tag
+                    if xl == _ds("X509Certificate"):
+                        try:
+                            certs.append(x509.load_der_x509_certificate(_b64decode(x.text, "X509Certificate")))
+                        except ValueError as exc:
+                            raise _Invalid(f"X509Certificate cannot be read: {exc}") from None
+                    elif xl == _ds("X509SubjectName"):
+                        subject_names.append(x.text or "")
+                    elif xl == _ds("X509IssuerSerial"):
+                        issuer_serials.append((x.findtext(_ds("X509IssuerName")) or "", (x.findtext(_ds("X509SerialNumber")) or "").strip()))
+                    elif xl == _ds("X509SKI"):
+                        pass
+                    else:
+                        raise _Invalid(f"unexpected {etree.QName(x).localname} in X509Data")
+            elif child.tag == _ds("KeyValue"):
+                key_values.append(child)
+            elif child.tag == _ds("KeyName"):
+                pass
+            else:
+                raise _Invalid(f"unexpected {local} in KeyInfo")
+        if not certs:
+            raise _Invalid("KeyInfo holds no X509Certificate")
+
+        # SigningCertificate (XAdES 1.3.2) or SigningCertificateV2 (1.4.1)
+        ssp = signed_props.find(f"{{{xns}}}SignedSignatureProperties")
+        if ssp is None:
+            raise _Invalid("no SignedSignatureProperties")
+        sc = ssp.find(f"{{{xns}}}SigningCertificate")
+        if sc is None:
+            sc = ssp.find(f"{{{XADES}}}SigningCertificateV2")
+            if sc is not None:
+                warnings.append("SigningCertificateV2 (XAdES 1.4.1); GİB's schema expects SigningCertificate")
+        if sc is None:
+            raise _Invalid("no xades:SigningCertificate in the signed properties")
+        cert_entries = [c for c in _elements(sc)]
+        if not cert_entries:
+            raise _Invalid("xades:SigningCertificate is empty")
+        first = cert_entries[0]
+        cd = first.find(f"{{{xns}}}CertDigest")
+        if cd is None:
+            cd = first.find(f"{{{XADES}}}CertDigest")
+        if cd is None:
+            raise _Invalid("xades:CertDigest missing")
+        cd_alg = (cd.find(_ds("DigestMethod")).get("Algorithm") if cd.find(_ds("DigestMethod")) is not None else None)
+        if cd_alg not in _DIGESTS:
+            raise _Invalid(f"unsupported CertDigest method {cd_alg!r}")
+        cd_value = _b64decode(cd.findtext(_ds("DigestValue")), "CertDigest")
+        signer = None
+        for c in certs:
+            if _hash(c.public_bytes(serialization.Encoding.DER), _DIGESTS[cd_alg][1]) == cd_value:
+                signer = c
+                break
+        if signer is None:
+            raise _Invalid("xades:SigningCertificate digest does not match the certificate in KeyInfo")
+        iss = first.find(f"{{{xns}}}IssuerSerial")
+        if iss is not None:
+            serial = (iss.findtext(_ds("X509SerialNumber")) or "").strip()
+            if serial and serial != str(signer.serial_number):
+                raise _Invalid("xades:IssuerSerial serial number does not match the signing certificate")
+            issuer_name = iss.findtext(_ds("X509IssuerName")) or ""
+            parsed = _dn_set(issuer_name)
+            if parsed is not None and parsed != _name_set(signer.issuer):
+                warnings.append("xades:IssuerSerial issuer name differs from the certificate's issuer")
+
+        # unsigned KeyInfo must agree with the signed certificate
+        for text in subject_names:
+            parsed = _dn_set(text)
+            if parsed is None:
+                warnings.append(f"X509SubjectName {text!r} could not be compared with the certificate")
+            elif parsed not in [_name_set(c.subject) for c in certs]:
+                raise _Invalid("ds:X509SubjectName does not match the certificate")
+        for iname, serial in issuer_serials:
+            if serial not in [str(c.serial_number) for c in certs]:
+                raise _Invalid("ds:X509IssuerSerial does not match the certificate")
+        pub = signer.public_key()
+        for kv in key_values:
+            self._check_key_value(kv, pub)
+
+        # ---- the signature value itself
+        kind, halg = _SIGNATURES[sig_alg]
+        value = _b64decode(kids[1].text, "SignatureValue")
+        if _elements(kids[1]):
+            raise _Invalid("SignatureValue contains elements")
+        signed_bytes = _c14n(signed_info, c14n_alg, cm_prefixes)
+        try:
+            if kind == "rsa":
+                if not isinstance(pub, rsa.RSAPublicKey):
+                    raise _Invalid("RSA signature method but the certificate key is not RSA")
+                pub.verify(value, signed_bytes, padding.PKCS1v15(), halg())
+            else:
+                if not isinstance(pub, ec.EllipticCurvePublicKey):
+                    raise _Invalid("ECDSA signature method but the certificate key is not EC")
+                n = (pub.curve.key_size + 7) // 8
+                if len(value) != 2 * n:
+                    raise _Invalid("ECDSA SignatureValue has the wrong length")
+                der = encode_dss_signature(int.from_bytes(value[:n], "big"), int.from_bytes(value[n:], "big"))
+                pub.verify(der, signed_bytes, ec.ECDSA(halg()))
+        except InvalidSignature:
+            raise _Invalid("signature value does not verify with the certificate's key") from None
+
+        # ---- who, when, validity
+        subject = signer.subject.rfc4514_string()
+        vkn, kind_id = _vkn_tckn(signer)
+        fields.update(
+            signer_subject=subject,
+            signer_vkn_tckn=vkn,
+            signer_id_kind=kind_id,
+            issuer=signer.issuer.rfc4514_string(),
+            serial_number=str(signer.serial_number),
+            cert_not_before=signer.not_valid_before_utc,
+            cert_not_after=signer.not_valid_after_utc,
+            cert_valid_now=_cert_valid_at(signer, self.now),
+        )
+        st_el = ssp.find(f"{{{xns}}}SigningTime")
+        if st_el is None:
+            raise _Invalid("no xades:SigningTime")
+        st = _parse_time(st_el.text)
+        if st is None:
+            raise _Invalid(f"xades:SigningTime {st_el.text!r} is not a date-time")
+        if not re.search(r"(Z|[+-]\d\d:\d\d)\s*$", st_el.text or ""):
+            warnings.append("SigningTime has no time zone; read as UTC")
+        fields["signing_time"] = st
+        at_signing = _cert_valid_at(signer, st)
+        fields["cert_valid_at_signing_time"] = at_signing
+        if not at_signing:
+            problems.append(
+                f"certificate was not valid at SigningTime {st.isoformat()} "
+                f"(valid {signer.not_valid_before_utc.isoformat()} to {signer.not_valid_after_utc.isoformat()})"
+            )
+        if st > self.now.replace(microsecond=0) and (st - self.now).total_seconds() > 300:
+            warnings.append("SigningTime is in the future")
+        if self.ca is not None:
+            fields["chain_checked"] = True
+            ok, why = _chain_ok(signer, [c for c in certs if c is not signer], self.ca, st)
+            fields["chain_valid"] = ok
+            if not ok:
+                problems.append(f"certificate does not chain to the given CA: {why}")
+
+        # ---- counter-signatures in the unsigned properties
+        if unsigned:
+            for cs in unsigned[0].iter(_ds("Signature")):
+                if _nearest_signature(cs) is sig and etree.QName(cs.getparent()).localname == "CounterSignature":
+                    sub = _Checker(self.tree, self.ids, self.ca, self.now)
+                    counters.append(sub.check(cs, "counter-signature", sig))
+                    counters.extend(sub.counters)
+                elif _nearest_signature(cs) is sig:
+                    raise _Invalid("ds:Signature inside UnsignedProperties outside a CounterSignature")
+
+    @staticmethod
+    def _check_key_value(kv: etree._Element, pub: Any) -> None:
+        rsa_kv = kv.find(_ds("RSAKeyValue"))
+        if rsa_kv is not None:
+            if not isinstance(pub, rsa.RSAPublicKey):
+                raise _Invalid("ds:KeyValue does not match the certificate")
+            mod = int.from_bytes(_b64decode(rsa_kv.findtext(_ds("Modulus")), "Modulus"), "big")
+            exp = int.from_bytes(_b64decode(rsa_kv.findtext(_ds("Exponent")), "Exponent"), "big")
+            nums = pub.public_numbers()
+            if (mod, exp) != (nums.n, nums.e):
+                raise _Invalid("ds:KeyValue does not match the certificate")
+            return
+        # ECKeyValue (dsig11) or anything else: we do not use it, but it must not lie
+        raise _Invalid("unsupported ds:KeyValue content")
+
+    def _document_without(self, sig: etree._Element, algorithm: str, prefixes: Sequence[str]) -> bytes:
+        """Canonical bytes of the whole document minus ``sig`` (the enveloped-signature
+        transform); comments are dropped as for any ``URI=""`` reference."""
+        steps = []
+        node = sig
+        while node.getparent() is not None:
+            steps.append(node.getparent().index(node))
+            node = node.getparent()
+        copy_tree = copy.deepcopy(self.tree)
+        target = copy_tree.getroot()
+        for i in reversed(steps):
+            target = target[i]
+        parent = target.getparent()
+        if target.tail:
+            prev = target.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + target.tail
+            else:
+                parent.text = (parent.text or "") + target.tail
+        parent.remove(target)
+        return _c14n(copy_tree, algorithm.replace("#WithComments", "") if algorithm.endswith("#WithComments") else algorithm, prefixes)
+
+
+def _load_ca(ca: bytes | Sequence[x509.Certificate] | x509.Certificate | None) -> list[x509.Certificate] | None:
+    if ca is None:
+        return None
+    if isinstance(ca, x509.Certificate):
+        return [ca]
+    if isinstance(ca, (bytes, bytearray)):
+        return list(x509.load_pem_x509_certificates(bytes(ca)))
+    return list(ca)
+
+
+def verify(
+    xml: bytes,
+    *,
+    ca: bytes | x509.Certificate | Sequence[x509.Certificate] | None = None,
+    allow_multiple: bool = False,
+    now: datetime | None = None,
+) -> SignatureReport:
+    """Verify every enveloped ``ds:Signature`` in ``xml`` and report.
+
+    ``ca``: PEM bytes or certificates to which the signer's certificate must chain (only
+    checked when given).  ``allow_multiple``: accept more than one top-level signature
+    (each is verified on its own).  ``now``: the time "valid now" is judged against
+    (default: the current time).  Never raises for a bad document: the report says why.
+    """
+    now = now or datetime.now(timezone.utc)
+    try:
+        anchors = _load_ca(ca)
+    except ValueError as exc:
+        raise ValueError(f"CA certificates cannot be read: {exc}") from None
+    try:
+        tree = _parse(xml)
+    except ValueError as exc:
+        return SignatureReport(valid=False, problems=(str(exc),))
+    root = tree.getroot()
+    ids, dups = _ids(root)
+    problems: list[str] = []
+    if dups:
+        problems.append("duplicate Id values (possible signature wrapping): " + ", ".join(sorted(set(dups))[:5]))
+    all_sigs = list(root.iter(_ds("Signature")))
+    top = [s for s in all_sigs if _nearest_signature(s) is None]
+    if not top:
+        problems.append("no ds:Signature found")
+    elif len(top) > 1 and not allow_multiple:
+        problems.append(f"{len(top)} ds:Signature elements found; only one is accepted (allow_multiple to verify each)")
+    infos: list[SignatureInfo] = []
+    if not problems:
+        with warnings.catch_warnings():
+            # cryptography warns about over-long attributes in real Turkish CA names
+            warnings.simplefilter("ignore", UserWarning)
+            for s in top:
+                checker = _Checker(tree, ids, anchors, now)
+                infos.append(checker.check(s, "signature", None))
+                infos.extend(checker.counters)
+    valid = not problems and bool(infos) and all(i.valid for i in infos)
+    return SignatureReport(valid=valid, problems=tuple(problems), signatures=tuple(infos))
