@@ -1,0 +1,933 @@
+"""What a person sees of a UBL-TR document: XML in, HTML (or PDF) out.
+
+The viewer shows the document's own numbers, never recomputed ones: every amount on
+the page is read from the XML as it stands (a :class:`Money` keeps the original text
+beside its :class:`~decimal.Decimal`), and only display sums over the document's own
+figures are made (e.g. the lines that carry withholding).
+
+Pipeline::
+
+    load_xml(bytes) ──► read_view(tree) ──► DocumentView ──► jinja2 (templates/html/)
+             │
+             └──► embedded_xslt(tree) ──► apply_xslt(...)   (the document's own viewer)
+
+:func:`render_html` ties these together the way GİB's viewer does: the document's
+own embedded XSLT when it has one and it runs, else our template.  :func:`qr_payload`
+builds the Karekod content of GİB's *Karekod Standardı Kılavuzu V1.2*.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from lxml import etree
+
+NS = {
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
+_CAC = "{%s}" % NS["cac"]
+_CBC = "{%s}" % NS["cbc"]
+
+#: Largest XML document we agree to read (GİB's own samples with embedded XSLT are < 1 MB).
+MAX_XML_BYTES = 50 * 1024 * 1024
+#: Largest embedded XSLT we agree to run (GİB's general.xslt is about 210 kB).
+MAX_XSLT_BYTES = 2 * 1024 * 1024
+#: Largest HTML an embedded XSLT may produce.
+MAX_OUTPUT_BYTES = 20 * 1024 * 1024
+#: Seconds an embedded XSLT may run before we give up on it and use our template.
+XSLT_TIMEOUT = 20.0
+
+
+class DocumentError(ValueError):
+    """The input is not a readable XML document (bad XML, DOCTYPE, too large)."""
+
+
+class XsltError(RuntimeError):
+    """The document's embedded XSLT could not be decoded, compiled or run."""
+
+
+class BrowserMissing(RuntimeError):
+    """No headless Chromium/Chrome was found on this machine."""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_xml(data: bytes) -> etree._ElementTree:
+    """Parse ``data`` safely: no DTD, no entities, no network, no huge trees.
+
+    Raises :class:`DocumentError` naming the problem (and line) on bad input.
+    """
+    if len(data) > MAX_XML_BYTES:
+        raise DocumentError(f"document is {len(data)} bytes; the limit is {MAX_XML_BYTES}")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=False
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise DocumentError(f"not well-formed XML: {exc}") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise DocumentError("document has a DOCTYPE; UBL-TR documents must not declare one")
+    return tree
+
+
+# --------------------------------------------------------------------------- view model
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount exactly as the document states it.
+
+    ``value`` is ``None`` when the text is not a number (then ``raw`` is shown as is).
+    """
+
+    value: Decimal | None
+    currency: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    ids: tuple[tuple[str, str], ...] = ()  #: (schemeID, value), e.g. ("VKN", "1234567890")
+    address: tuple[str, ...] = ()
+    tax_office: str = ""
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    website: str = ""
+
+    @property
+    def vkn_tckn(self) -> str:
+        """The party's VKN or TCKN (the id whose schemeID is VKN or TCKN), or ``""``."""
+        for scheme, value in self.ids:
+            if scheme.upper() in ("VKN", "TCKN"):
+                return value
+        return ""
+
+    @property
+    def vkn_tckn_label(self) -> str:
+        for scheme, _ in self.ids:
+            if scheme.upper() in ("VKN", "TCKN"):
+                return scheme.upper()
+        return "VKN/TCKN"
+
+    @property
+    def other_ids(self) -> tuple[tuple[str, str], ...]:
+        return tuple((s, v) for s, v in self.ids if s.upper() not in ("VKN", "TCKN"))
+
+
+@dataclass(frozen=True)
+class Tax:
+    """One tax subtotal (document or line level) as the document states it."""
+
+    code: str
+    name: str
+    percent: Decimal | None
+    amount: Money | None
+    taxable: Money | None = None
+    exemption_code: str = ""
+    exemption_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Line:
+    no: str
+    name: str
+    description: str = ""
+    quantity: Decimal | None = None
+    quantity_raw: str = ""
+    unit: str = ""
+    unit_price: Money | None = None
+    discount: Money | None = None  #: sum of the line's allowances (ChargeIndicator false)
+    discount_rate: Decimal | None = None  #: MultiplierFactorNumeric × 100 when one allowance
+    charge: Money | None = None  #: sum of the line's charges (ChargeIndicator true)
+    kdv_percent: Decimal | None = None
+    kdv_amount: Money | None = None
+    other_taxes: tuple[Tax, ...] = ()
+    withholdings: tuple[Tax, ...] = ()
+    amount: Money | None = None  #: LineExtensionAmount
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Totals:
+    line_extension: Money | None = None
+    allowance_total: Money | None = None
+    charge_total: Money | None = None
+    tax_exclusive: Money | None = None
+    tax_inclusive: Money | None = None
+    payable_rounding: Money | None = None
+    payable: Money | None = None
+    taxes: tuple[Tax, ...] = ()
+    withholdings: tuple[Tax, ...] = ()
+    #: display sum of LineExtensionAmount over lines that carry withholding (GİB's viewer shows it)
+    withholding_base: Money | None = None
+    #: display sum of the withholding subtotals' TaxableAmount (the KDV the withholding applies to)
+    withholding_taxable: Money | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    label: str
+    id: str
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """Everything the default template shows, read straight from the XML."""
+
+    root: str  #: local name of the root element: Invoice, DespatchAdvice, ...
+    title: str  #: e-FATURA, e-ARŞİV FATURA, e-İRSALİYE, ...
+    profile: str
+    type_code: str
+    number: str
+    uuid: str
+    issue_date: str
+    issue_time: str
+    currency: str
+    exchange_rate: Decimal | None
+    supplier: Party | None
+    customer: Party | None
+    others: tuple[tuple[str, Party], ...]  #: (role label, party) for buyer, tax representative, ...
+    lines: tuple[Line, ...]
+    totals: Totals
+    notes: tuple[str, ...]
+    amount_in_words: str
+    references: tuple[Reference, ...]
+    payment: tuple[str, ...]
+    qr: Mapping[str, str] | None = field(default=None)
+
+    @property
+    def is_invoice(self) -> bool:
+        return self.root == "Invoice"
+
+    @property
+    def has_other_taxes(self) -> bool:
+        return any(line.other_taxes for line in self.lines)
+
+    @property
+    def has_withholding(self) -> bool:
+        return bool(self.totals.withholdings) or any(line.withholdings for line in self.lines)
+
+
+# --------------------------------------------------------------------------- small readers
+
+
+def _text(el: etree._Element | None, path: str | None = None) -> str:
+    if el is None:
+        return ""
+    node = el.find(path, NS) if path else el
+    if node is None or node.text is None:
+        return ""
+    return " ".join(node.text.split())
+
+
+def _dec(text: str) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        d = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def _money(el: etree._Element | None, path: str, default_currency: str) -> Money | None:
+    if el is None:
+        return None
+    node = el.find(path, NS)
+    if node is None or node.text is None or not node.text.strip():
+        return None
+    raw = node.text.strip()
+    return Money(_dec(raw), node.get("currencyID") or default_currency, raw)
+
+
+def _money_sum(items: Iterable[Money | None], currency: str) -> Money | None:
+    vals = [m for m in items if m is not None]
+    if not vals or any(m.value is None for m in vals):
+        return None
+    total = sum((m.value for m in vals if m.value is not None), Decimal(0))
+    return Money(total, vals[0].currency or currency, str(total))
+
+
+_INVOICE_TITLES = {"EARSIVFATURA": "e-ARŞİV FATURA"}
+_ROOT_TITLES = {
+    "Invoice": "e-FATURA",
+    "DespatchAdvice": "e-İRSALİYE",
+    "ReceiptAdvice": "e-İRSALİYE YANITI",
+    "ApplicationResponse": "UYGULAMA YANITI",
+    "CreditNote": "e-MÜSTAHSİL MAKBUZU",
+    "FreelancerVoucher": "e-SERBEST MESLEK MAKBUZU",
+    "Voucher": "e-BELGE",
+}
+
+#: (role label, party paths) per role; the first path found wins.
+_SUPPLIER_PATHS = (
+    "cac:AccountingSupplierParty/cac:Party",
+    "cac:DespatchSupplierParty/cac:Party",
+    "cac:SenderParty",
+)
+_CUSTOMER_PATHS = (
+    "cac:AccountingCustomerParty/cac:Party",
+    "cac:DeliveryCustomerParty/cac:Party",
+    "cac:ReceiverParty",
+)
+_OTHER_PARTIES = (
+    ("Alıcı (Buyer)", "cac:BuyerCustomerParty/cac:Party"),
+    ("Satıcı (Seller)", "cac:SellerSupplierParty/cac:Party"),
+    ("Vergi Temsilcisi / Aracı Kurum", "cac:TaxRepresentativeParty"),
+    ("Teslim Alan", "cac:Delivery/cac:DeliveryParty"),
+    ("Taşıyıcı", "cac:Shipment/cac:Delivery/cac:CarrierParty"),
+)
+
+
+def _party(el: etree._Element | None) -> Party | None:
+    if el is None:
+        return None
+    name = _text(el, "cac:PartyName/cbc:Name")
+    person = el.find("cac:Person", NS)
+    if person is not None:
+        full = " ".join(
+            p for p in (_text(person, "cbc:Title"), _text(person, "cbc:FirstName"),
+                        _text(person, "cbc:MiddleName"), _text(person, "cbc:FamilyName")) if p
+        )
+        if full and not name:
+            name = full
+        elif full and full != name:
+            name = f"{name} — {full}"
+    ids = tuple(
+        (i.get("schemeID") or "", " ".join((i.text or "").split()))
+        for i in el.findall("cac:PartyIdentification/cbc:ID", NS)
+    )
+    if person is not None:
+        for doc in person.findall("cac:IdentityDocumentReference/cbc:ID", NS):
+            ids += (("PASAPORT", " ".join((doc.text or "").split())),)
+    addr = el.find("cac:PostalAddress", NS)
+    lines: list[str] = []
+    if addr is not None:
+        street = " ".join(
+            p for p in (
+                _text(addr, "cbc:District"),
+                _text(addr, "cbc:StreetName"),
+                ("No:" + _text(addr, "cbc:BuildingNumber")) if _text(addr, "cbc:BuildingNumber") else "",
+                _text(addr, "cbc:BuildingName"),
+                ("Blok:" + _text(addr, "cbc:BlockName")) if _text(addr, "cbc:BlockName") else "",
+                ("Daire:" + _text(addr, "cbc:Room")) if _text(addr, "cbc:Room") else "",
+            ) if p
+        )
+        if street:
+            lines.append(street)
+        city = " ".join(
+            p for p in (_text(addr, "cbc:PostalZone"), _text(addr, "cbc:CitySubdivisionName")) if p
+        )
+        city_name = _text(addr, "cbc:CityName")
+        if city_name:
+            city = f"{city} / {city_name}" if city else city_name
+        if city:
+            lines.append(city)
+        country = _text(addr, "cac:Country/cbc:Name")
+        if country:
+            lines.append(country)
+    contact = el.find("cac:Contact", NS)
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    if contact is not None:
+        phones = tuple(t for t in (_text(contact, "cbc:Telephone"), _text(contact, "cbc:Telefax")) if t)
+        emails = tuple(t for t in (_text(contact, "cbc:ElectronicMail"),) if t)
+    return Party(
+        name=name,
+        ids=ids,
+        address=tuple(lines),
+        tax_office=_text(el, "cac:PartyTaxScheme/cac:TaxScheme/cbc:Name"),
+        phones=phones,
+        emails=emails,
+        website=_text(el, "cbc:WebsiteURI"),
+    )
+
+
+def _first(root: etree._Element, paths: Iterable[str]) -> etree._Element | None:
+    for p in paths:
+        el = root.find(p, NS)
+        if el is not None:
+            return el
+    return None
+
+
+def _tax_name(code: str, given: str) -> str:
+    if given:
+        return given
+    try:
+        from . import codes
+
+        return codes.tax_short_name(code) if code else ""
+    except Exception:  # the code lists are a nicety here, never a reason to fail
+        return code
+
+
+def _taxes(total: etree._Element | None, currency: str) -> tuple[Tax, ...]:
+    if total is None:
+        return ()
+    out = []
+    for sub in total.findall("cac:TaxSubtotal", NS):
+        code = _text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
+        percent = _dec(_text(sub, "cbc:Percent"))
+        out.append(
+            Tax(
+                code=code,
+                name=_tax_name(code, _text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:Name")),
+                percent=percent,
+                amount=_money(sub, "cbc:TaxAmount", currency),
+                taxable=_money(sub, "cbc:TaxableAmount", currency),
+                exemption_code=_text(sub, "cac:TaxCategory/cbc:TaxExemptionReasonCode"),
+                exemption_reason=_text(sub, "cac:TaxCategory/cbc:TaxExemptionReason"),
+            )
+        )
+    return tuple(out)
+
+
+def _all_taxes(el: etree._Element, tag: str, currency: str) -> tuple[Tax, ...]:
+    out: tuple[Tax, ...] = ()
+    for total in el.findall(tag, NS):
+        out += _taxes(total, currency)
+    return out
+
+
+def _line(el: etree._Element, currency: str) -> Line:
+    qty_el = next(
+        (c for c in el if isinstance(c.tag, str) and c.tag.startswith(_CBC) and c.tag.endswith("Quantity")),
+        None,
+    )
+    qty_raw = (qty_el.text or "").strip() if qty_el is not None else ""
+    allowances = [a for a in el.findall("cac:AllowanceCharge", NS) if _text(a, "cbc:ChargeIndicator") != "true"]
+    charges = [a for a in el.findall("cac:AllowanceCharge", NS) if _text(a, "cbc:ChargeIndicator") == "true"]
+    rate = None
+    if len(allowances) == 1:
+        factor = _dec(_text(allowances[0], "cbc:MultiplierFactorNumeric"))
+        rate = factor * 100 if factor is not None else None
+    taxes = _all_taxes(el, "cac:TaxTotal", currency)
+    kdv = [t for t in taxes if t.code == "0015"]
+    item = el.find("cac:Item", NS)
+    name = _text(item, "cbc:Name")
+    extra = " ".join(p for p in (_text(item, "cbc:BrandName"), _text(item, "cbc:ModelName")) if p)
+    if extra:
+        name = f"{name} ({extra})" if name else extra
+    return Line(
+        no=_text(el, "cbc:ID"),
+        name=name,
+        description=_text(item, "cbc:Description"),
+        quantity=_dec(qty_raw),
+        quantity_raw=qty_raw,
+        unit=(qty_el.get("unitCode") or "") if qty_el is not None else "",
+        unit_price=_money(el, "cac:Price/cbc:PriceAmount", currency),
+        discount=_money_sum((_money(a, "cbc:Amount", currency) for a in allowances), currency),
+        discount_rate=rate,
+        charge=_money_sum((_money(a, "cbc:Amount", currency) for a in charges), currency),
+        kdv_percent=kdv[0].percent if len(kdv) == 1 else None,
+        kdv_amount=_money_sum((t.amount for t in kdv), currency) if kdv else None,
+        other_taxes=tuple(t for t in taxes if t.code != "0015"),
+        withholdings=_all_taxes(el, "cac:WithholdingTaxTotal", currency),
+        amount=_money(el, "cbc:LineExtensionAmount", currency),
+        notes=tuple(_text(n) for n in el.findall("cbc:Note", NS) if _text(n)),
+    )
+
+
+def _is_words_note(note: str) -> bool:
+    folded = note.replace("ı", "i").replace("İ", "i").replace("I", "i").lower()
+    return "yalniz" in folded
+
+
+def _words_from_calc(amount: Decimal | None, currency: str) -> str:
+    """The lead's number-to-words function, when it exists in this build."""
+    if amount is None:
+        return ""
+    try:
+        from . import calc
+    except Exception:
+        return ""
+    fn = getattr(calc, "amount_in_words", None)
+    if fn is None:
+        return ""
+    try:
+        return str(fn(amount, currency))
+    except Exception:
+        return ""
+
+
+def read_view(tree: etree._ElementTree | etree._Element) -> DocumentView:
+    """Read the view of any UBL-TR document; missing optional parts are simply absent."""
+    root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+    local = etree.QName(root).localname
+    profile = _text(root, "cbc:ProfileID")
+    currency = _text(root, "cbc:DocumentCurrencyCode")
+    type_code = next(
+        (_text(c) for c in root if isinstance(c.tag, str) and c.tag.startswith(_CBC) and c.tag.endswith("TypeCode")),
+        "",
+    )
+    title = _INVOICE_TITLES.get(profile, "") if local == "Invoice" else ""
+    title = title or _ROOT_TITLES.get(local, local)
+
+    lines = tuple(
+        _line(c, currency)
+        for c in root
+        if isinstance(c.tag, str) and c.tag.startswith(_CAC) and c.tag.endswith("Line")
+    )
+    mt = _first(root, ("cac:LegalMonetaryTotal", "cac:RequestedMonetaryTotal"))
+    wh_lines = [ln for ln in lines if ln.withholdings]
+    totals = Totals(
+        line_extension=_money(mt, "cbc:LineExtensionAmount", currency),
+        allowance_total=_money(mt, "cbc:AllowanceTotalAmount", currency),
+        charge_total=_money(mt, "cbc:ChargeTotalAmount", currency),
+        tax_exclusive=_money(mt, "cbc:TaxExclusiveAmount", currency),
+        tax_inclusive=_money(mt, "cbc:TaxInclusiveAmount", currency),
+        payable_rounding=_money(mt, "cbc:PayableRoundingAmount", currency),
+        payable=_money(mt, "cbc:PayableAmount", currency),
+        taxes=_all_taxes(root, "cac:TaxTotal", currency),
+        withholdings=_all_taxes(root, "cac:WithholdingTaxTotal", currency),
+        withholding_base=_money_sum((ln.amount for ln in wh_lines), currency) if wh_lines else None,
+    )
+    if totals.withholdings and all(t.taxable is not None for t in totals.withholdings):
+        from dataclasses import replace as _replace
+
+        totals = _replace(
+            totals, withholding_taxable=_money_sum((t.taxable for t in totals.withholdings), currency)
+        )
+
+    notes = tuple(n for n in (_text(e) for e in root.findall("cbc:Note", NS)) if n)
+    words = next((n for n in notes if _is_words_note(n)), "")
+    if not words and local == "Invoice" and totals.payable is not None:
+        words = _words_from_calc(totals.payable.value, totals.payable.currency or currency)
+
+    refs: list[Reference] = []
+    for label, path in (
+        ("Sipariş", "cac:OrderReference"),
+        ("İrsaliye", "cac:DespatchDocumentReference"),
+        ("İade Edilen Fatura", "cac:BillingReference/cac:InvoiceDocumentReference"),
+        ("Alındı", "cac:ReceiptDocumentReference"),
+        ("Sözleşme", "cac:ContractDocumentReference"),
+        ("Belge", "cac:DocumentReference"),
+    ):
+        for r in root.findall(path, NS):
+            if _text(r, "cbc:ID"):
+                refs.append(Reference(label, _text(r, "cbc:ID"), _text(r, "cbc:IssueDate")))
+    for r in root.findall("cac:AdditionalDocumentReference", NS):
+        if r.find("cac:Attachment", NS) is not None:
+            continue  # attachments (the XSLT, images) are not references a person reads
+        label = _text(r, "cbc:DocumentType") or _text(r, "cbc:DocumentTypeCode") or "Ek Belge"
+        if _text(r, "cbc:ID"):
+            refs.append(Reference(label, _text(r, "cbc:ID"), _text(r, "cbc:IssueDate")))
+
+    payment: list[str] = []
+    for pm in root.findall("cac:PaymentMeans", NS):
+        parts = [
+            p for p in (
+                ("Ödeme şekli: " + _text(pm, "cbc:PaymentMeansCode")) if _text(pm, "cbc:PaymentMeansCode") else "",
+                ("Son ödeme: " + _text(pm, "cbc:PaymentDueDate")) if _text(pm, "cbc:PaymentDueDate") else "",
+                ("Hesap: " + _text(pm, "cac:PayeeFinancialAccount/cbc:ID")) if _text(pm, "cac:PayeeFinancialAccount/cbc:ID") else "",
+                _text(pm, "cbc:InstructionNote"),
+            ) if p
+        ]
+        if parts:
+            payment.append(" · ".join(parts))
+    for pt in root.findall("cac:PaymentTerms", NS):
+        if _text(pt, "cbc:Note"):
+            payment.append("Ödeme koşulu: " + _text(pt, "cbc:Note"))
+
+    others = tuple(
+        (label, p) for label, p in ((label, _party(root.find(path, NS))) for label, path in _OTHER_PARTIES)
+        if p is not None
+    )
+    view = DocumentView(
+        root=local,
+        title=title,
+        profile=profile,
+        type_code=type_code,
+        number=_text(root, "cbc:ID"),
+        uuid=_text(root, "cbc:UUID"),
+        issue_date=_text(root, "cbc:IssueDate"),
+        issue_time=_text(root, "cbc:IssueTime"),
+        currency=currency,
+        exchange_rate=_dec(_text(root, "cac:PricingExchangeRate/cbc:CalculationRate")),
+        supplier=_party(_first(root, _SUPPLIER_PATHS)),
+        customer=_party(_first(root, _CUSTOMER_PATHS)),
+        others=others,
+        lines=lines,
+        totals=totals,
+        notes=tuple(n for n in notes if n != words),
+        amount_in_words=words,
+        references=tuple(refs),
+        payment=tuple(payment),
+    )
+    if local == "Invoice":
+        view = _with_qr(view, root)
+    return view
+
+
+# --------------------------------------------------------------------------- Karekod
+
+
+def _plain(m: Money | None) -> str:
+    """An amount for the Karekod: dot decimal, at least two decimals, no grouping."""
+    if m is None:
+        return ""
+    if m.value is None:
+        return m.raw
+    v = m.value
+    if -v.as_tuple().exponent < 2:  # type: ignore[operator]
+        v = v.quantize(Decimal("0.01"))
+    return f"{v:f}"
+
+
+def _percent_key(p: Decimal | None) -> str:
+    if p is None:
+        return ""
+    s = f"{p.normalize():f}"
+    return s
+
+
+def _with_qr(view: DocumentView, root: etree._Element) -> DocumentView:
+    from dataclasses import replace
+
+    return replace(view, qr=qr_payload(view, root))
+
+
+def qr_payload(view: DocumentView, root: etree._Element | None = None) -> dict[str, str]:
+    """The Karekod content of an e-Fatura / e-Arşiv invoice, per GİB's Karekod
+    Standardı Kılavuzu V1.2 §2.1, §2.1.1 and §2.2, in the guide's key order.
+
+    ``kdvmatrah(P)`` / ``hesaplanankdv(P)`` come from the document's KDV (0015)
+    subtotals, one pair per percent (subtotals sharing a percent are added up, since
+    JSON keys are unique).  For YOLCUBERABERFATURA the passport number and the
+    intermediary's VKN are added (§2.1.1).
+    """
+    out: dict[str, str] = {}
+    sup = view.supplier.vkn_tckn if view.supplier else ""
+    cus = view.customer.vkn_tckn if view.customer else ""
+    out["vkntckn"] = sup
+    out["avkntckn"] = cus
+    if view.profile == "YOLCUBERABERFATURA" and root is not None:
+        out["pasaportno"] = _text(
+            root, "cac:BuyerCustomerParty/cac:Party/cac:Person/cac:IdentityDocumentReference/cbc:ID"
+        )
+        rep = root.find("cac:TaxRepresentativeParty", NS)
+        rep_id = ""
+        if rep is not None:
+            for i in rep.findall("cac:PartyIdentification/cbc:ID", NS):
+                if (i.get("schemeID") or "").upper() in ("ARACIKURUMVKN", "VKN"):
+                    rep_id = _text(i)
+                    break
+        out["aracikurumvkn"] = rep_id
+    out["senaryo"] = view.profile
+    out["tip"] = view.type_code
+    out["tarih"] = view.issue_date
+    out["no"] = view.number
+    out["ettn"] = view.uuid
+    out["parabirimi"] = view.currency
+    out["malhizmettoplam"] = _plain(view.totals.line_extension)
+    bases: dict[str, Money | None] = {}
+    amounts: dict[str, Money | None] = {}
+    for t in view.totals.taxes:
+        if t.code != "0015":
+            continue
+        key = _percent_key(t.percent)
+        bases[key] = _money_sum((bases.get(key), t.taxable), view.currency) if key in bases else t.taxable
+        amounts[key] = _money_sum((amounts.get(key), t.amount), view.currency) if key in amounts else t.amount
+    for key in bases:
+        out[f"kdvmatrah({key})"] = _plain(bases[key])
+    for key in amounts:
+        out[f"hesaplanankdv({key})"] = _plain(amounts[key])
+    out["vergidahil"] = _plain(view.totals.tax_inclusive)
+    out["odenecek"] = _plain(view.totals.payable)
+    return out
+
+
+def qr_text(payload: Mapping[str, str]) -> str:
+    """The string encoded in the QR code: compact JSON, non-ASCII kept as UTF-8."""
+    return json.dumps(dict(payload), ensure_ascii=False, separators=(",", ":"))
+
+
+# --------------------------------------------------------------------------- embedded XSLT
+
+
+def embedded_xslt(tree: etree._ElementTree | etree._Element) -> bytes | None:
+    """The document's own XSLT (base64 in an AdditionalDocumentReference attachment
+    whose filename ends in .xslt/.xsl), decoded; ``None`` when it has none.
+
+    Raises :class:`XsltError` when an XSLT attachment is there but cannot be decoded.
+    """
+    root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+    for obj in root.findall(
+        "cac:AdditionalDocumentReference/cac:Attachment/cbc:EmbeddedDocumentBinaryObject", NS
+    ):
+        name = (obj.get("filename") or "").lower()
+        if not name.endswith((".xslt", ".xsl")):
+            continue
+        text = "".join((obj.text or "").split())
+        if not text:
+            raise XsltError(f"embedded XSLT {obj.get('filename')!r} is empty")
+        if len(text) > MAX_XSLT_BYTES * 4 // 3 + 4:
+            raise XsltError(f"embedded XSLT {obj.get('filename')!r} is larger than {MAX_XSLT_BYTES} bytes")
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise XsltError(f"embedded XSLT {obj.get('filename')!r} is not valid base64 ({exc})") from None
+    return None
+
+
+def _transform(tree: etree._ElementTree, xslt: bytes) -> bytes:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        style = etree.fromstring(xslt, parser)
+    except etree.XMLSyntaxError as exc:
+        raise XsltError(f"embedded XSLT is not well-formed XML: {exc}") from None
+    if style.getroottree().docinfo.doctype:
+        raise XsltError("embedded XSLT has a DOCTYPE")
+    try:
+        transform = etree.XSLT(style, access_control=etree.XSLTAccessControl.DENY_ALL)
+        result = transform(tree)
+    except (etree.XSLTParseError, etree.XSLTApplyError, etree.XSLTError) as exc:
+        raise XsltError(f"embedded XSLT failed under XSLT 1.0: {exc}") from None
+    out = bytes(result)
+    if not out.strip():
+        raise XsltError("embedded XSLT produced no output")
+    if len(out) > MAX_OUTPUT_BYTES:
+        raise XsltError(f"embedded XSLT produced more than {MAX_OUTPUT_BYTES} bytes")
+    return out
+
+
+def apply_xslt(tree: etree._ElementTree, xslt: bytes, *, timeout: float | None = XSLT_TIMEOUT) -> bytes:
+    """Run an embedded XSLT (XSLT 1.0, lxml) with no file or network access and no
+    extension functions; the output as bytes in the stylesheet's own encoding.
+
+    With ``timeout`` the transform runs in a forked child process that is killed
+    after that many seconds (an embedded XSLT is untrusted code that may loop).
+    """
+    if len(xslt) > MAX_XSLT_BYTES:
+        raise XsltError(f"embedded XSLT is larger than {MAX_XSLT_BYTES} bytes")
+    if timeout is None or not hasattr(os, "fork"):
+        return _transform(tree, xslt)
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(("ok", _transform(tree, xslt)))
+        except XsltError as exc:
+            send.send(("err", str(exc)))
+        except BaseException as exc:  # pragma: no cover - defensive
+            send.send(("err", f"embedded XSLT crashed: {exc!r}"))
+        finally:
+            send.close()
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if not recv.poll(timeout):
+            raise XsltError(f"embedded XSLT did not finish within {timeout:g} s")
+        status, value = recv.recv()
+    except EOFError:
+        raise XsltError("embedded XSLT process ended without output") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(1)
+        recv.close()
+    if status != "ok":
+        raise XsltError(value)
+    return value
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def tr_number(value: Decimal, min_decimals: int = 2) -> str:
+    """Turkish digits: ``1.234,56`` (thousands '.', decimal ','), keeping every decimal
+    the value has and at least ``min_decimals``."""
+    if -value.as_tuple().exponent < min_decimals:  # type: ignore[operator]
+        value = value.quantize(Decimal(1).scaleb(-min_decimals))
+    sign = "-" if value.is_signed() and value != 0 else ""
+    text = f"{abs(value):f}"
+    whole, _, frac = text.partition(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    out = sign + ".".join(groups)
+    return f"{out},{frac}" if frac else out
+
+
+def tr_money(m: Money | None, *, currency: bool = True) -> str:
+    """``1.234,56 TL`` (TRY prints as TL, other currencies by their code)."""
+    if m is None:
+        return ""
+    if m.value is None:
+        return m.raw
+    cur = "TL" if m.currency in ("TRY", "TL") else m.currency
+    num = tr_number(m.value)
+    return f"{num} {cur}" if currency and cur else num
+
+
+def tr_quantity(q: Decimal | None, raw: str = "") -> str:
+    if q is None:
+        return raw
+    return tr_number(q.normalize() if q == q.to_integral() else q, 0)
+
+
+def tr_percent(p: Decimal | None) -> str:
+    if p is None:
+        return ""
+    p = p.normalize()
+    return "%" + tr_number(p, 0)
+
+
+def tr_date(iso: str) -> str:
+    """``2024-01-31`` → ``31-01-2024`` (as GİB's viewer prints it); other text unchanged."""
+    parts = iso.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[0]) == 4:
+        return f"{parts[2]}-{parts[1]}-{parts[0]}"
+    return iso
+
+
+@cache
+def _environment() -> Any:
+    import jinja2
+
+    from .resources import folder
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder("templates") / "html")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=tr_money, qty=tr_quantity, pct=tr_percent, date=tr_date, num=tr_number)
+    return env
+
+
+def render_default(view: DocumentView) -> str:
+    """Our own printout of ``view`` (templates/html/invoice.html.j2)."""
+    from . import qr
+
+    svg = qr.svg(qr_text(view.qr)) if view.qr else ""
+    from markupsafe import Markup
+
+    return _environment().get_template("invoice.html.j2").render(
+        v=view, qr_svg=Markup(svg), qr_json=qr_text(view.qr) if view.qr else ""
+    )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: bytes
+    source: Literal["embedded", "default"]
+    warnings: tuple[str, ...] = ()
+
+
+def render_html(
+    data: bytes,
+    *,
+    use_embedded: bool = True,
+    timeout: float | None = XSLT_TIMEOUT,
+) -> Rendered:
+    """XML bytes → HTML bytes, as GİB's viewer does it.
+
+    The document's own embedded XSLT is applied when it has one and it runs under
+    lxml (XSLT 1.0, sandboxed); otherwise, or with ``use_embedded=False``, our
+    template renders the document.  Why the embedded XSLT was not used is in
+    ``warnings``.  Raises :class:`DocumentError` on unreadable input.
+    """
+    tree = load_xml(data)
+    warnings: list[str] = []
+    if use_embedded:
+        try:
+            xslt = embedded_xslt(tree)
+            if xslt is not None:
+                return Rendered(apply_xslt(tree, xslt, timeout=timeout), "embedded")
+        except XsltError as exc:
+            warnings.append(f"{exc}; using ubltr's default template instead")
+    view = read_view(tree)
+    return Rendered(render_default(view).encode("utf-8"), "default", tuple(warnings))
+
+
+# --------------------------------------------------------------------------- browser
+
+
+_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+def find_browser() -> str | None:
+    """Path of a headless-capable Chromium/Chrome (``$UBLTR_CHROMIUM`` first), or ``None``."""
+    env = os.environ.get("UBLTR_CHROMIUM")
+    if env:
+        return env if Path(env).exists() or shutil.which(env) else None
+    for name in _BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def browser_args(profile_dir: str) -> list[str]:
+    """Flags for a quiet, offline, throw-away headless run."""
+    return [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile_dir}",
+    ]
+
+
+def run_browser(extra: list[str], url: str, *, timeout: float = 60.0) -> subprocess.CompletedProcess[bytes]:
+    """Run the headless browser once on ``url`` with ``extra`` flags (fresh profile)."""
+    exe = find_browser()
+    if exe is None:
+        raise BrowserMissing(
+            "no Chromium found (install it: apt-get install chromium, or set UBLTR_CHROMIUM)"
+        )
+    with tempfile.TemporaryDirectory(prefix="ubltr-chromium-") as profile:
+        return subprocess.run(
+            [exe, *browser_args(profile), *extra, url],
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+def html_to_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 60.0) -> None:
+    """Print an HTML file to PDF with headless Chromium (A4, no header/footer)."""
+    pdf_path = pdf_path.resolve()
+    proc = run_browser(
+        ["--no-pdf-header-footer", f"--print-to-pdf={pdf_path}"],
+        html_path.resolve().as_uri(),
+        timeout=timeout,
+    )
+    if not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise RuntimeError("Chromium did not write the PDF: " + " | ".join(tail))
