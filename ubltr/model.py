@@ -582,7 +582,8 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
 
     supplier = _party(r, d.get("supplier"), "supplier", required=True)
     customer = _party(r, d.get("customer"), "customer", required=True)
-    buyer = _party(r, d.get("buyer_customer"), "buyer_customer")
+    foreign_buyer = profile in {"IHRACAT", "YOLCUBERABERFATURA"}
+    buyer = _party(r, d.get("buyer_customer"), "buyer_customer", tax_id_required=not foreign_buyer)
     taxrep = _party(r, d.get("tax_representative"), "tax_representative")
 
     lines = []
@@ -603,7 +604,8 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
     earchive = _earchive(r, d.get("earchive"), "earchive")
     rounding = r.decimal(d, "rounding", "", allow_negative=True)
 
-    _profile_rules(r, profile, type_, customer, buyer, taxrep, lines, delivery, earchive, payment)
+    _profile_rules(r, profile, type_, customer, buyer, taxrep, lines, delivery, earchive, payment,
+                   supplier_office_missing=supplier is not None and not supplier.tax_office)
     if r.problems:
         return None
     return Invoice(
@@ -618,13 +620,17 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
 
 
 def _profile_rules(r: _Reader, profile, type_, customer, buyer, taxrep, lines, delivery,
-                   earchive, payment) -> None:
+                   earchive, payment, supplier_office_missing=False) -> None:
     if profile == "EARSIVFATURA" and earchive is None:
         r.err("earchive", "is required for EARSIVFATURA (send_type ELEKTRONIK or KAGIT)")
     if profile != "EARSIVFATURA" and earchive is not None:
         r.err("earchive", f"applies only to EARSIVFATURA, not {profile}")
     if profile in {"IHRACAT", "YOLCUBERABERFATURA"} and buyer is None:
         r.err("buyer_customer", f"is required for {profile} (the foreign buyer / passenger)")
+    if profile == "IHRACAT" and supplier_office_missing:
+        r.err("supplier.tax_office", "is required for IHRACAT (GİB PartyVDCheck-1)")
+    if profile == "YOLCUBERABERFATURA" and buyer is not None and not dict(buyer.ids).get("PASAPORTNO"):
+        r.err("buyer_customer.ids.PASAPORTNO", "is required for YOLCUBERABERFATURA (the passenger's passport number)")
     if profile == "IHRACAT" and buyer is not None and not buyer.name:
         r.err("buyer_customer.name", "is required for IHRACAT (PartyLegalEntity/RegistrationName)")
     if profile == "YOLCUBERABERFATURA" and taxrep is None:
@@ -675,7 +681,8 @@ def _address(r: _Reader, raw: Any, path: str, required: bool = True) -> Address 
     )
 
 
-def _party(r: _Reader, raw: Any, path: str, required: bool = False) -> Party | None:
+def _party(r: _Reader, raw: Any, path: str, required: bool = False,
+           tax_id_required: bool = True) -> Party | None:
     if raw is None:
         if required:
             r.err(path, "is required")
@@ -687,8 +694,10 @@ def _party(r: _Reader, raw: Any, path: str, required: bool = False) -> Party | N
     tckn = r.text(d, "tckn", path)
     if vkn is not None and tckn is not None:
         r.err(path, "give either vkn or tckn, not both")
-    if vkn is None and tckn is None:
+    if vkn is None and tckn is None and tax_id_required:
         r.err(_join(path, "vkn"), "a party needs a vkn (10 digits) or a tckn (11 digits)")
+    if vkn is None and tckn is None and not tax_id_required and not (d.get("name") or d.get("last_name")):
+        r.err(_join(path, "name"), "a party without vkn/tckn needs a name (or first_name and last_name)")
     if vkn is not None and not vkn_valid(vkn):
         r.err(_join(path, "vkn"), f"'{vkn}' is not a valid VKN (10 digits with GİB's checksum)")
     if tckn is not None and not tckn_valid(tckn):

@@ -60,6 +60,9 @@ class _Helpers:
         sale = inv.earchive.internet_sale if inv.earchive else None
         self.internet_means_code = _INTERNET_MEANS.get(sale.payment_type, "ZZZ") if sale else None
         self.carrier_scheme = ("VKN" if sale and sale.carrier and len(sale.carrier.vkn) == 10 else "TCKN")
+        # GİB GeneralWithholdingTaxTotalCheck-1: a TEVKIFATIADE document carries its
+        # withholding on the lines only, never in a document-level WithholdingTaxTotal
+        self.document_withholding = inv.type not in {"TEVKIFATIADE", "YTBTEVKIFATIADE"}
         self.accounting_cost = None
         self.sgk_refs: tuple = ()
 
