@@ -945,3 +945,295 @@ def verify(
                 infos.extend(checker.counters)
     valid = not problems and bool(infos) and all(i.valid for i in infos)
     return SignatureReport(valid=valid, problems=tuple(problems), signatures=tuple(infos))
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def load_pkcs12(data: bytes, password: bytes | str | None) -> tuple[PrivateKey, list[x509.Certificate]]:
+    """Key and certificate chain (signer first) from a PKCS#12 file."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    pw = password.encode("utf-8") if isinstance(password, str) else password
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(data, pw)
+    except ValueError:
+        raise SigningError("PKCS#12 file cannot be opened (wrong password or not PKCS#12)") from None
+    if key is None or cert is None:
+        raise SigningError("PKCS#12 file holds no private key and certificate")
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        raise SigningError("only RSA and EC keys are supported")
+    return key, [cert, *(extra or [])]
+
+
+def load_pem(
+    key_pem: bytes, cert_pem: bytes, chain_pem: bytes | None = None, password: bytes | str | None = None
+) -> tuple[PrivateKey, list[x509.Certificate]]:
+    """Key and certificate chain (signer first) from PEM files."""
+    pw = password.encode("utf-8") if isinstance(password, str) else password
+    try:
+        key = serialization.load_pem_private_key(key_pem, pw)
+    except TypeError:
+        raise SigningError("the private key is encrypted: a password is needed") from None
+    except ValueError:
+        raise SigningError("the private key cannot be read (wrong password or not a PEM key)") from None
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        raise SigningError("only RSA and EC keys are supported")
+    try:
+        certs = list(x509.load_pem_x509_certificates(cert_pem))
+        if chain_pem:
+            certs += list(x509.load_pem_x509_certificates(chain_pem))
+    except ValueError:
+        raise SigningError("the certificate file is not PEM") from None
+    return key, certs
+
+
+# --------------------------------------------------------------------------- signing
+
+_UBL_PARTY_AFTER_SIGNATURE = {
+    "Invoice": "AccountingSupplierParty",
+    "CreditNote": "AccountingSupplierParty",
+    "ApplicationResponse": "SenderParty",
+    "DespatchAdvice": "DespatchSupplierParty",
+    "ReceiptAdvice": "DeliveryCustomerParty",
+}
+_SUPPLIER_PARTY = {
+    "Invoice": "AccountingSupplierParty",
+    "CreditNote": "AccountingSupplierParty",
+    "ApplicationResponse": "SenderParty",
+    "DespatchAdvice": "DespatchSupplierParty",
+    "ReceiptAdvice": "DeliveryCustomerParty",
+}
+
+
+def _id_base(root: etree._Element) -> str:
+    raw = root.findtext(f"{{{CBC}}}ID") or root.findtext(f"{{{CBC}}}UUID") or "1"
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", raw.strip()) or "1"
+    return base
+
+
+def _signer_party_id(root: etree._Element, cert: x509.Certificate) -> str:
+    vkn, _ = _vkn_tckn(cert)
+    if vkn:
+        return vkn
+    local = etree.QName(root).localname
+    party = root.find(f"{{{CAC}}}{_SUPPLIER_PARTY.get(local, 'AccountingSupplierParty')}")
+    if party is not None:
+        for el in party.iter(f"{{{CBC}}}ID"):
+            if el.get("schemeID") in ("VKN", "TCKN") and re.fullmatch(r"\d{10,11}", (el.text or "").strip()):
+                return el.text.strip()
+    raise SigningError("the certificate has no VKN/TCKN (subject serialNumber) and the supplier party names none")
+
+
+def _place_signature_block(root: etree._Element, signer_id: str, sig_id: str) -> None:
+    """Add ``cac:Signature`` naming the signer and pointing at ``#sig_id`` (or point the
+    existing one at it)."""
+    existing = root.findall(f"{{{CAC}}}Signature")
+    if len(existing) > 1:
+        raise SigningError("the document has more than one cac:Signature")
+    if existing:
+        block = existing[0]
+        ref = block.find(f"{{{CAC}}}DigitalSignatureAttachment/{{{CAC}}}ExternalReference/{{{CBC}}}URI")
+        if ref is None:
+            dsa = block.find(f"{{{CAC}}}DigitalSignatureAttachment")
+            if dsa is None:
+                dsa = etree.SubElement(block, f"{{{CAC}}}DigitalSignatureAttachment")
+            er = etree.SubElement(dsa, f"{{{CAC}}}ExternalReference")
+            ref = etree.SubElement(er, f"{{{CBC}}}URI")
+        ref.text = "#" + sig_id
+        return
+    local = etree.QName(root).localname
+    block = etree.Element(f"{{{CAC}}}Signature")
+    etree.SubElement(block, f"{{{CBC}}}ID", schemeID="VKN_TCKN").text = signer_id
+    party = etree.SubElement(block, f"{{{CAC}}}SignatoryParty")
+    pid = etree.SubElement(party, f"{{{CAC}}}PartyIdentification")
+    etree.SubElement(pid, f"{{{CBC}}}ID", schemeID="VKN" if len(signer_id) == 10 else "TCKN").text = signer_id
+    supplier = root.find(f"{{{CAC}}}{_SUPPLIER_PARTY.get(local, 'AccountingSupplierParty')}")
+    address = supplier.find(f".//{{{CAC}}}Party/{{{CAC}}}PostalAddress") if supplier is not None else None
+    if address is not None:
+        party.append(copy.deepcopy(address))
+    dsa = etree.SubElement(block, f"{{{CAC}}}DigitalSignatureAttachment")
+    er = etree.SubElement(dsa, f"{{{CAC}}}ExternalReference")
+    etree.SubElement(er, f"{{{CBC}}}URI").text = "#" + sig_id
+    anchor = root.find(f"{{{CAC}}}{_UBL_PARTY_AFTER_SIGNATURE.get(local, 'AccountingSupplierParty')}")
+    if anchor is None:
+        raise SigningError(f"cannot place cac:Signature: {local} has no {_UBL_PARTY_AFTER_SIGNATURE.get(local)}")
+    _insert_before(anchor, block)
+
+
+def _insert_before(anchor: etree._Element, new: etree._Element) -> None:
+    parent = anchor.getparent()
+    prev = anchor.getprevious()
+    indent = (prev.tail if prev is not None else parent.text) or ""
+    new.tail = indent if indent.strip() == "" else None
+    parent.insert(parent.index(anchor), new)
+
+
+def _extension_slot(root: etree._Element) -> etree._Element:
+    """The ``ext:ExtensionContent`` that will hold the signature (created if needed)."""
+    exts = root.find(f"{{{EXT}}}UBLExtensions")
+    if exts is None:
+        first = _elements(root)
+        exts = etree.Element(f"{{{EXT}}}UBLExtensions")
+        if first:
+            _insert_before(first[0], exts)
+        else:
+            root.append(exts)
+    elif _elements(root)[0] is not exts:
+        raise SigningError("ext:UBLExtensions must be the first element of the document")
+    for content in exts.iter(f"{{{EXT}}}ExtensionContent"):
+        children = _elements(content)
+        if not children:
+            return content
+        if len(children) == 1 and etree.QName(children[0]).localname == "auto-generated_for_wildcard":
+            content.remove(children[0])
+            content.text = None
+            return content
+    ext = etree.SubElement(exts, f"{{{EXT}}}UBLExtension")
+    return etree.SubElement(ext, f"{{{EXT}}}ExtensionContent")
+
+
+def _signature_method(key: PrivateKey) -> tuple[str, type[hashes.HashAlgorithm]]:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", hashes.SHA256
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        size = key.curve.key_size
+        if size > 384:
+            return "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", hashes.SHA512
+        if size > 256:
+            return "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", hashes.SHA384
+        return "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", hashes.SHA256
+    raise SigningError("only RSA and EC private keys are supported")
+
+
+def _raw_signature(key: PrivateKey, data: bytes, halg: type[hashes.HashAlgorithm]) -> bytes:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), halg())
+    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(halg())))
+    n = (key.curve.key_size + 7) // 8
+    return r.to_bytes(n, "big") + s.to_bytes(n, "big")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def sign(
+    xml: bytes,
+    key: PrivateKey,
+    cert_chain: x509.Certificate | Sequence[x509.Certificate],
+    *,
+    signing_time: datetime | None = None,
+    signer_role: str | None = None,
+) -> bytes:
+    """Sign a UBL-TR document (Invoice, ApplicationResponse, DespatchAdvice...) the way GİB
+    expects and return the signed bytes (UTF-8, with an XML declaration).
+
+    ``key``: the RSA or EC private key of the seal; ``cert_chain``: its certificate, or a
+    sequence whose first item is the signer's certificate followed by intermediates
+    (carried in KeyInfo).  ``signing_time``: timezone-aware time to record (default now).
+    ``signer_role``: optional ``xades:ClaimedRole`` (e.g. "Tedarikçi").
+
+    Raises :class:`SigningError` when the document is already signed, is not UBL, or the
+    key does not belong to the certificate.
+    """
+    certs = [cert_chain] if isinstance(cert_chain, x509.Certificate) else list(cert_chain)
+    if not certs:
+        raise SigningError("no certificate given")
+    cert = certs[0]
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        raise SigningError("only RSA and EC private keys are supported")
+    if key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ):
+        raise SigningError("the private key does not belong to the certificate")
+    when = signing_time or datetime.now(timezone.utc)
+    if when.tzinfo is None:
+        raise SigningError("signing_time must carry a time zone")
+    if not _cert_valid_at(cert, when):
+        raise SigningError(
+            f"the certificate is not valid at {when.isoformat()} "
+            f"(valid {cert.not_valid_before_utc.isoformat()} to {cert.not_valid_after_utc.isoformat()})"
+        )
+    try:
+        tree = _parse(xml)
+    except ValueError as exc:
+        raise SigningError(str(exc)) from None
+    root = tree.getroot()
+    if etree.QName(root).localname not in _UBL_PARTY_AFTER_SIGNATURE or not (etree.QName(root).namespace or "").startswith(
+        "urn:oasis:names:specification:ubl:schema:xsd:"
+    ):
+        raise SigningError(f"sign() handles UBL documents, not {etree.QName(root).localname}")
+    if root.find(f".//{_ds('Signature')}") is not None:
+        raise SigningError("the document is already signed (remove the existing ds:Signature first)")
+
+    base = _id_base(root)
+    ids = {
+        "sig": f"Signature_{base}",
+        "value": f"SignatureValue_{base}",
+        "keyinfo": f"KeyInfo_{base}",
+        "ref_doc": f"Reference_Document_{base}",
+        "ref_props": f"Reference_SignedProperties_{base}",
+        "props": f"SignedProperties_{base}",
+        "obj": f"Object_{base}",
+    }
+    existing, _ = _ids(root)
+    clash = [v for v in ids.values() if v in existing]
+    if clash:
+        raise SigningError(f"the document already uses Id {clash[0]!r}")
+
+    signer_id = _signer_party_id(root, cert)
+    slot = _extension_slot(root)
+    _place_signature_block(root, signer_id, ids["sig"])
+
+    sig_uri, halg = _signature_method(key)
+    digest_uri = _DIGEST_URI["sha256"]
+    nsmap = {"ds": DS, "xades": XADES}
+
+    # the document as it will be covered: everything except the ds:Signature to come
+    doc_digest = _hash(_c14n(tree, C14N), hashes.SHA256)
+
+    sig = etree.SubElement(slot, _ds("Signature"), nsmap=nsmap, Id=ids["sig"])
+    signed_info = etree.SubElement(sig, _ds("SignedInfo"))
+    etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=C14N)
+    etree.SubElement(signed_info, _ds("SignatureMethod"), Algorithm=sig_uri)
+    ref = etree.SubElement(signed_info, _ds("Reference"), Id=ids["ref_doc"], URI="")
+    etree.SubElement(etree.SubElement(ref, _ds("Transforms")), _ds("Transform"), Algorithm=ENVELOPED)
+    etree.SubElement(ref, _ds("DigestMethod"), Algorithm=digest_uri)
+    etree.SubElement(ref, _ds("DigestValue")).text = _b64(doc_digest)
+    pref = etree.SubElement(
+        signed_info, _ds("Reference"), Id=ids["ref_props"], Type=SIGNED_PROPERTIES_TYPE, URI="#" + ids["props"]
+    )
+    etree.SubElement(pref, _ds("DigestMethod"), Algorithm=digest_uri)
+    pdigest = etree.SubElement(pref, _ds("DigestValue"))
+    value_el = etree.SubElement(sig, _ds("SignatureValue"), Id=ids["value"])
+    key_info = etree.SubElement(sig, _ds("KeyInfo"), Id=ids["keyinfo"])
+    x509data = etree.SubElement(key_info, _ds("X509Data"))
+    for c in certs:
+        etree.SubElement(x509data, _ds("X509Certificate")).text = _b64(c.public_bytes(serialization.Encoding.DER))
+    etree.SubElement(x509data, _ds("X509SubjectName")).text = cert.subject.rfc4514_string()
+
+    obj = etree.SubElement(sig, _ds("Object"), Id=ids["obj"])
+    qp = etree.SubElement(obj, _xades("QualifyingProperties"), Target="#" + ids["sig"])
+    props = etree.SubElement(qp, _xades("SignedProperties"), Id=ids["props"])
+    ssp = etree.SubElement(props, _xades("SignedSignatureProperties"))
+    etree.SubElement(ssp, _xades("SigningTime")).text = when.isoformat(timespec="seconds")
+    scert = etree.SubElement(etree.SubElement(ssp, _xades("SigningCertificate")), _xades("Cert"))
+    cdig = etree.SubElement(scert, _xades("CertDigest"))
+    etree.SubElement(cdig, _ds("DigestMethod"), Algorithm=digest_uri)
+    etree.SubElement(cdig, _ds("DigestValue")).text = _b64(
+        _hash(cert.public_bytes(serialization.Encoding.DER), hashes.SHA256)
+    )
+    iss = etree.SubElement(scert, _xades("IssuerSerial"))
+    etree.SubElement(iss, _ds("X509IssuerName")).text = cert.issuer.rfc4514_string()
+    etree.SubElement(iss, _ds("X509SerialNumber")).text = str(cert.serial_number)
+    if signer_role:
+        roles = etree.SubElement(etree.SubElement(ssp, _xades("SignerRole")), _xades("ClaimedRoles"))
+        etree.SubElement(roles, _xades("ClaimedRole")).text = signer_role
+    sdop = etree.SubElement(props, _xades("SignedDataObjectProperties"))
+    dof = etree.SubElement(sdop, _xades("DataObjectFormat"), ObjectReference="#" + ids["ref_doc"])
+    etree.SubElement(dof, _xades("MimeType")).text = "text/xml"
+
+    pdigest.text = _b64(_hash(_c14n(props, C14N), hashes.SHA256))
+    value_el.text = _b64(_raw_signature(key, _c14n(signed_info, C14N), halg))
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
