@@ -323,7 +323,7 @@ def compute(inv: Invoice) -> Totals:
             if in_kdv_base(t.code):
                 kdv_base += amount
         kdv_spec = next(t for t in ln.taxes if t.code == "0015")
-        kdv_pct = kdv_spec.percent or ZERO
+        kdv_pct = kdv_spec.percent if kdv_spec.percent is not None else Decimal(0)
         kdv = _round("line_kdv", kdv_base * kdv_pct / HUNDRED)
         ex = ln.exemption
         taxes.append(TaxLine(code="0015", percent=kdv_pct, per_unit=None, base=kdv_base, amount=kdv,

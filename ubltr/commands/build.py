@@ -1,0 +1,61 @@
+"""``ubltr build`` and ``ubltr totals``: neutral JSON → UBL-TR XML / computed totals."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..calc import CalcError, compute
+from ..model import InvoiceInputError, loads
+from ..render import build as build_xml
+from ._common import EXIT_BAD_INPUT, read_input, write_output
+
+
+def _load(path: str):
+    data = read_input(path)
+    try:
+        inv = loads(data)
+        return inv, compute(inv.with_identity(id=inv.id or "XXX0000000000000"))
+    except (InvoiceInputError, CalcError) as exc:
+        _report(path, exc)
+
+
+def _report(path: str, exc: InvoiceInputError | CalcError):
+    label = "<stdin>" if path == "-" else path
+    problems = (
+        [str(p) for p in exc.problems]
+        if isinstance(exc, InvoiceInputError)
+        else [f"{p}: {m}" for p, m in exc.problems]
+    )
+    click.echo(f"{label}: {len(problems)} error(s) in the invoice", err=True)
+    for p in problems:
+        click.echo(p, err=True)
+    raise SystemExit(EXIT_BAD_INPUT)
+
+
+@click.command("build")
+@click.argument("input", metavar="IN.json", default="-")
+@click.option("-o", "--output", default="-", metavar="OUT.xml", help="where to write the XML (- for stdout)")
+def build_cmd(input: str, output: str) -> None:
+    """Build the UBL-TR 1.2 XML of a neutral invoice (IN.json, - for stdin).
+
+    Exit 0 on success; exit 2 with every input error on stderr as PATH: message.
+    """
+    data = read_input(input)
+    try:
+        xml = build_xml(loads(data))
+    except (InvoiceInputError, CalcError) as exc:
+        _report(input, exc)
+    write_output(output, xml)
+
+
+@click.command("totals")
+@click.argument("input", metavar="IN.json", default="-")
+def totals_cmd(input: str) -> None:
+    """Print the computed totals and tax subtotals of a neutral invoice as JSON."""
+    _, totals = _load(input)
+    click.echo(json.dumps(totals.as_dict(), ensure_ascii=False, indent=2))
+
+
+COMMANDS = [build_cmd, totals_cmd]
