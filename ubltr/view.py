@@ -386,7 +386,7 @@ def _taxes(total: etree._Element | None, currency: str) -> tuple[Tax, ...]:
     out = []
     for sub in total.findall("cac:TaxSubtotal", NS):
         code = _text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
-        percent = _dec(_text(sub, "cbc:Percent"))
+        percent = _dec(_text(sub, "cbc:Percent") or _text(sub, "cac:TaxCategory/cbc:Percent"))
         out.append(
             Tax(
                 code=code,
@@ -606,21 +606,30 @@ def _with_qr(view: DocumentView, root: etree._Element) -> DocumentView:
     return replace(view, qr=qr_payload(view, root))
 
 
+def _has_araci_kurum(root: etree._Element) -> bool:
+    return any(
+        (i.get("schemeID") or "").upper() == "ARACIKURUMVKN"
+        for i in root.findall("cac:TaxRepresentativeParty/cac:PartyIdentification/cbc:ID", NS)
+    )
+
+
 def qr_payload(view: DocumentView, root: etree._Element | None = None) -> dict[str, str]:
     """The Karekod content of an e-Fatura / e-Arşiv invoice, per GİB's Karekod
     Standardı Kılavuzu V1.2 §2.1, §2.1.1 and §2.2, in the guide's key order.
 
     ``kdvmatrah(P)`` / ``hesaplanankdv(P)`` come from the document's KDV (0015)
     subtotals, one pair per percent (subtotals sharing a percent are added up, since
-    JSON keys are unique).  For YOLCUBERABERFATURA the passport number and the
-    intermediary's VKN are added (§2.1.1).
+    JSON keys are unique).  For a Yolcu Beraber invoice (profile YOLCUBERABERFATURA,
+    or an intermediary with schemeID ARACIKURUMVKN: the guide's own §2.1.1 example
+    carries senaryo TEMELFATURA) the passport number and the intermediary's VKN
+    follow the two VKNs (§2.1.1).
     """
     out: dict[str, str] = {}
     sup = view.supplier.vkn_tckn if view.supplier else ""
     cus = view.customer.vkn_tckn if view.customer else ""
     out["vkntckn"] = sup
     out["avkntckn"] = cus
-    if view.profile == "YOLCUBERABERFATURA" and root is not None:
+    if root is not None and (view.profile == "YOLCUBERABERFATURA" or _has_araci_kurum(root)):
         out["pasaportno"] = _text(
             root, "cac:BuyerCustomerParty/cac:Party/cac:Person/cac:IdentityDocumentReference/cbc:ID"
         )
@@ -641,10 +650,14 @@ def qr_payload(view: DocumentView, root: etree._Element | None = None) -> dict[s
     out["malhizmettoplam"] = _plain(view.totals.line_extension)
     bases: dict[str, Money | None] = {}
     amounts: dict[str, Money | None] = {}
+    # a document-level KDV subtotal without a percent: take the lines' KDV percent when
+    # the lines state exactly one (read from the document, not derived from amounts)
+    line_percents = {ln.kdv_percent.normalize() for ln in view.lines if ln.kdv_percent is not None}
+    only_line_percent = next(iter(line_percents)) if len(line_percents) == 1 else None
     for t in view.totals.taxes:
         if t.code != "0015":
             continue
-        key = _percent_key(t.percent)
+        key = _percent_key(t.percent if t.percent is not None else only_line_percent)
         bases[key] = _money_sum((bases.get(key), t.taxable), view.currency) if key in bases else t.taxable
         amounts[key] = _money_sum((amounts.get(key), t.amount), view.currency) if key in amounts else t.amount
     for key in bases:

@@ -1,0 +1,410 @@
+"""ubltr render: the view read from the XML, the Karekod payload against GİB's guide,
+the embedded-XSLT sandbox, and the CLI.  (The real-browser checks are in
+test_render_browser.py.)"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import shared
+from hypothesis import given
+from hypothesis import strategies as st
+from lxml import etree
+
+from ubltr import qr, view
+
+NS = view.NS
+GIB_XML = ("gib", "UBLTR_1.2.1_Paketi", "xml")
+
+
+def gib_samples() -> list[Path]:
+    return sorted(shared(*GIB_XML).glob("*.xml"))
+
+
+def other_samples() -> list[Path]:
+    return sorted(shared("samples").rglob("*.xml"))
+
+
+def all_samples() -> list[Path]:
+    return gib_samples() + other_samples()
+
+
+def tree_of(path: Path) -> etree._ElementTree:
+    return view.load_xml(path.read_bytes())
+
+
+def parse_tr(text: str) -> Decimal:
+    """Turkish digits back to a Decimal: '1.234,56' -> 1234.56 (independent of tr_number)."""
+    return Decimal(text.replace(".", "").replace(",", "."))
+
+
+def is_invoice(t: etree._ElementTree) -> bool:
+    return etree.QName(t.getroot()).localname == "Invoice"
+
+
+# ----------------------------------------------------------------------------- every sample
+
+
+def test_every_sample_renders_with_our_template_and_shows_its_own_payable() -> None:
+    """All 43 GİB samples and every sample under shared/samples, any root, through our
+    template: no crash, the number is on the page, and for invoices the payable amount
+    printed equals the document's own PayableAmount."""
+    paths = all_samples()
+    assert len(paths) >= 43
+    invoices = 0
+    for path in paths:
+        tree = tree_of(path)
+        html = view.render_html(path.read_bytes(), use_embedded=False).html.decode("utf-8")
+        number = tree.getroot().findtext("cbc:ID", namespaces=NS)
+        if number:
+            assert number.strip() in html, path
+        payable = tree.getroot().findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS)
+        if payable and is_invoice(tree):
+            invoices += 1
+            m = re.search(r'id="payable">([-0-9.,]+)', html)
+            assert m, path
+            assert parse_tr(m.group(1)) == Decimal(payable.strip()), path
+    assert invoices >= 40
+
+
+def test_embedded_xslt_used_when_present_and_fallback_explained() -> None:
+    used = fell_back = 0
+    for path in gib_samples() + other_samples():
+        tree = tree_of(path)
+        try:
+            has = view.embedded_xslt(tree) is not None
+        except view.XsltError:
+            has = True  # present but broken (e.g. IHRACAT.xml's empty attachment)
+        r = view.render_html(path.read_bytes(), timeout=None)
+        if r.source == "embedded":
+            used += 1
+            assert has
+            assert b"<html" in r.html.lower() or b"<body" in r.html.lower(), path
+        else:
+            assert not has or r.warnings, path
+            fell_back += bool(r.warnings)
+    assert used >= 30  # GİB's YTB/HKS/IDIS samples and the providers' documents
+    assert fell_back >= 2  # IHRACAT.xml and YOLCUBERABER.xml carry an empty XSLT
+
+
+def test_view_of_withholding_invoice_is_the_documents_numbers() -> None:
+    v = view.read_view(tree_of(shared(*GIB_XML, "TEVKIFAT.xml")))
+    assert v.title == "e-FATURA" and v.type_code == "TEVKIFAT"
+    assert v.supplier and v.supplier.vkn_tckn == "0890890895"
+    assert v.customer and v.customer.tax_office == "Büyük Mükellefler"
+    (w,) = v.totals.withholdings
+    assert (w.code, w.percent, w.amount and w.amount.value) == ("606", Decimal(90), Decimal(3240))
+    assert v.totals.payable and v.totals.payable.value == Decimal(20360)
+    html = view.render_default(v)
+    assert "Hesaplanan KDV Tevkifat(%90)" in html and "3.240,00 TL" in html
+    assert "20.360,00 TL" in html and "e-FATURA" in html
+
+
+def test_earsiv_title_and_words_note_preferred() -> None:
+    v = view.read_view(tree_of(shared("samples", "signed", "ACI2022000000920.xml")))
+    assert v.amount_in_words.startswith("# Yalnız")  # the document's own words, verbatim
+    assert v.amount_in_words not in v.notes
+    ea = view.read_view(tree_of(shared(*GIB_XML, "YTB_Satıs_EArşiv.xml")))
+    assert ea.title == "e-ARŞİV FATURA"
+
+
+def test_words_from_the_tax_engine_when_the_document_has_none() -> None:
+    calc = pytest.importorskip("ubltr.calc")
+    if not hasattr(calc, "amount_in_words"):
+        pytest.skip("ubltr.calc.amount_in_words not available")
+    v = view.read_view(tree_of(shared(*GIB_XML, "OTV.xml")))
+    assert v.totals.payable is not None
+    assert v.amount_in_words == calc.amount_in_words(v.totals.payable.value, "TRY")
+
+
+def test_missing_optional_parts_do_not_crash() -> None:
+    root = tree_of(shared(*GIB_XML, "TEVKIFAT.xml")).getroot()
+    bare = etree.Element(root.tag, nsmap=root.nsmap)
+    for keep in ("cbc:ProfileID", "cbc:ID", "cbc:InvoiceTypeCode"):
+        bare.append(copy.deepcopy(root.find(keep, NS)))
+    line = etree.SubElement(bare, f"{{{NS['cac']}}}InvoiceLine")
+    etree.SubElement(line, f"{{{NS['cbc']}}}ID").text = "1"
+    data = etree.tostring(bare)
+    r = view.render_html(data)
+    assert r.source == "default" and b"SRM2012000086985" in r.html
+    v = view.read_view(view.load_xml(data))
+    assert v.supplier is None and v.totals.payable is None and v.qr is not None
+
+
+def test_autoescape_keeps_markup_in_notes_inert() -> None:
+    root = tree_of(shared(*GIB_XML, "TEVKIFAT.xml")).getroot()
+    note = etree.Element(f"{{{NS['cbc']}}}Note")
+    note.text = '<script>alert("x")</script>'
+    root.find("cbc:InvoiceTypeCode", NS).addnext(note)
+    html = view.render_html(etree.tostring(root)).html.decode()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+# ----------------------------------------------------------------------------- safety
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+        b'<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><r>&b;</r>',
+        b"<r><unclosed></r>",
+        b"not xml at all",
+    ],
+)
+def test_unsafe_or_broken_input_is_refused(data: bytes) -> None:
+    with pytest.raises(view.DocumentError):
+        view.load_xml(data)
+
+
+def _with_xslt(stylesheet: str) -> bytes:
+    import base64
+
+    root = tree_of(shared(*GIB_XML, "TEVKIFAT.xml")).getroot()
+    ref = etree.SubElement(root, f"{{{NS['cac']}}}AdditionalDocumentReference")
+    etree.SubElement(ref, f"{{{NS['cbc']}}}ID").text = "x"
+    att = etree.SubElement(ref, f"{{{NS['cac']}}}Attachment")
+    obj = etree.SubElement(att, f"{{{NS['cbc']}}}EmbeddedDocumentBinaryObject", filename="x.xslt")
+    obj.text = base64.b64encode(stylesheet.encode()).decode()
+    root.find("cbc:InvoiceTypeCode", NS).addprevious(ref)  # position does not matter for the finder
+    return etree.tostring(root)
+
+
+XSL = 'xmlns:xsl="http://www.w3.org/1999/XSL/Transform"'
+
+
+def test_embedded_xslt_cannot_read_files(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.xml"
+    secret.write_text("<s>TOPSECRET</s>")
+    data = _with_xslt(
+        f'<xsl:stylesheet version="1.0" {XSL}><xsl:template match="/">'
+        f'<html><body><xsl:value-of select="document(\'{secret.as_uri()}\')"/></body></html>'
+        "</xsl:template></xsl:stylesheet>"
+    )
+    r = view.render_html(data, timeout=None)
+    assert b"TOPSECRET" not in r.html
+    assert r.source == "default" and r.warnings
+
+
+def test_embedded_xslt_cannot_write_files(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    data = _with_xslt(
+        f'<xsl:stylesheet version="1.0" {XSL} xmlns:exsl="http://exslt.org/common" '
+        'extension-element-prefixes="exsl"><xsl:template match="/">'
+        f'<exsl:document href="{target.as_uri()}"><x>pwned</x></exsl:document><html/>'
+        "</xsl:template></xsl:stylesheet>"
+    )
+    r = view.render_html(data, timeout=None)
+    assert not target.exists()
+    assert r.source == "default" and r.warnings
+
+
+def test_runaway_embedded_xslt_is_stopped() -> None:
+    data = _with_xslt(
+        f'<xsl:stylesheet version="1.0" {XSL}><xsl:template match="/">'
+        '<html><xsl:for-each select="//node()"><xsl:for-each select="//node()">'
+        '<xsl:for-each select="//node()"><xsl:value-of select="count(//node())"/>'
+        "</xsl:for-each></xsl:for-each></xsl:for-each></html></xsl:template></xsl:stylesheet>"
+    )
+    r = view.render_html(data, timeout=1.0)
+    assert r.source == "default"
+    assert any("did not finish" in w for w in r.warnings)
+
+
+def test_working_embedded_xslt_is_applied() -> None:
+    data = _with_xslt(
+        f'<xsl:stylesheet version="1.0" {XSL} '
+        'xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">'
+        '<xsl:output method="html" encoding="UTF-8"/><xsl:template match="/">'
+        '<html><body>OWN VIEW <xsl:value-of select="//cbc:ID[1]"/></body></html>'
+        "</xsl:template></xsl:stylesheet>"
+    )
+    r = view.render_html(data)  # with the default (forked, time-limited) runner
+    assert r.source == "embedded" and b"OWN VIEW" in r.html
+
+
+# ----------------------------------------------------------------------------- Karekod
+
+
+KEY_ORDER_HEAD = ["vkntckn", "avkntckn"]
+KEY_ORDER_MID = ["senaryo", "tip", "tarih", "no", "ettn", "parabirimi", "malhizmettoplam"]
+
+
+def guide_examples() -> list[dict[str, str]]:
+    """The example Karekod JSONs printed in GİB's Karekod Standardı Kılavuzu V1.2 for
+    e-Fatura (§2.1) and Yolcu Beraber e-Fatura (§2.1.1)."""
+    text = shared("gib", "docs", "Karekod_Standardi_Kilavuzu_V.1.2.txt").read_text(encoding="utf-8")
+    found = [m.group(0) for m in re.finditer(r'\{"vkntckn".*?\}', text, re.S)]
+    return [json.loads(" ".join(f.split())) for f in found[:2]]
+
+
+def _set(root: etree._Element, path: str, value: str) -> None:
+    el = root.find(path, NS)
+    assert el is not None, path
+    el.text = value
+
+
+def test_payload_matches_the_guides_own_examples() -> None:
+    examples = guide_examples()
+    assert len(examples) == 2 and "pasaportno" in examples[1]
+    for example, sample in zip(examples, ("TemelFaturaOrnegi.xml", "YOLCUBERABER.xml"), strict=True):
+        root = tree_of(shared(*GIB_XML, sample)).getroot()
+        _set(root, "cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID", example["vkntckn"])
+        _set(root, "cac:AccountingCustomerParty/cac:Party/cac:PartyIdentification/cbc:ID", example["avkntckn"])
+        _set(root, "cbc:ProfileID", example["senaryo"])
+        _set(root, "cbc:InvoiceTypeCode", example["tip"])
+        _set(root, "cbc:IssueDate", example["tarih"])
+        _set(root, "cbc:ID", example["no"])
+        _set(root, "cbc:UUID", example["ettn"])
+        _set(root, "cbc:DocumentCurrencyCode", example["parabirimi"])
+        _set(root, "cac:LegalMonetaryTotal/cbc:LineExtensionAmount", example["malhizmettoplam"])
+        _set(root, "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", example["vergidahil"])
+        _set(root, "cac:LegalMonetaryTotal/cbc:PayableAmount", example["odenecek"])
+        total = root.find("cac:TaxTotal", NS)
+        subs = total.findall("cac:TaxSubtotal", NS)
+        for extra in subs[1:]:
+            total.remove(extra)
+        sub = subs[0]
+        (pkey,) = [k for k in example if k.startswith("kdvmatrah(")]
+        percent = pkey[len("kdvmatrah("):-1]
+        _set(sub, "cbc:TaxableAmount", example[pkey])
+        _set(sub, "cbc:TaxAmount", example[f"hesaplanankdv({percent})"])
+        if sub.find("cbc:Percent", NS) is None:
+            etree.SubElement(sub, f"{{{NS['cbc']}}}Percent").text = percent
+            sub.append(sub.find("cac:TaxCategory", NS))  # keep the schema's element order
+        else:
+            _set(sub, "cbc:Percent", percent)
+        if "pasaportno" in example:
+            _set(root, "cac:BuyerCustomerParty/cac:Party/cac:Person/cac:IdentityDocumentReference/cbc:ID",
+                 example["pasaportno"])
+            _set(root, "cac:TaxRepresentativeParty/cac:PartyIdentification/cbc:ID", example["aracikurumvkn"])
+        payload = view.read_view(root.getroottree()).qr
+        assert payload is not None
+        assert list(payload.items()) == list(example.items())
+
+
+def test_payload_follows_the_guide_on_every_invoice_sample() -> None:
+    """For every invoice sample: the guide's key set in the guide's order, formats as
+    the guide shows them, and each value equal to the document's own field."""
+    checked = 0
+    for p in all_samples():
+        tree = tree_of(p)
+        if not is_invoice(tree):
+            continue
+        root = tree.getroot()
+        payload = view.read_view(tree).qr
+        assert payload is not None
+        keys = list(payload)
+        head = KEY_ORDER_HEAD + (["pasaportno", "aracikurumvkn"]
+                                 if root.findtext("cbc:ProfileID", namespaces=NS) == "YOLCUBERABERFATURA"
+                                 or root.xpath("cac:TaxRepresentativeParty/cac:PartyIdentification/"
+                                               "cbc:ID[@schemeID='ARACIKURUMVKN']", namespaces=NS) else [])
+        assert keys[: len(head)] == head, p
+        assert keys[len(head): len(head) + len(KEY_ORDER_MID)] == KEY_ORDER_MID, p
+        rest = keys[len(head) + len(KEY_ORDER_MID):]
+        assert rest[-2:] == ["vergidahil", "odenecek"], p
+        mid = rest[:-2]
+        bases = [k for k in mid if k.startswith("kdvmatrah(")]
+        taxes = [k for k in mid if k.startswith("hesaplanankdv(")]
+        assert mid == bases + taxes and len(bases) == len(taxes), p
+        assert [k[len("kdvmatrah("):] for k in bases] == [k[len("hesaplanankdv("):] for k in taxes]
+        for k in bases:
+            assert re.fullmatch(r"kdvmatrah\((\d+(\.\d+)?)?\)", k), (p, k)
+        # values are the document's own
+        ids = {
+            "vkntckn": "cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID[@schemeID='{}']",
+            "avkntckn": "cac:AccountingCustomerParty/cac:Party/cac:PartyIdentification/cbc:ID[@schemeID='{}']",
+        }
+        for key, xp in ids.items():
+            found = [root.findtext(xp.format(s), namespaces=NS) for s in ("VKN", "TCKN")]
+            found = [f.strip() for f in found if f]
+            assert payload[key] == (found[0] if found else ""), (p, key)
+        for key, xp in (("senaryo", "cbc:ProfileID"), ("tip", "cbc:InvoiceTypeCode"), ("tarih", "cbc:IssueDate"),
+                        ("no", "cbc:ID"), ("ettn", "cbc:UUID"), ("parabirimi", "cbc:DocumentCurrencyCode")):
+            assert payload[key] == (root.findtext(xp, namespaces=NS) or "").strip(), (p, key)
+        for key, xp in (("malhizmettoplam", "cac:LegalMonetaryTotal/cbc:LineExtensionAmount"),
+                        ("vergidahil", "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount"),
+                        ("odenecek", "cac:LegalMonetaryTotal/cbc:PayableAmount")):
+            raw = root.findtext(xp, namespaces=NS)
+            if raw:
+                assert re.fullmatch(r"-?\d+\.\d{2,}", payload[key]), (p, key, payload[key])
+                assert Decimal(payload[key]) == Decimal(raw.strip()), (p, key)
+        kdv = root.xpath("cac:TaxTotal/cac:TaxSubtotal[cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode='0015']",
+                         namespaces=NS)
+        assert sum((Decimal(payload[k]) for k in taxes), Decimal(0)) == sum(
+            (Decimal(s.findtext("cbc:TaxAmount", namespaces=NS)) for s in kdv), Decimal(0)), p
+        checked += 1
+    assert checked >= 40
+
+
+def test_qr_svg_decodes_to_the_payload() -> None:
+    zxingcpp = pytest.importorskip("zxingcpp")
+    Image = pytest.importorskip("PIL.Image")
+    import segno
+
+    for name in ("TEVKIFAT.xml", "YOLCUBERABER.xml", "OTV.xml"):
+        text = view.qr_text(view.read_view(tree_of(shared(*GIB_XML, name))).qr)
+        assert "viewBox" in qr.svg(text)
+        buf = io.BytesIO()
+        segno.make(text, error="m", encoding="utf-8").save(buf, kind="png", scale=4)
+        (hit,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(buf.getvalue())))
+        assert json.loads(hit.text) == json.loads(text)
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+@given(st.integers(0, 6).flatmap(lambda places: st.decimals(
+    min_value=Decimal("-1e15"), max_value=Decimal("1e15"), places=places, allow_nan=False, allow_infinity=False)))
+def test_turkish_numbers_round_trip(d: Decimal) -> None:
+    text = view.tr_number(d)
+    assert re.fullmatch(r"-?\d{1,3}(\.\d{3})*,\d{2,}", text), text
+    assert parse_tr(text) == d
+
+
+def test_money_keeps_the_documents_text_when_not_a_number() -> None:
+    assert view.tr_money(view.Money(None, "TRY", "12,5abc")) == "12,5abc"
+    assert view.tr_money(view.Money(Decimal("1234.5"), "TRY", "1234.5")) == "1.234,50 TL"
+    assert view.tr_money(view.Money(Decimal("-0.5"), "USD", "-0.5")) == "-0,50 USD"
+    assert view.tr_percent(Decimal("18.00")) == "%18" and view.tr_percent(Decimal("0.5")) == "%0,5"
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def ubltr(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "ubltr.cli", *args], capture_output=True, input=stdin,
+                          env={**os.environ, **(env or {})}, check=False)
+
+
+def test_cli_renders_file_and_reports_fallback(tmp_path: Path) -> None:
+    out = tmp_path / "o.html"
+    r = ubltr("render", str(shared(*GIB_XML, "IHRACAT.xml")), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert b"default template" in r.stderr and b"Traceback" not in r.stderr
+    assert "Ödenecek Tutar" in out.read_text(encoding="utf-8")
+
+
+def test_cli_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
+    for args in (["render", str(bad)], ["render", str(tmp_path / "missing.xml")]):
+        r = ubltr(*args)
+        assert r.returncode == 2 and b"Traceback" not in r.stderr and r.stderr.strip(), r.stderr
+
+
+def test_cli_pdf_without_browser_exits_2(tmp_path: Path) -> None:
+    r = ubltr("render", str(shared(*GIB_XML, "TEVKIFAT.xml")), "-o", str(tmp_path / "o.html"), "--pdf",
+              env={"UBLTR_CHROMIUM": str(tmp_path / "no-such-browser")})
+    assert r.returncode == 2 and b"Chromium" in r.stderr and b"Traceback" not in r.stderr
+    assert not (tmp_path / "o.html").exists()
