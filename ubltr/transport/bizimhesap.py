@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from .. import model
-from .base import Document, Outcome, ProviderError, SendResult
+from .base import BaseClient, Document, Outcome, ProviderError, SendResult, failure_result, http_failure
 
 __all__ = ["BizimHesapClient", "Amounts", "LineAmounts", "MappingError", "amounts_from_totals",
            "to_addinvoice", "dumps_exact", "ADDINVOICE_PATH", "CURRENCIES"]
 
+BASE_URL = "https://bizimhesap.com"
 ADDINVOICE_PATH = "/api/b2b/addinvoice"
 #: "Fatura para birimi (TL, USD, EUR, CHF, GBP)", our ISO code -> theirs
 CURRENCIES = {"TRY": "TL", "USD": "USD", "EUR": "EUR", "CHF": "CHF", "GBP": "GBP"}
@@ -227,10 +229,11 @@ def to_addinvoice(inv: model.Invoice, amounts: Amounts, *, firm_id: str) -> dict
 # --------------------------------------------------------------------------- client
 
 
-class BizimHesapClient:
+class BizimHesapClient(BaseClient):
     """POST invoices to BizimHesap's ``addinvoice``.
 
-    ``http`` is an ``httpx.Client`` with ``base_url`` at BizimHesap (or the fake);
+    ``http`` is an ``httpx.Client``; ``base_url`` is ``https://bizimhesap.com`` (the
+    document's host) or the fake's URL;
     ``firm_id`` is the "Bizimhesap tarafından verilecek özel tekil ID", which is the
     only credential the document names (it travels in the body).
     """
@@ -238,15 +241,22 @@ class BizimHesapClient:
     name = "bizimhesap"
     supports_status = False
     #: the document names no idempotency key: a second POST creates a second invoice
+    idempotent = False
     idempotency_key = None
-    supports_cancel = False
-    supports_taxpayer_lookup = False
+    secret_keys = ("firm_id",)
 
-    def __init__(self, http: httpx.Client, *, firm_id: str) -> None:
+    def __init__(self, http: httpx.Client, *, firm_id: str, base_url: str = BASE_URL) -> None:
         if not firm_id:
-            raise ProviderError("bizimhesap: firm_id is required")
+            raise ProviderError("bizimhesap: firm_id is required (UBLTR_BIZIMHESAP_FIRM_ID)")
         self._http = http
         self._firm_id = firm_id
+        self._base = base_url.rstrip("/")
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], http: httpx.Client) -> BizimHesapClient:
+        """Keys: ``firm_id`` (secret), ``base_url`` (default ``https://bizimhesap.com``)."""
+        return cls(http, firm_id=str(config.get("firm_id") or ""),
+                   base_url=str(config.get("base_url") or BASE_URL))
 
     def _result(self, outcome: Outcome, uuid: str, **kw: Any) -> SendResult:
         return SendResult(outcome=outcome, provider=self.name, uuid=uuid, **kw)
@@ -266,36 +276,37 @@ class BizimHesapClient:
             return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:mapping",
                                 message=str(exc)[:500])
         try:
-            resp = self._http.post(ADDINVOICE_PATH, content=body,
+            resp = self._http.post(self._base + ADDINVOICE_PATH, content=body,
                                    headers={"Content-Type": "application/json; charset=utf-8"})
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return self._result(Outcome.RETRYABLE, doc.uuid, error_code="connect",
-                                message=f"{type(exc).__name__}: request not delivered", retry_safe=True)
         except httpx.HTTPError as exc:
-            return self._result(Outcome.UNKNOWN, doc.uuid, error_code="transport",
-                                message=f"{type(exc).__name__}: the invoice may or may not exist; "
-                                        "BizimHesap has no lookup: reconcile by hand",
-                                retry_safe=False)
+            res = failure_result(self.name, doc.uuid, exc)
+            if res.outcome is Outcome.UNKNOWN:   # no lookup exists: say what to do instead
+                res = replace(res, message="no answer; BizimHesap has no lookup: reconcile by hand, never resend" )
+            return res
         return self.interpret(doc.uuid, resp)
 
     def interpret(self, uuid: str, resp: httpx.Response) -> SendResult:
         """One :class:`SendResult` out of an ``addinvoice`` answer."""
         code = resp.status_code
-        if code in (429, 503):
-            return self._result(Outcome.RETRYABLE, uuid, http_status=code, error_code=str(code),
-                                message="provider busy", retry_safe=True)
         try:
             body = resp.json()
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            if code >= 500 or code == 200:
+            found = http_failure(self.name, uuid, resp)
+            if found is not None:
+                return found
+            if code == 200:
                 return self._result(Outcome.UNKNOWN, uuid, http_status=code, error_code=str(code),
                                     message=f"unreadable answer (HTTP {code}); reconcile by hand")
             return self._result(Outcome.REJECTED, uuid, http_status=code, error_code=str(code),
                                 message=resp.text[:300])
         error = str(body.get("error") or "")
         guid = str(body.get("guid") or "")
+        if code >= 500 or code == 429:   # 429/503 retryable, other 5xx unknown
+            found = http_failure(self.name, uuid, resp, message=error or None)
+            if found is not None:
+                return found
         if code == 200 and not error and guid:
             return self._result(Outcome.ACCEPTED, uuid, provider_id=guid, http_status=code,
                                 raw={"guid": guid, "url": body.get("url") or ""})
@@ -305,8 +316,3 @@ class BizimHesapClient:
         return self._result(Outcome.UNKNOWN, uuid, http_status=code, error_code=str(code),
                             message=(error or "answer without guid")[:300] + "; reconcile by hand",
                             raw=body)
-
-    def status(self, uuid: str) -> SendResult:
-        """BizimHesap documents no lookup: always UNKNOWN (never a guess)."""
-        return self._result(Outcome.UNKNOWN, uuid, error_code="ubltr:no-status",
-                            message="BizimHesap documents no status lookup")

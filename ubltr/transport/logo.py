@@ -22,14 +22,16 @@ wholesale sale; the shared document does not list it, see docs/transport-provide
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable
 
 import httpx
 
 from .. import model
-from .base import Document, Outcome, ProviderError, SendResult
+from .base import BaseClient, Document, Outcome, ProviderError, SendResult, failure_result, http_failure
 from .bizimhesap import KDV, MappingError, dumps_exact
 
 __all__ = ["LogoClient", "to_invoice_transfer", "line_params", "TRANSFER_PATH", "PRODUCER_INVOICE",
@@ -131,34 +133,46 @@ def to_invoice_transfer(inv: model.Invoice, nets: list[Decimal], *, firm_id: int
     return [{"FirmID": firm_id, "PeriodNo": period_no, "MainParams": [main]}]
 
 
-class LogoClient:
+class LogoClient(BaseClient):
     """Transfer invoices into Logo through MaxiApi.
 
-    ``http`` is an ``httpx.Client`` with ``base_url`` at ``http://yourdomain`` (the
-    server hosting ``/MaxiApi``) or at the fake; ``headers`` carries whatever
-    authentication the installation uses (the document names none).
+    ``http`` is an ``httpx.Client``; ``base_url`` is ``http://yourdomain`` (the server
+    hosting ``/MaxiApi``) or the fake's URL; ``authorization`` is sent as the
+    ``Authorization`` header when given (the document names no authentication).
     """
 
     name = "logo"
     supports_status = False
     #: InvoiceRefNo=0 always creates a new record; nothing deduplicates
+    idempotent = False
     idempotency_key = None
-    supports_cancel = False
-    supports_taxpayer_lookup = False
+    secret_keys = ("authorization",)
 
-    def __init__(self, http: httpx.Client, *, firm_id: int, period_no: int,
-                 invoice_type: int = SALES_INVOICE, headers: Mapping[str, str] | None = None,
+    def __init__(self, http: httpx.Client, *, firm_id: int, period_no: int, base_url: str = "",
+                 invoice_type: int = SALES_INVOICE, authorization: str | None = None,
                  client_code: Callable[[model.Invoice], str] | None = None, line_type: int = 4,
                  units: Mapping[str, str] = UNIT_CODES) -> None:
-        if firm_id is None or period_no is None:
+        if firm_id in (None, "") or period_no in (None, ""):
             raise ProviderError("logo: firm_id and period_no are required")
         self._http = http
         self._firm_id, self._period_no = int(firm_id), int(period_no)
         self._invoice_type = int(invoice_type)
-        self._headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        self._base = base_url.rstrip("/")
+        self._headers = {"Content-Type": "application/json; charset=utf-8"}
+        if authorization:
+            self._headers["Authorization"] = authorization
         self._client_code = client_code
         self._line_type = line_type
         self._units = units
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], http: httpx.Client) -> LogoClient:
+        """Keys: ``base_url``, ``firm_id``, ``period_no``, ``invoice_type`` (8 sales /
+        26 producer), ``authorization`` (secret, optional header value)."""
+        return cls(http, firm_id=config.get("firm_id"), period_no=config.get("period_no"),
+                   base_url=str(config.get("base_url") or ""),
+                   invoice_type=int(config.get("invoice_type") or SALES_INVOICE),
+                   authorization=config.get("authorization") or None)
 
     def _result(self, outcome: Outcome, uuid: str, **kw: Any) -> SendResult:
         return SendResult(outcome=outcome, provider=self.name, uuid=uuid, **kw)
@@ -185,25 +199,23 @@ class LogoClient:
             return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:mapping",
                                 message=str(exc)[:500])
         try:
-            resp = self._http.post(TRANSFER_PATH, content=body, headers=self._headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return self._result(Outcome.RETRYABLE, doc.uuid, error_code="connect",
-                                message=f"{type(exc).__name__}: request not delivered", retry_safe=True)
+            resp = self._http.post(self._base + TRANSFER_PATH, content=body, headers=self._headers)
         except httpx.HTTPError as exc:
-            return self._result(Outcome.UNKNOWN, doc.uuid, error_code="transport",
-                                message=f"{type(exc).__name__}: the transfer may or may not exist; "
-                                        "MaxiApi has no lookup: reconcile by hand", retry_safe=False)
+            res = failure_result(self.name, doc.uuid, exc)
+            if res.outcome is Outcome.UNKNOWN:   # no lookup exists: say what to do instead
+                res = replace(res, message="no answer; MaxiApi has no lookup: reconcile by hand, never resend" )
+            return res
         return self.interpret(doc.uuid, resp)
 
     def interpret(self, uuid: str, resp: httpx.Response) -> SendResult:
         """One :class:`SendResult` out of an ``InvoiceTransfer`` answer."""
         code = resp.status_code
-        if code in (429, 503):
-            return self._result(Outcome.RETRYABLE, uuid, http_status=code, error_code=str(code),
-                                message="provider busy", retry_safe=True)
+        found = http_failure(self.name, uuid, resp)   # 429/503 retryable, other 5xx unknown
+        if found is not None:
+            return found
         if code in (401, 403):
             return self._result(Outcome.RETRYABLE, uuid, http_status=code, error_code=str(code),
-                                message="not authorised: nothing was transferred", retry_safe=True)
+                                message="credentials refused: nothing was transferred", retry_safe=False)
         try:
             body = resp.json()
         except ValueError:
@@ -232,8 +244,3 @@ class LogoClient:
                                 message=str(body.get("TransferMessage") or "")[:300], raw=body)
         return self._result(Outcome.UNKNOWN, uuid, http_status=code,
                             message="answer names no line for this invoice; reconcile by hand", raw=body)
-
-    def status(self, uuid: str) -> SendResult:
-        """MaxiApi documents no lookup: always UNKNOWN (never a guess)."""
-        return self._result(Outcome.UNKNOWN, uuid, error_code="ubltr:no-status",
-                            message="Logo MaxiApi documents no status lookup")

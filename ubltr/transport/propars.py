@@ -25,12 +25,14 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import uuid as _uuid
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import httpx
 from lxml import etree
 
-from .base import Document, Outcome, ProviderError, SendResult
+from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, Unsupported, failure_result,
+                   http_failure)
 
 __all__ = ["ProparsClient", "sale_code_for", "invoice_date_param", "SEND_PATH", "SIGNED_XML_PATH",
            "PREVIEW_PATH", "CANCEL_PATH"]
@@ -97,29 +99,38 @@ def _message(resp: httpx.Response) -> str:
     return str(body)[:300]
 
 
-class ProparsClient:
+class ProparsClient(BaseClient):
     """Send, look up, fetch and cancel Propars sale invoices.
 
-    ``http`` is an ``httpx.Client`` whose ``base_url`` points at Propars (or at the
-    fake).  ``token`` goes into ``Authorization: <scheme> <token>``.
+    ``http`` is an ``httpx.Client``; ``base_url`` is the Propars host (or the fake's
+    URL; empty to use ``http``'s own ``base_url``).  ``token`` goes into
+    ``Authorization: <scheme> <token>``.
     ``sale_code`` maps a :class:`Document` to its sale (default :func:`sale_code_for`).
     """
 
     name = "propars"
     supports_status = True
+    #: one invoice per sale: a second send for a sent sale is refused, not duplicated
+    idempotent = True
+    secret_keys = ("token",)
     #: the provider's own idempotency key: one invoice per sale code
     idempotency_key = "sale_code"
-    supports_cancel = True
-    supports_taxpayer_lookup = False
 
-    def __init__(self, http: httpx.Client, *, token: str, auth_scheme: str = "Token",
+    def __init__(self, http: httpx.Client, *, token: str, base_url: str = "", auth_scheme: str = "Token",
                  sale_code: Callable[[Document], str] = sale_code_for) -> None:
         if not token:
-            raise ProviderError("propars: a token is required")
+            raise ProviderError("propars: a token is required (UBLTR_PROPARS_TOKEN)")
         self._http = http
+        self._base = base_url.rstrip("/")
         self._headers = {"Authorization": f"{auth_scheme} {token}", "Accept": "application/json"}
         self._sale_code = sale_code
         self._codes: dict[str, str] = {}   # uuid -> sale code, for status(uuid) in this process
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], http: httpx.Client) -> ProparsClient:
+        """Keys: ``token`` (secret), ``base_url``, ``auth_scheme`` (default ``Token``)."""
+        return cls(http, token=str(config.get("token") or ""), base_url=str(config.get("base_url") or ""),
+                   auth_scheme=str(config.get("auth_scheme") or "Token"))
 
     # ------------------------------------------------------------------ helpers
     def _code(self, ref: Document | str) -> tuple[str, str]:
@@ -131,33 +142,24 @@ class ProparsClient:
         return ref, self._codes.get(ref, ref)
 
     def _request(self, method: str, path: str, params: dict[str, str]) -> httpx.Response:
-        return self._http.request(method, path, params=params, headers=self._headers)
+        return self._http.request(method, self._base + path, params=params, headers=self._headers)
 
     def _result(self, outcome: Outcome, uuid: str, **kw: Any) -> SendResult:
         return SendResult(outcome=outcome, provider=self.name, uuid=uuid, **kw)
 
     def _transport_failure(self, uuid: str, exc: httpx.HTTPError) -> SendResult:
-        # a connection that never opened cannot have delivered the request
-        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-            return self._result(Outcome.RETRYABLE, uuid, error_code="connect",
-                                message=f"{type(exc).__name__}: request not delivered",
-                                retry_safe=True)
-        return self._result(Outcome.UNKNOWN, uuid, error_code="transport",
-                            message=f"{type(exc).__name__}: outcome unknown, look it up",
-                            retry_safe=False)
+        return failure_result(self.name, uuid, exc)
 
     def _http_failure(self, uuid: str, resp: httpx.Response) -> SendResult:
         code = resp.status_code
-        if code in (429, 503):
-            return self._result(Outcome.RETRYABLE, uuid, error_code=str(code), http_status=code,
-                                message=_message(resp), retry_safe=True)
+        found = http_failure(self.name, uuid, resp, message=_message(resp))
+        if found is not None:   # 429/503: retryable; other 5xx: unknown
+            return found
         if code in (401, 403):
-            # the request was refused before any processing; fixing credentials helps
+            # refused before any processing: Propars does not have it; a resend helps
+            # only once the credentials are fixed
             return self._result(Outcome.RETRYABLE, uuid, error_code=str(code), http_status=code,
-                                message=_message(resp), retry_safe=True)
-        if code >= 500:
-            return self._result(Outcome.UNKNOWN, uuid, error_code=str(code), http_status=code,
-                                message=_message(resp), retry_safe=False)
+                                message=f"credentials refused: {_message(resp)}", retry_safe=False)
         return self._result(Outcome.REJECTED, uuid, error_code=str(code), http_status=code,
                             message=_message(resp), retry_safe=False)
 
@@ -228,12 +230,13 @@ class ProparsClient:
                                 message=_message(resp), retry_safe=True)
         return self._http_failure(uuid, resp)
 
-    def fetch_document(self, ref: Document | str) -> bytes | None:
-        """The signed UBL-TR XML of a sent invoice, or None when there is none."""
+    def fetch(self, ref: Document | str, fmt: str = "xml") -> bytes:
+        """The signed UBL-TR XML of a sent invoice (``fmt="xml"`` only: the document
+        offers no PDF); raises ``httpx.HTTPStatusError`` when there is none."""
+        if fmt != "xml":
+            raise Unsupported("propars: only the signed XML can be fetched")
         uuid, code = self._code(ref)
         resp = self._request("GET", SIGNED_XML_PATH, {"sale_code": code})
-        if resp.status_code == 404:
-            return None
         resp.raise_for_status()
         if len(resp.content) > _MAX_XML:
             raise ProviderError("propars: signed XML exceeds the size limit")
