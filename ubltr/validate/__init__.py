@@ -29,6 +29,7 @@ def validate(
     schematron_type: str | None = None,
     provider: str | None = None,
     name: str | None = None,
+    strict: bool = False,
 ) -> Report:
     """Validate one UBL-TR document and return its :class:`Report` (never raises for
     an invalid or unreadable document).
@@ -36,9 +37,12 @@ def validate(
     ``source``: the XML as bytes, a file path, or an lxml tree/element.
     ``schematron_type``: GİB's ``type`` parameter, ``"efatura"`` or ``"earchive"``;
     by default ``earchive`` when ProfileID is EARSIVFATURA, else ``efatura``.
-    ``provider``: enables that provider's extra rules (e.g. ``"nilvera"``); every
+    ``provider``: enables that provider's extra rules (e.g. ``"nilvera"``) and turns
+    the ubltr findings that provider is documented to reject into errors; every
     finding carries every provider's code regardless.
+    ``strict``: every ubltr rule counts (by default ubltr's own findings are warnings,
+    so ``report.valid`` is exactly GİB's verdict: XML + XSD + GİB schematron).
     """
     if schematron_type not in (None, "efatura", "earchive"):
         raise ValueError(f"schematron_type must be 'efatura' or 'earchive', not {schematron_type!r}")
-    return run(source, schematron_type=schematron_type, provider=provider, name=name)
+    return run(source, schematron_type=schematron_type, provider=provider, name=name, strict=strict)

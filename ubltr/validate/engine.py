@@ -182,6 +182,7 @@ class RuleSet:
     name: str
     source: str  # finding layer
     param: str | None
+    advisory: bool
     compiled: compiler.Compiled
     xslt: etree.XSLT
 
@@ -193,7 +194,7 @@ def ruleset(name: str) -> RuleSet:
         raise EngineConfigError(f"unknown rule set {name!r}")
     compiled = _compile_cached(name, spec)
     xslt = etree.XSLT(etree.fromstring(compiled.xslt), extensions=_EXTENSIONS)
-    return RuleSet(name, spec["source"], spec.get("param"), compiled, xslt)
+    return RuleSet(name, spec["source"], spec.get("param"), bool(spec.get("advisory")), compiled, xslt)
 
 
 @cache
@@ -302,7 +303,18 @@ def _xsd_findings(tree: etree._ElementTree, xsd: str) -> list[Finding]:
     return out
 
 
-def _rule_findings(rs: RuleSet, tree: etree._ElementTree, params: dict[str, str]) -> list[Finding]:
+def provider_rejects(provider: str | None) -> frozenset[str]:
+    """Rule ids the provider is documented to reject (its ``rejects`` list)."""
+    if not provider:
+        return frozenset()
+    spec = provider_table().get("providers", {}).get(provider.lower(), {})
+    return frozenset(spec.get("rejects", ()))
+
+
+def _rule_findings(
+    rs: RuleSet, tree: etree._ElementTree, params: dict[str, str],
+    strict: bool = False, rejects: frozenset[str] = frozenset(),
+) -> list[Finding]:
     result = rs.xslt(tree, **{k: etree.XSLT.strparam(v) for k, v in params.items()})
     texts = rule_texts()
     out = []
@@ -314,6 +326,8 @@ def _rule_findings(rs: RuleSet, tree: etree._ElementTree, params: dict[str, str]
             sev = "warning"
         elif (a.role or a.flag or "").lower() in ("info", "information"):
             sev = "info"
+        if sev == "error" and rs.advisory and not strict and a.id not in rejects:
+            sev = "warning"
         text = texts.get(a.id, {})
         if rs.source == "gib":
             message = text.get("en") or f"GİB rule {a.id} failed: {raw}"
@@ -344,6 +358,7 @@ def run(
     provider: str | None = None,
     name: str | None = None,
     layers: Iterable[str] = ("xsd", "gib", "ubltr"),
+    strict: bool = False,
 ) -> Report:
     """Validate one document; see :func:`ubltr.validate.validate`."""
     wanted = set(layers)
@@ -375,7 +390,7 @@ def run(
         params = {rs.param: stype} if rs.param else {}
         if rs.source != "gib":
             params["provider"] = (provider or "").lower()
-        findings += _rule_findings(rs, tree, params)
+        findings += _rule_findings(rs, tree, params, strict, provider_rejects(provider))
         run_layers.append(rs.source)
     return Report(
         name=display, findings=sort_findings(findings), document=doc["name"], profile=profile,
