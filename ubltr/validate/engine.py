@@ -396,3 +396,33 @@ def run(
         name=display, findings=sort_findings(findings), document=doc["name"], profile=profile,
         type_code=type_code, schematron_type=stype, readable=True, layers=tuple(run_layers),
     )
+
+
+def explain(rule: str) -> dict[str, Any] | None:
+    """Everything known about ``rule``: where it applies, its test, GİB's message,
+    the English text, the fix and each provider's code; None if unknown."""
+    contexts: list[str] = []
+    tests: list[str] = []
+    gib_message = None
+    source = None
+    for name in scenarios()["rulesets"]:
+        rs = ruleset(name)
+        for a in rs.compiled.assertions:
+            if a.id == rule:
+                source = rs.source
+                contexts.append(a.context)
+                if a.test not in tests:
+                    tests.append(a.test)
+                gib_message = gib_message or a.message
+    text = rule_texts().get(rule, {})
+    if source is None:
+        if rule.startswith(("xml:", "xsd:")):
+            source = rule.split(":", 1)[0]
+        elif not text:
+            return None
+    return {
+        "rule": rule, "source": source, "contexts": contexts, "tests": tests,
+        "gib_message": gib_message if source == "gib" else None,
+        "en": text.get("en") or (gib_message if source == "ubltr" else None),
+        "fix": text.get("fix"), "provider_codes": provider_codes(rule, source or ""),
+    }

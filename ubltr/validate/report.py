@@ -100,7 +100,8 @@ class Report:
         ]
         for f in self.findings:
             where = f" line {f.line}" if f.line else ""
-            lines.append(f"  {f.severity.upper():7} {f.source}:{f.rule}{where}: {f.message}")
+            rid = f.rule if ":" in f.rule else f"{f.source}:{f.rule}"
+            lines.append(f"  {f.severity.upper():7} {rid}{where}: {f.message}")
             if f.gib_message and f.gib_message != f.message:
                 lines.append(f"          GİB: {f.gib_message}")
             if f.fix:

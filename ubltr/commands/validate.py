@@ -1,0 +1,194 @@
+"""``ubltr validate`` and ``ubltr explain``: thin wrappers over :mod:`ubltr.validate`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Iterator
+from xml.sax.saxutils import escape, quoteattr
+
+import click
+
+from ._common import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_OK, fail
+
+_SUFFIXES = {".xml"}
+
+
+def _expand(inputs: tuple[str, ...]) -> Iterator[str]:
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in _SUFFIXES:
+                    yield str(f)
+        else:
+            yield item
+
+
+_OPTS: dict = {}
+
+
+def _init_worker(opts: dict) -> None:
+    _OPTS.update(opts)
+
+
+def _one(path: str) -> dict:
+    from ubltr.validate import validate
+
+    if path == "-":
+        data: bytes | str = sys.stdin.buffer.read()
+        return validate(data, name="<stdin>", **_OPTS).to_dict()
+    return validate(path, **_OPTS).to_dict()
+
+
+def _junit(results: list[dict]) -> str:
+    failures = sum(1 for r in results if not r["valid"])
+    out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="ubltr validate" tests="{len(results)}" failures="{failures}">']
+    for r in results:
+        out.append(f"  <testcase classname=\"ubltr.validate\" name={quoteattr(r['name'])}>")
+        errors = [f for f in r["findings"] if f["severity"] == "error"]
+        if errors:
+            body = "\n".join(
+                f"{f['rule']} line {f.get('line', '?')}: {f['message']}" for f in errors
+            )
+            out.append(f"    <failure message={quoteattr(f'{len(errors)} errors')}>{escape(body)}</failure>")
+        out.append("  </testcase>")
+    out.append("</testsuite>")
+    return "\n".join(out) + "\n"
+
+
+def _text_report(r: dict, provider: str | None) -> str:
+    verdict = "valid" if r["valid"] else ("unreadable" if not r["readable"] else "INVALID")
+    kind = " / ".join(x for x in (r["document"], r["profile"], r["type_code"], r["schematron_type"]) if x)
+    lines = [f"{r['name']}: {verdict} ({r['errors']} errors, {r['warnings']} warnings)" + (f" [{kind}]" if kind else "")]
+    for f in r["findings"]:
+        where = f" line {f['line']}" if f.get("line") else ""
+        rid = f["rule"] if ":" in f["rule"] else f"{f['source']}:{f['rule']}"
+        lines.append(f"  {f['severity'].upper():7} {rid}{where}: {f['message']}")
+        if f.get("gib_message") and f["gib_message"] != f["message"]:
+            lines.append(f"          GİB: {f['gib_message']}")
+        if f.get("fix"):
+            lines.append(f"          fix: {f['fix']}")
+        code = (f.get("provider_codes") or {}).get(provider or "")
+        if code:
+            lines.append(f"          {provider} answers: {code}")
+    return "\n".join(lines)
+
+
+@click.command("validate")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--earchive", "stype", flag_value="earchive", help="run GİB's rules with type=earchive")
+@click.option("--efatura", "stype", flag_value="efatura", help="run GİB's rules with type=efatura")
+@click.option("--provider", default=None, help="show this provider's answer per finding and apply its extra rules")
+@click.option("--strict", is_flag=True, help="ubltr's own rules (arithmetic, checksums) count as errors")
+@click.option("--workers", type=int, default=0, help="parallel processes for many files (default: CPUs)")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+def validate_cmd(inputs: tuple[str, ...], fmt: str, stype: str | None, provider: str | None,
+                 strict: bool, workers: int, quiet: bool) -> None:
+    """Validate UBL-TR XML files or directories, as GİB would.
+
+    Exit status: 0 all valid, 1 any invalid, 2 unreadable input or bad usage."""
+    from ubltr.validate import known_providers, warm_up
+
+    if provider and provider.lower() not in known_providers():
+        fail(f"--provider: unknown provider {provider!r} (known: {', '.join(known_providers())})")
+    paths = list(_expand(inputs))
+    missing = [p for p in paths if p != "-" and not Path(p).is_file()]
+    if missing:
+        fail(f"{missing[0]}: no such file")
+    if not paths:
+        fail("no .xml files found in the given directories")
+    opts = {"schematron_type": stype, "provider": provider.lower() if provider else None, "strict": strict}
+    warm_up()
+    _init_worker(opts)
+    n_workers = workers or (os.cpu_count() or 1)
+    results: list[dict] = []
+    many = len(paths) > 1
+    show_bar = many and not quiet and sys.stderr.isatty()
+    if len(paths) >= 8 and n_workers > 1:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker, initargs=(opts,)) as pool:
+            iterator = pool.map(_one, paths, chunksize=max(1, min(64, len(paths) // (n_workers * 4) or 1)))
+            results = _collect(iterator, len(paths), show_bar)
+    else:
+        results = _collect(map(_one, paths), len(paths), show_bar)
+
+    if fmt == "json":
+        payload = results[0] if not many else {"documents": results, "summary": _summary(results)}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=1))
+    elif fmt == "junit":
+        click.echo(_junit(results), nl=False)
+    else:
+        for r in results:
+            click.echo(_text_report(r, provider.lower() if provider else None))
+        if many:
+            s = _summary(results)
+            click.echo(f"\n{s['documents']} documents: {s['valid']} valid, {s['invalid']} invalid, {s['unreadable']} unreadable")
+            for rule, count in s["rules"].items():
+                click.echo(f"  {count:6}  {rule}")
+    if any(not r["readable"] for r in results):
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(EXIT_OK if all(r["valid"] for r in results) else EXIT_INVALID)
+
+
+def _collect(iterator: Iterator[dict], total: int, show_bar: bool) -> list[dict]:
+    if not show_bar:
+        return list(iterator)
+    from rich.progress import Progress
+
+    out = []
+    with Progress(transient=True, console=None) as progress:
+        task = progress.add_task("validating", total=total)
+        for r in iterator:
+            out.append(r)
+            progress.advance(task)
+    return out
+
+
+def _summary(results: list[dict]) -> dict:
+    rules: Counter[str] = Counter()
+    for r in results:
+        for f in r["findings"]:
+            rid = f["rule"] if ":" in f["rule"] else f"{f['source']}:{f['rule']}"
+            rules[f"{f['severity']} {rid}"] += 1
+    return {
+        "documents": len(results),
+        "valid": sum(1 for r in results if r["valid"]),
+        "invalid": sum(1 for r in results if r["readable"] and not r["valid"]),
+        "unreadable": sum(1 for r in results if not r["readable"]),
+        "rules": dict(rules.most_common()),
+    }
+
+
+@click.command("explain")
+@click.argument("rule")
+def explain_cmd(rule: str) -> None:
+    """Print a rule's text, its fix and what each provider answers."""
+    from ubltr.validate.engine import explain
+
+    info = explain(rule)
+    if info is None:
+        fail(f"{rule}: no such rule (GİB rule ids look like InvoiceIDCheck-1; ubltr's start with UBLTR-)")
+    click.echo(f"{info['rule']} ({info['source']})")
+    for ctx in info["contexts"]:
+        click.echo(f"  context: {ctx}")
+    for test in info["tests"]:
+        click.echo(f"  test:    {test}")
+    if info.get("gib_message"):
+        click.echo(f"  GİB:     {info['gib_message']}")
+    if info.get("en"):
+        click.echo(f"  means:   {info['en']}")
+    if info.get("fix"):
+        click.echo(f"  fix:     {info['fix']}")
+    for provider, code in info["provider_codes"]:
+        click.echo(f"  {provider}: {code}")
+
+
+COMMANDS = [validate_cmd, explain_cmd]
