@@ -592,8 +592,7 @@ class _Checker:
             raise _Invalid("expected one xades:SignedProperties and at most one xades:UnsignedProperties")
         signed_props = sp_list[0]
         xns = etree.QName(qp).namespace
-        if qp.get("Target") and sig.get("Id") and qp.get("Target") != "#" + sig.get("Id"):
-            warnings.append(f"QualifyingProperties Target {qp.get('Target')!r} does not name this signature")
+        self._check_pointers(sig, qp, role, warnings)
         if unsigned:
             names = []
             for usp in _elements(unsigned[0]):
@@ -778,6 +777,24 @@ class _Checker:
         for iname, serial in issuer_serials:
             if serial not in [str(c.serial_number) for c in certs]:
                 raise _Invalid("ds:X509IssuerSerial does not match the certificate")
+        # every other certificate in KeyInfo must be on the signer's issuer chain
+        on_chain = [signer]
+        rest = [c for c in certs if c is not signer]
+        progressed = True
+        while rest and progressed:
+            progressed = False
+            for c in list(rest):
+                if c.subject == on_chain[-1].issuer:
+                    try:
+                        on_chain[-1].verify_directly_issued_by(c)
+                    except (ValueError, TypeError, InvalidSignature):
+                        continue
+                    on_chain.append(c)
+                    rest.remove(c)
+                    progressed = True
+                    break
+        if rest:
+            raise _Invalid("KeyInfo carries a certificate that is not on the signer's issuer chain")
         pub = signer.public_key()
         for kv in key_values:
             self._check_key_value(kv, pub)
@@ -852,6 +869,29 @@ class _Checker:
                 elif _nearest_signature(cs) is sig:
                     raise _Invalid("ds:Signature inside UnsignedProperties outside a CounterSignature")
 
+    def _check_pointers(self, sig: etree._Element, qp: etree._Element, role: str, warnings: list[str]) -> None:
+        """The ds:Signature Id is not signed; what gives it meaning is who points at it:
+        the document's signed ``cac:Signature`` (UBL) and the QualifyingProperties Target.
+        At least one existing pointer must name it (a real production seal has a stale
+        Target, so a Target mismatch alone is only a warning)."""
+        sid = sig.get("Id")
+        target = qp.get("Target")
+        pointers: list[str] = []
+        if role == "signature":
+            root = self.tree.getroot()
+            for block in root.findall(f"{{{CAC}}}Signature"):
+                for uri in block.iter(f"{{{CBC}}}URI"):
+                    pointers.append((uri.text or "").strip())
+        names = {"#" + sid} if sid else set()
+        if pointers and not names & set(pointers):
+            if not (target and target in names):
+                raise _Invalid(f"cac:Signature points at {pointers[0]!r}, but this signature's Id is {sid!r}")
+            warnings.append(f"cac:Signature points at {pointers[0]!r}, not at this signature")
+        if target and target not in names:
+            if not pointers:
+                raise _Invalid(f"QualifyingProperties Target {target!r} does not name this signature ({sid!r})")
+            warnings.append(f"QualifyingProperties Target {target!r} does not name this signature")
+
     @staticmethod
     def _check_key_value(kv: etree._Element, pub: Any) -> None:
         rsa_kv = kv.find(_ds("RSAKeyValue"))
@@ -888,6 +928,19 @@ class _Checker:
                 parent.text = (parent.text or "") + target.tail
         parent.remove(target)
         return _c14n(copy_tree, algorithm.replace("#WithComments", "") if algorithm.endswith("#WithComments") else algorithm, prefixes)
+
+
+def _siblings_of_root(root: etree._Element) -> list[Any]:
+    out = []
+    node = root.getprevious()
+    while node is not None:
+        out.append(node)
+        node = node.getprevious()
+    node = root.getnext()
+    while node is not None:
+        out.append(node)
+        node = node.getnext()
+    return out
 
 
 def _load_ca(ca: bytes | Sequence[x509.Certificate] | x509.Certificate | None) -> list[x509.Certificate] | None:
@@ -943,6 +996,12 @@ def verify(
                 checker = _Checker(tree, ids, anchors, now)
                 infos.append(checker.check(s, "signature", None))
                 infos.extend(checker.counters)
+    comments = [c for c in tree.iter(etree.Comment) if _nearest_signature(c) is None]
+    comments += [c for c in _siblings_of_root(root) if isinstance(c, etree._Comment)]
+    if comments and infos:
+        first = infos[0]
+        note = f"the document holds {len(comments)} XML comment(s); comments are not covered by the signature"
+        infos[0] = SignatureInfo(**{**{f: getattr(first, f) for f in first.__dataclass_fields__}, "warnings": first.warnings + (note,)})
     valid = not problems and bool(infos) and all(i.valid for i in infos)
     return SignatureReport(valid=valid, problems=tuple(problems), signatures=tuple(infos))
 
@@ -1174,6 +1233,7 @@ def sign(
         "keyinfo": f"KeyInfo_{base}",
         "ref_doc": f"Reference_Document_{base}",
         "ref_props": f"Reference_SignedProperties_{base}",
+        "ref_keyinfo": f"Reference_KeyInfo_{base}",
         "props": f"SignedProperties_{base}",
         "obj": f"Object_{base}",
     }
@@ -1206,6 +1266,10 @@ def sign(
     )
     etree.SubElement(pref, _ds("DigestMethod"), Algorithm=digest_uri)
     pdigest = etree.SubElement(pref, _ds("DigestValue"))
+    # KeyInfo is signed too, so the certificates carried beside the signer cannot be swapped
+    kref = etree.SubElement(signed_info, _ds("Reference"), Id=ids["ref_keyinfo"], URI="#" + ids["keyinfo"])
+    etree.SubElement(kref, _ds("DigestMethod"), Algorithm=digest_uri)
+    kdigest = etree.SubElement(kref, _ds("DigestValue"))
     value_el = etree.SubElement(sig, _ds("SignatureValue"), Id=ids["value"])
     key_info = etree.SubElement(sig, _ds("KeyInfo"), Id=ids["keyinfo"])
     x509data = etree.SubElement(key_info, _ds("X509Data"))
@@ -1235,5 +1299,6 @@ def sign(
     etree.SubElement(dof, _xades("MimeType")).text = "text/xml"
 
     pdigest.text = _b64(_hash(_c14n(props, C14N), hashes.SHA256))
+    kdigest.text = _b64(_hash(_c14n(key_info, C14N), hashes.SHA256))
     value_el.text = _b64(_raw_signature(key, _c14n(signed_info, C14N), halg))
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
