@@ -43,6 +43,8 @@ SIGNED_XML_PATH = "/api/v1/finance/saleinvoice/get_signed_xml_for_sale/"
 CANCEL_PATH = "/api/v1/core/sale/cancel_invoice_by_code/"
 
 _MAX_XML = 20 * 1024 * 1024
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID4 = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}")
 _CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 _TR = _dt.timezone(_dt.timedelta(hours=3))
 
@@ -166,8 +168,7 @@ class ProparsClient(BaseClient):
     # ------------------------------------------------------------------ API
     def send(self, doc: Document) -> SendResult:
         """``send_invoice_for_sale`` with our ETTN (and number, date when known)."""
-        if not re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}",
-                            doc.uuid or ""):
+        if not _UUID4.fullmatch(doc.uuid or ""):
             return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:uuid",
                                 message="Propars requires invoice_uuid to be a UUID version 4")
         uuid, code = self._code(doc)
@@ -220,7 +221,7 @@ class ProparsClient(BaseClient):
             if their_uuid is None:
                 return self._result(Outcome.UNKNOWN, uuid, error_code="ubltr:xml", http_status=200,
                                     message="signed XML unreadable")
-            if their_uuid.lower() != uuid.lower() and code != uuid:
+            if _UUID.fullmatch(uuid) and their_uuid.lower() != uuid.lower():
                 return self._result(Outcome.REJECTED, uuid, error_code="ubltr:other-invoice",
                                     http_status=200, invoice_number=number,
                                     message=f"sale {code} was invoiced under ETTN {their_uuid}")
