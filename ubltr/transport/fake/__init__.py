@@ -4,7 +4,7 @@ See :mod:`ubltr.transport.fake.server` for the framework and docs/transport.md f
 """
 
 from .server import (AMBIGUOUS, FAULT_KINDS, FakeContext, FakeRequest, FakeResponse, FakeServer, FaultPlan,
-                     Finding, Handler, Ledger, Verdict, basic_validator, default_validator)
+                     Finding, Handler, Ledger, Verdict, basic_validator, default_validator, with_identity)
 
 __all__ = ["AMBIGUOUS", "FAULT_KINDS", "FakeContext", "FakeRequest", "FakeResponse", "FakeServer", "FaultPlan",
-           "Finding", "Handler", "Ledger", "Verdict", "basic_validator", "default_validator"]
+           "Finding", "Handler", "Ledger", "Verdict", "basic_validator", "default_validator", "with_identity"]

@@ -32,7 +32,7 @@ import random
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -142,34 +142,52 @@ def basic_validator(xml: bytes) -> Verdict:
     return Verdict(True)
 
 
-def real_validator() -> Validator | None:
-    """``ubltr.validate.validate`` adapted to :data:`Validator`, when it is importable."""
+def real_validator(provider: str | None = None) -> Validator | None:
+    """``ubltr.validate.validate`` adapted to :data:`Validator`, when it is importable.
+
+    ``provider`` turns on that provider's extra rules when the validator knows it.
+    """
     try:
-        from ubltr.validate import validate  # type: ignore[attr-defined]
+        from ubltr.validate import validate
     except ImportError:
         return None
+    try:
+        from ubltr.validate import known_providers
+        if provider is not None and provider not in set(known_providers()):
+            provider = None
+    except ImportError:
+        provider = None
+    try:
+        from ubltr.validate import warm_up
+        warm_up()  # schemas and rules compiled before the first request, not during it
+    except ImportError:
+        pass
 
     def check(xml: bytes) -> Verdict:
         first = basic_validator(xml)  # cheap refusal of non-XML before the full run
         if not first.valid:
             return first
-        report = validate(xml)
+        report = validate(xml, provider=provider) if provider else validate(xml)
         findings = []
         for f in getattr(report, "findings", ()) or ():
-            rule = str(getattr(f, "rule", None) or getattr(f, "rule_id", None) or getattr(f, "id", "?"))
-            codes = getattr(f, "provider_codes", None) or {}
-            findings.append(Finding(rule, str(getattr(f, "message", "")),
-                                    dict(codes) if isinstance(codes, Mapping) else {}))
+            if getattr(f, "severity", "error") not in ("error", "fatal"):
+                continue
+            rule = str(getattr(f, "rule", None) or getattr(f, "rule_id", None) or "?")
+            try:
+                codes = dict(getattr(f, "provider_codes", None) or ())
+            except (TypeError, ValueError):
+                codes = {}
+            findings.append(Finding(rule, str(getattr(f, "message", "")), codes))
         return Verdict(bool(report.valid), tuple(findings))
 
     return check
 
 
-def default_validator(kind: str = "auto") -> Validator:
+def default_validator(kind: str = "auto", provider: str | None = None) -> Validator:
     """``basic``, ``real`` (fails if not importable) or ``auto`` (real when available)."""
     if kind == "basic":
         return basic_validator
-    real = real_validator()
+    real = real_validator(provider)
     if real is None:
         if kind == "real":
             raise RuntimeError("ubltr.validate.validate is not available")
@@ -190,6 +208,8 @@ class Ledger:
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, Any]] = {}
         self.created: Counter[str] = Counter()
+        #: secondary unique keys a provider enforces (e.g. invoice numbers), by name
+        self.indexes: defaultdict[str, set[str]] = defaultdict(set)
         self._serial = 0
 
     def next_serial(self) -> int:
@@ -221,6 +241,7 @@ class Ledger:
         with self.lock:
             self.records.clear()
             self.created.clear()
+            self.indexes.clear()
             self._serial = 0
 
 
@@ -315,7 +336,7 @@ class FakeServer:
         self.ledger = Ledger()
         creds = dict(handler_cls.default_credentials)
         creds.update(credentials or {})
-        self.handler = handler_cls(FakeContext(self.ledger, validator or default_validator(), creds))
+        self.handler = handler_cls(FakeContext(self.ledger, validator or default_validator(provider=handler_cls.name), creds))
         self.faults = faults or FaultPlan()
         self.hold = hold
         self.verbose = verbose
@@ -401,6 +422,7 @@ def _make_request_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "ubltr-fake"
+        disable_nagle_algorithm = True  # one small answer per request: no 40 ms delayed-ACK stalls
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             if server.verbose:
@@ -421,10 +443,9 @@ def _make_request_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(resp.body)))
                 for k, v in resp.headers.items():
                     self.send_header(k, v)
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(resp.body)
-                self.wfile.flush()
+                # headers and body in one write
+                self._headers_buffer.append(b"\r\n" + (resp.body if self.command != "HEAD" else b""))
+                self.flush_headers()
             except OSError:
                 self.close_connection = True
 
@@ -513,3 +534,23 @@ def serve(handler_cls: type[Handler], *, port: int, fail_rate: float = 0.0, seed
         srv.serve_forever()
     finally:
         srv._httpd.server_close()
+
+
+def with_identity(xml: bytes, uuid: str, number: str | None = None) -> bytes:
+    """A copy of a UBL-TR document with its ``cbc:UUID`` (and ``cbc:ID``) replaced.
+
+    For tests and integration runs against the fakes: one valid document (e.g. a
+    fixture built by ``ubltr build``) becomes as many distinct invoices as needed.
+    """
+    from lxml import etree
+
+    from ..base import parse_xml
+
+    root = parse_xml(xml)
+    cbc = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
+    for child in root:
+        if child.tag == cbc + "UUID":
+            child.text = uuid
+        elif child.tag == cbc + "ID" and number is not None:
+            child.text = number
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

@@ -1,0 +1,215 @@
+"""A fake Nilvera speaking the subset of its OpenAPI that :mod:`ubltr.transport.nilvera` uses.
+
+Errors come in Nilvera's shape, ``{"Errors": [{"Code", "Description", "Detail"}]}``
+with codes from its ``ErrorCodes`` enum; authentication failures answer ``403``
+(the status Nilvera's OpenAPI documents for "Yetkisiz Erişim").  The idempotency
+key is the document's UUID: a second send answers ``409 UUIDAlreadySaved``.
+
+Fake simplifications: a stored document's GİB status is ``succeed`` at once; the
+marketplace ``SendStore`` treats ``OrderUUID`` as the UUID of an invoice the fake
+holds; the taxpayer list is a small fixed table (the GİB samples' parties).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import re
+import uuid as _uuid
+import zipfile
+from typing import Any
+
+from ..base import Document
+from .server import FakeRequest, FakeResponse, Handler
+
+_UUID_RE = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_ROUTES = [
+    ("POST", re.compile(r"^/(einvoice|earchive)/Send/Xml$"), "send"),
+    ("GET", re.compile(rf"^/einvoice/Sale/({_UUID_RE})/Status$"), "einvoice_status"),
+    ("GET", re.compile(rf"^/earchive/Invoices/({_UUID_RE})/Status$"), "earchive_status"),
+    ("GET", re.compile(rf"^/einvoice/Sale/({_UUID_RE})/(pdf|xml|html)$"), "einvoice_file"),
+    ("GET", re.compile(rf"^/earchive/Invoices/({_UUID_RE})/(pdf|xml|html)$"), "earchive_file"),
+    ("PUT", re.compile(rf"^/earchive/Invoices/({_UUID_RE})/Cancel$"), "cancel"),
+    ("GET", re.compile(r"^/general/GlobalCompany/Check/TaxNumber/([^/]+)$"), "taxpayer"),
+    ("POST", re.compile(r"^/marketplace/Invoices/SendStore$"), "send_store"),
+]
+
+#: registered e-Fatura users the fake knows (VKN -> (title, alias))
+TAXPAYERS = {
+    "1288331521": ("GİB Örnek Gönderici A.Ş.", "urn:mail:defaultgb@hs01.kep.tr"),
+    "1234567801": ("Örnek Alıcı Ltd.", "urn:mail:defaultpk@ornek.com.tr"),
+    "9000500394": ("Uyumsoft Bilgi Sistemleri", "urn:mail:defaultpk@uyumsoft.com.tr"),
+}
+_CREATED = "2024-01-01T00:00:00+03:00"
+_MINI_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+             b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _err(status: int, code: str, description: str, detail: str | None = None) -> FakeResponse:
+    return FakeResponse.json(status, {"Errors": [{"Code": code, "Description": description, "Detail": detail}]})
+
+
+class NilveraFake(Handler):
+    name = "nilvera"
+    idempotency = "UUID"
+    default_credentials = {"api_key": "test-nilvera-key"}
+
+    def error(self, status: int, code: str, message: str) -> FakeResponse:
+        return _err(status, code, message)
+
+    def is_send(self, req: FakeRequest) -> bool:
+        return req.method == "POST" and req.path.endswith("/Send/Xml")
+
+    def key_of(self, req: FakeRequest) -> str | None:
+        if self.is_send(req):
+            xml = self._payload(req)
+            if xml is not None:
+                try:
+                    return Document.from_xml(xml).uuid.lower()
+                except ValueError:
+                    return None
+            return None
+        m = re.search(_UUID_RE, req.path)
+        return m.group(0).lower() if m else None
+
+    # ------------------------------------------------------------------ dispatch
+    def handle(self, req: FakeRequest) -> FakeResponse:
+        if req.bearer() != self.ctx.credentials.get("api_key"):
+            return _err(403, "Unauthorized", "Yetkisiz Erişim", "missing or invalid Bearer API key")
+        for method, pattern, action in _ROUTES:
+            m = pattern.match(req.path)
+            if m and req.method == method:
+                return getattr(self, action)(req, *m.groups())
+        return _err(404, "APINotFound", "Kayıt bulunamadı", f"{req.method} {req.path}")
+
+    @staticmethod
+    def _payload(req: FakeRequest) -> bytes | None:
+        data = req.multipart_file("file")
+        if data is not None and data[:2] == b"PK":  # "zipli yada açık": a zip holding one XML
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                    names = [n for n in zf.namelist() if n.lower().endswith(".xml")]
+                    if len(names) != 1 or zf.getinfo(names[0]).file_size > 20 * 1024 * 1024:
+                        return None
+                    return zf.read(names[0])
+            except zipfile.BadZipFile:
+                return None
+        return data
+
+    # ------------------------------------------------------------------ send
+    def send(self, req: FakeRequest, kind: str) -> FakeResponse:
+        xml = self._payload(req)
+        if not xml:
+            return _err(400, "FileSizeCannotBeZero", "Dosya bulunamadı", "multipart field 'file' is required")
+        verdict = self.ctx.validate(xml)
+        if not verdict.valid:
+            errors = [{"Code": (f.provider_codes.get("nilvera") or "SchemaSchematronError"),
+                       "Description": f.message, "Detail": f.rule} for f in verdict.findings[:50]]
+            return FakeResponse.json(422, {"Errors": errors or [{"Code": "ValidateUblError",
+                                                                 "Description": "invalid UBL", "Detail": None}]})
+        doc = Document.from_xml(xml)
+        try:
+            key = str(_uuid.UUID(doc.uuid)).lower()
+        except ValueError:
+            return _err(422, "ValidateUblError", "UUID geçersiz", f"cbc:UUID {doc.uuid!r} is not a UUID")
+        archive = (doc.profile or "").upper() == "EARSIVFATURA"
+        if kind == "einvoice" and archive:
+            return _err(422, "InvoiceScenarioEArchiveMustBeEInvoice", "e-Arşiv faturası e-Fatura ucundan gönderilemez")
+        if kind == "earchive" and not archive:
+            return _err(422, "FileScenarioMustBeEArchiveDocument", "Dosya senaryosu e-Arşiv olmalıdır")
+        ledger = self.ctx.ledger
+        with ledger.lock:
+            if ledger.get(key) is not None:
+                return _err(409, "UUIDAlreadySaved", "UUID daha önce kaydedilmiş", key)
+            number = doc.invoice_id
+            numbers = ledger.indexes["number"]
+            if number and number in numbers:
+                return _err(409, "InvoiceSerieAlreadyUsed", "Fatura numarası daha önce kullanılmış", number)
+            if not number:
+                number = f"NIL{_dt.date.today().year}{ledger.next_serial():09d}"
+            numbers.add(number)
+            ledger.create(key, {"uuid": key, "kind": kind, "number": number, "xml": xml,
+                                "profile": (doc.profile or "TEMELFATURA").upper(), "status": "succeed",
+                                "canceled": False, "alias": req.param("Alias")})
+        return FakeResponse.json(200, {"UUID": key, "InvoiceNumber": number})
+
+    # ------------------------------------------------------------------ status
+    def _record(self, uuid: str, kind: str) -> dict[str, Any] | None:
+        rec = self.ctx.ledger.get(uuid.lower())
+        return rec if rec is not None and rec["kind"] == kind else None
+
+    def einvoice_status(self, req: FakeRequest, uuid: str) -> FakeResponse:
+        rec = self._record(uuid, "einvoice")
+        if rec is None:
+            return _err(404, "DocumentNotFound", "Belge bulunamadı", uuid)
+        profile = rec["profile"] if rec["profile"] in {"TEMELFATURA", "TICARIFATURA", "IHRACAT", "YOLCUBERABERFATURA",
+                                                       "KAMU", "HKS", "ENERJI"} else "TEMELFATURA"
+        return FakeResponse.json(200, {
+            "InvoiceProfile": profile,
+            "IssueDate": _CREATED,
+            "InvoiceStatus": {"Code": rec["status"], "Description": "Başarılı" if rec["status"] == "succeed" else None,
+                              "DetailDescription": None},
+            "EnvelopeInfo": {"UUID": rec["uuid"], "GIBCode": 1300, "GIBDescription": "BAŞARIYLA TAMAMLANDI",
+                             "CreatedDate": _CREATED},
+        })
+
+    def earchive_status(self, req: FakeRequest, uuid: str) -> FakeResponse:
+        rec = self._record(uuid, "earchive")
+        if rec is None:
+            return _err(404, "DocumentNotFound", "Belge bulunamadı", uuid)
+        return FakeResponse.json(200, {"StatusDetail": "Başarılı", "StatusCode": rec["status"],
+                                       "ReportStatus": "NotReported", "CancelStatus": bool(rec["canceled"])})
+
+    # ------------------------------------------------------------------ files, cancel, lookup
+    def _file(self, rec: dict[str, Any] | None, uuid: str, fmt: str) -> FakeResponse:
+        if rec is None:
+            return _err(404, "DocumentNotFound", "Belge bulunamadı", uuid)
+        if fmt == "xml":
+            return FakeResponse(200, rec["xml"], "application/xml")
+        if fmt == "html":
+            return FakeResponse(200, f"<html><body>{rec['number']}</body></html>".encode(), "text/html")
+        return FakeResponse(200, _MINI_PDF, "application/pdf")
+
+    def einvoice_file(self, req: FakeRequest, uuid: str, fmt: str) -> FakeResponse:
+        return self._file(self._record(uuid, "einvoice"), uuid, fmt)
+
+    def earchive_file(self, req: FakeRequest, uuid: str, fmt: str) -> FakeResponse:
+        return self._file(self._record(uuid, "earchive"), uuid, fmt)
+
+    def cancel(self, req: FakeRequest, uuid: str) -> FakeResponse:
+        with self.ctx.ledger.lock:
+            rec = self._record(uuid, "earchive")
+            if rec is None:
+                return _err(404, "DocumentNotFound", "Belge bulunamadı", uuid)
+            if rec["canceled"]:
+                return _err(422, "InvoiceAlreadyCanceled", "Fatura zaten iptal edilmiş", uuid)
+            rec["canceled"] = True
+        return FakeResponse.json(200, [f"{rec['number']} iptal edildi"])
+
+    def taxpayer(self, req: FakeRequest, tax_number: str) -> FakeResponse:
+        if tax_number not in TAXPAYERS:
+            return FakeResponse.json(200, [])
+        title, alias = TAXPAYERS[tax_number]
+        return FakeResponse.json(200, [{"TaxNumber": tax_number, "Title": title, "FirstCreatedTime": _CREATED,
+                                        "CreationTime": _CREATED, "DocumentType": "Invoice", "Name": alias,
+                                        "Type": "PK"}])
+
+    def send_store(self, req: FakeRequest) -> FakeResponse:
+        body = req.json()
+        if not isinstance(body, dict) or set(body) - {"OrderUUID", "StoreUUID"}:
+            return _err(400, "RecordFailure", "Geçersiz istek", "expected {OrderUUID, StoreUUID}")
+        try:
+            order = str(_uuid.UUID(str(body.get("OrderUUID"))))
+            _uuid.UUID(str(body.get("StoreUUID")))
+        except ValueError:
+            return _err(400, "RecordFailure", "Geçersiz istek", "OrderUUID and StoreUUID must be UUIDs")
+        rec = self.ctx.ledger.get(order)
+        if rec is None:
+            return FakeResponse.json(200, [{"IsSuccess": False, "OrderNumber": None, "InvoiceDetail": None,
+                                            "ErrorDetail": [{"Code": "RecordNotFound",
+                                                             "Description": "Sipariş bulunamadı", "Detail": order}]}])
+        with self.ctx.ledger.lock:
+            rec["upload_status"] = 2  # InvoiceUploadStatus.Success
+        return FakeResponse.json(200, [{"IsSuccess": True, "OrderNumber": order[:8].upper(),
+                                        "InvoiceDetail": {"InvoiceNumber": rec["number"], "UUID": rec["uuid"]},
+                                        "ErrorDetail": None}])
