@@ -193,6 +193,7 @@ class DocumentView:
     """Everything the default template shows, read straight from the XML."""
 
     root: str  #: local name of the root element: Invoice, DespatchAdvice, ...
+    customization: str  #: CustomizationID, e.g. TR1.2
     title: str  #: e-FATURA, e-ARŞİV FATURA, e-İRSALİYE, ...
     profile: str
     type_code: str
@@ -554,6 +555,7 @@ def read_view(tree: etree._ElementTree | etree._Element) -> DocumentView:
     )
     view = DocumentView(
         root=local,
+        customization=_text(root, "cbc:CustomizationID"),
         title=title,
         profile=profile,
         type_code=type_code,
@@ -812,6 +814,21 @@ def tr_percent(p: Decimal | None) -> str:
     return "%" + tr_number(p, 0)
 
 
+#: UN/ECE Rec 20 unit codes common on Turkish invoices, as printouts name them;
+#: any other code is shown as it is.
+UNIT_NAMES: Mapping[str, str] = {
+    "C62": "Adet", "NIU": "Adet", "H87": "Adet", "PR": "Çift", "SET": "Set", "PA": "Paket",
+    "BX": "Kutu", "KGM": "kg", "GRM": "g", "TNE": "ton", "LTR": "lt", "MLT": "ml", "MTQ": "m³",
+    "MTK": "m²", "MTR": "m", "CMT": "cm", "KMT": "km", "KWH": "kWh", "MWH": "MWh", "KWT": "kW",
+    "HUR": "Saat", "MIN": "Dakika", "DAY": "Gün", "WEE": "Hafta", "MON": "Ay", "ANN": "Yıl",
+    "D61": "Dakika", "D62": "Saniye", "SM3": "Sm³", "B32": "kg·m²",
+}
+
+
+def tr_unit(code: str) -> str:
+    return UNIT_NAMES.get(code, code)
+
+
 def tr_date(iso: str) -> str:
     """``2024-01-31`` → ``31-01-2024`` (as GİB's viewer prints it); other text unchanged."""
     parts = iso.split("-")
@@ -833,7 +850,9 @@ def _environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=tr_money, qty=tr_quantity, pct=tr_percent, date=tr_date, num=tr_number)
+    env.filters.update(
+        money=tr_money, qty=tr_quantity, pct=tr_percent, date=tr_date, num=tr_number, unit=tr_unit
+    )
     return env
 
 
