@@ -876,6 +876,8 @@ class _Checker:
         Target, so a Target mismatch alone is only a warning)."""
         sid = sig.get("Id")
         target = qp.get("Target")
+        if target is None or set(qp.attrib) - {"Target", "Id"}:
+            raise _Invalid("xades:QualifyingProperties must carry a Target attribute (and nothing else but Id)")
         pointers: list[str] = []
         if role == "signature":
             root = self.tree.getroot()
