@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import shared
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -371,6 +371,8 @@ def test_turkish_numbers_round_trip(d: Decimal) -> None:
 
 
 def test_money_keeps_the_documents_text_when_not_a_number() -> None:
+    for weird in ("1E+999999999", "NaN", "-Infinity", "1e-99999", "12,50"):
+        assert view._dec(weird) is None
     assert view.tr_money(view.Money(None, "TRY", "12,5abc")) == "12,5abc"
     assert view.tr_money(view.Money(Decimal("1234.5"), "TRY", "1234.5")) == "1.234,50 TL"
     assert view.tr_money(view.Money(Decimal("-0.5"), "USD", "-0.5")) == "-0,50 USD"
@@ -408,3 +410,29 @@ def test_cli_pdf_without_browser_exits_2(tmp_path: Path) -> None:
               env={"UBLTR_CHROMIUM": str(tmp_path / "no-such-browser")})
     assert r.returncode == 2 and b"Chromium" in r.stderr and b"Traceback" not in r.stderr
     assert not (tmp_path / "o.html").exists()
+
+
+# ----------------------------------------------------------------------------- robustness
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_damaged_invoices_still_render(data: st.DataObject) -> None:
+    """Drop arbitrary elements and put arbitrary text into others: the view and the
+    template never crash, and whatever payable text is left is what the page shows."""
+    name = data.draw(st.sampled_from(["TEVKIFAT.xml", "OTV.xml", "YOLCUBERABER.xml", "TemelFaturaOrnegi.xml"]))
+    root = tree_of(shared(*GIB_XML, name)).getroot()
+    elements = [e for e in root.iter() if isinstance(e.tag, str) and e is not root]
+    for el in data.draw(st.lists(st.sampled_from(elements), max_size=12)):
+        if el.getparent() is not None:
+            el.getparent().remove(el)
+    leaves = [e for e in root.iter() if isinstance(e.tag, str) and len(e) == 0 and e is not root]
+    for el in data.draw(st.lists(st.sampled_from(leaves), max_size=6)) if leaves else []:
+        el.text = data.draw(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12))
+    r = view.render_html(etree.tostring(root), use_embedded=False)
+    html = r.html.decode("utf-8")
+    assert "</html>" in html
+    payable = root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS)
+    if payable and payable.strip() and view._dec(payable.strip()) is not None:
+        m = re.search(r'id="payable">([^<]*)<', html)
+        assert m and parse_tr(m.group(1).split()[0]) == Decimal(payable.strip())

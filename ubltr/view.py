@@ -246,7 +246,9 @@ def _dec(text: str) -> Decimal | None:
         d = Decimal(text.strip())
     except InvalidOperation:
         return None
-    return d if d.is_finite() else None
+    if not d.is_finite() or abs(d.adjusted()) > 30 or d.as_tuple().exponent < -30:  # type: ignore[operator]
+        return None  # not an amount a document can mean; shown as its raw text
+    return d
 
 
 def _money(el: etree._Element | None, path: str, default_currency: str) -> Money | None:
