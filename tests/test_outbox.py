@@ -33,7 +33,7 @@ def make_docs(n: int, base: str = "TEMELFATURA-SATIS.xml", start: int = 1) -> li
     xml = fixture_xml(base)
     out = []
     for i in range(start, start + n):
-        u = str(uuidlib.UUID(int=(0xABCDEF << 64) + i))
+        u = str(uuidlib.UUID(int=(0xABCDEF << 64) + i, version=4))
         out.append(Document.from_xml(with_identity(xml, u, f"TST2026{i:09d}")))
     return out
 

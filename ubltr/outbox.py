@@ -84,7 +84,7 @@ _DDL = {
             uuid TEXT PRIMARY KEY, provider TEXT NOT NULL, state TEXT NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0, invoice_id TEXT, profile TEXT, receiver_alias TEXT,
             provider_id TEXT, invoice_number TEXT, error_code TEXT, message TEXT, http_status INTEGER,
-            last_answer TEXT, sha256 TEXT NOT NULL, xml BLOB NOT NULL,
+            last_answer TEXT, sha256 TEXT NOT NULL, xml BLOB NOT NULL, neutral TEXT,
             created_at REAL NOT NULL, updated_at REAL NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS outbox_state ON outbox (provider, state)",
         """CREATE TABLE IF NOT EXISTS outbox_log (
@@ -96,7 +96,7 @@ _DDL = {
             uuid TEXT PRIMARY KEY, provider TEXT NOT NULL, state TEXT NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0, invoice_id TEXT, profile TEXT, receiver_alias TEXT,
             provider_id TEXT, invoice_number TEXT, error_code TEXT, message TEXT, http_status INTEGER,
-            last_answer TEXT, sha256 TEXT NOT NULL, xml BYTEA NOT NULL,
+            last_answer TEXT, sha256 TEXT NOT NULL, xml BYTEA NOT NULL, neutral TEXT,
             created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS outbox_state ON outbox (provider, state)",
         """CREATE TABLE IF NOT EXISTS outbox_log (
@@ -216,11 +216,12 @@ class Outbox:
                         raise OutboxError(f"{doc.uuid}: already in the outbox for provider {row[1]}")
                     present += 1
                     continue
+                neutral = json.dumps(doc.neutral, default=str, ensure_ascii=False) if doc.neutral else None
                 cur.execute(
                     "INSERT INTO outbox (uuid, provider, state, attempts, invoice_id, profile, receiver_alias,"
-                    " sha256, xml, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
+                    " sha256, xml, neutral, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (doc.uuid, provider, State.QUEUED.value, doc.invoice_id, doc.profile, doc.receiver_alias,
-                     digest, doc.xml, now, now))
+                     digest, doc.xml, neutral, now, now))
                 cur.execute("INSERT INTO outbox_log (uuid, at, event, detail) VALUES (?, ?, ?, ?)",
                             (doc.uuid, now, "queued", None))
                 added += 1
@@ -284,12 +285,14 @@ class Outbox:
         return _entry(rows[0]) if rows else None
 
     def document(self, uuid: str) -> Document:
-        rows = self._query("SELECT uuid, xml, invoice_id, profile, receiver_alias FROM outbox WHERE uuid = ?",
-                           (uuid,))
+        rows = self._query("SELECT uuid, xml, invoice_id, profile, receiver_alias, neutral FROM outbox"
+                           " WHERE uuid = ?", (uuid,))
         if not rows:
             raise OutboxError(f"{uuid}: not in the outbox")
-        u, xml, invoice_id, profile, alias = rows[0]
-        return Document(uuid=u, xml=bytes(xml), invoice_id=invoice_id, profile=profile, receiver_alias=alias)
+        u, xml, invoice_id, profile, alias, neutral = rows[0]
+        # numbers in the neutral invoice were written as strings: decimals stay exact
+        return Document(uuid=u, xml=bytes(xml), invoice_id=invoice_id, profile=profile, receiver_alias=alias,
+                        neutral=json.loads(neutral) if neutral else None)
 
     def entries(self, states: Iterable[State] | None = None, provider: str | None = None) -> list[Entry]:
         sql = f"SELECT {', '.join(_COLUMNS)} FROM outbox"
@@ -478,7 +481,16 @@ class Sender:
             sends += 1
             doc = self.outbox.document(uuid)
             self.outbox.begin_attempt(uuid)
-            r = p.send(doc)
+            try:
+                r = p.send(doc)
+            except ValueError as exc:
+                # the client could not express the document for this provider (mapping),
+                # before any request: nothing was sent, and resending cannot help
+                state = State.REJECTED
+                self.outbox.record(uuid, state, SendResult(Outcome.REJECTED, p.name, uuid,
+                                                           error_code=type(exc).__name__,
+                                                           message=f"not sent: {exc}"[:1000]), event="local")
+                break
             if r.outcome is Outcome.RETRYABLE and r.http_status in (401, 403):
                 self.outbox.record(uuid, State.QUEUED, r, event="answer")
                 raise CredentialsRefused(f"{p.name}: credentials refused ({r.http_status}); nothing more sent")

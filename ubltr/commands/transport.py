@@ -99,10 +99,36 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            files += sorted(str(x) for x in p.glob("*.xml"))
+            files += sorted(str(x) for x in p.iterdir() if x.suffix in (".xml", ".json"))
         else:
             files.append(item)
     return files
+
+
+def _document(path: str, data: bytes, alias: str | None):  # type: ignore[no-untyped-def]
+    """A Document from UBL-TR XML (with its neutral form, for JSON-API providers) or from
+    neutral JSON (built to UBL-TR with ``ubltr.render``)."""
+    from ..transport.base import Document
+
+    if path.endswith(".json"):
+        from .. import model, render
+
+        try:
+            inv = model.loads(data)
+        except model.InvoiceInputError as exc:
+            raise ValueError("; ".join(f"{p.path or '(root)'}: {p.message}" for p in exc.problems)) from None
+        xml = render.build(inv)
+        neutral = model.to_dict(render.assign_identity(inv))
+        return Document.from_xml(xml, receiver_alias=alias, neutral=neutral)
+    doc = Document.from_xml(data, receiver_alias=alias)
+    try:
+        from .. import model, parse
+
+        neutral = model.to_dict(parse.parse(data))
+    except Exception:  # noqa: BLE001 - XML-only providers do not need it; JSON ones refuse without it
+        neutral = None
+    return Document(uuid=doc.uuid, xml=doc.xml, invoice_id=doc.invoice_id, profile=doc.profile,
+                    receiver_alias=alias, neutral=neutral)
 
 
 def _report(counts: dict[str, int], as_json: bool, stopped: str | None = None) -> int:
@@ -142,7 +168,8 @@ def _run(outbox, name: str, config: dict[str, Any], workers: int, max_attempts: 
 @click.argument("inputs", nargs=-1, required=True)
 def send_cmd(provider: str | None, config_path: str | None, outbox_target: str | None, alias: str | None,
              workers: int, max_attempts: int, as_json: bool, inputs: tuple[str, ...]) -> None:
-    """Send UBL-TR documents (files or directories of *.xml) through the outbox, exactly once.
+    """Send documents (UBL-TR *.xml or neutral *.json files, or directories of *.xml)
+    through the outbox, exactly once.
 
     Each document is journaled before it is sent; re-running the command with the
     same inputs sends nothing twice.
@@ -155,7 +182,7 @@ def send_cmd(provider: str | None, config_path: str | None, outbox_target: str |
     docs = []
     for path in _expand(inputs):
         try:
-            docs.append(Document.from_xml(read_input(path), receiver_alias=alias or config.get("alias")))
+            docs.append(_document(path, read_input(path), alias or config.get("alias")))
         except ValueError as exc:
             fail(f"{path}: {exc}")
     outbox = _open_outbox(_outbox_target(outbox_target, config))

@@ -343,7 +343,8 @@ class FakeServer:
         self.events: list[dict[str, Any]] = []
         self.requests = 0
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _make_request_handler(self))
+        self._httpd = _QuietServer(("127.0.0.1", port), _make_request_handler(self))
+        self._httpd.verbose = verbose
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -416,6 +417,20 @@ class FakeServer:
         with self._lock:
             self.events.clear()
             self.requests = 0
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that vanish (killed senders, timeouts) are normal here, not errors to print."""
+
+    verbose = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)) and not self.verbose:
+            return
+        super().handle_error(request, client_address)
 
 
 def _make_request_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
