@@ -30,7 +30,7 @@ _S = "{" + SCH_NS + "}"
 _X = "{" + XSL_NS + "}"
 
 #: bumped whenever the generated XSLT changes shape (part of every cache key)
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "3"
 
 
 
@@ -136,6 +136,11 @@ def compile_schematron(
     etree.SubElement(xsl, _X + "output", method="xml", encoding="UTF-8", indent="no")
 
     hoisted: dict[str, str] = {}
+    tops: dict[str, str] = {}
+    ups: dict[str, str] = {}
+
+    def expr(x: str) -> str:
+        return xpath2.lift_parent_steps(xpath2.hoist_root_paths(xpath2.translate(x), hoisted), tops, ups)
     for let in root.findall(_S + "let"):
         etree.SubElement(
             xsl, _X + "param", name=let.get("name"),
@@ -177,15 +182,16 @@ def compile_schematron(
             tpl = etree.SubElement(
                 xsl, _X + "template", match=ctx, mode=mode, priority=str(len(rules) - j + 1)
             )
+            ups.clear()
             for item in rule:
                 name = _local(item)
                 if name == "let":
                     etree.SubElement(
                         tpl, _X + "variable", name=item.get("name"),
-                        select=xpath2.hoist_root_paths(xpath2.translate(item.get("value")), hoisted),
+                        select=expr(item.get("value")),
                     )
                 elif name in ("assert", "report"):
-                    test = xpath2.hoist_root_paths(xpath2.translate(item.get("test")), hoisted)
+                    test = expr(item.get("test"))
                     cond = f"not({test})" if name == "assert" else test
                     fire = etree.SubElement(tpl, _X + "if", test=cond)
                     f = etree.SubElement(fire, "f", n=str(len(assertions)), l="{ub:line(.)}", p="{ub:path(.)}")
@@ -207,6 +213,9 @@ def compile_schematron(
                     continue
                 else:
                     raise SchematronCompileError(f"{label}: unsupported sch:{name} in a rule")
+            for chain, var in sorted(ups.items(), reverse=True):
+                tpl.insert(0, etree.Element(
+                    _X + "variable", name=var, select=f"boolean({chain}/..) and not({chain}/../..)"))
             # attributes have no children to walk
             if not ctx.strip().split("/")[-1].startswith("@"):
                 etree.SubElement(tpl, _X + "apply-templates", select=walk, mode=mode)
@@ -219,6 +228,8 @@ def compile_schematron(
     for path, name in hoisted.items():
         var = etree.Element(_X + "variable", name=name, select=path)
         first_template.addprevious(var)
+    for element, name in tops.items():
+        first_template.addprevious(etree.Element(_X + "variable", name=name, select=f"/*/{element}"))
 
     return Compiled(
         xslt=etree.tostring(xsl, xml_declaration=True, encoding="UTF-8"),

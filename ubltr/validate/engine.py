@@ -97,6 +97,7 @@ def _compile_cached(name: str, spec: dict[str, Any]) -> compiler.Compiled:
     exclude = tuple(spec.get("exclude_patterns", ()))
     key = hashlib.sha256(
         source + compiler.COMPILER_VERSION.encode() + json.dumps(exclude).encode()
+        + Path(compiler.__file__).read_bytes() + Path(xpath2.__file__).read_bytes()
     ).hexdigest()[:24]
     path = _cache_dir() / f"{name}-{key}.json"
     try:

@@ -194,6 +194,37 @@ def hoist_root_paths(expr: str, variables: dict[str, str]) -> str:
     return "".join(out)
 
 
+_PARENT_CHILD = re.compile(
+    r"(?:^|(?<=[\s(,=!<>|]))((?:\.\./)*\.\.)/([A-Za-z_][\w.\-]*:[A-Za-z_][\w.\-]*|[A-Za-z_][\w.\-]*)(?![\w:(\-])"
+)
+
+
+def lift_parent_steps(expr: str, tops: dict[str, str], ups: dict[str, str]) -> str:
+    """Make ``../name`` (``../../name``...) linear when the parent is the root element.
+
+    ``../cbc:ProfileID`` evaluated once per invoice line scans all children of the
+    invoice, i.e. every line: quadratic.  When the step's parent is the document
+    element the result is exactly ``/*/name``, a global evaluated once per document;
+    otherwise the original step is kept.  The rewrite is
+    ``($top-name[$up] | CHAIN[not($up)]/name)`` where ``$up`` (a template variable,
+    collected in ``ups``: chain -> variable) says whether CHAIN is the root element,
+    and ``$top-name`` (a global, collected in ``tops``: name -> variable) is ``/*/name``."""
+    masked = _mask(expr)
+    out = []
+    pos = 0
+    for m in _PARENT_CHILD.finditer(masked):
+        chain = expr[m.start(1) : m.end(1)]
+        name = expr[m.start(2) : m.end(2)]
+        top = tops.setdefault(name, f"ubltr-top-{len(tops) + 1}")
+        up = ups.setdefault(chain, f"ubltr-up-{chain.count('..')}")
+        out.append(expr[pos : m.start(1)])
+        guarded = chain[:-2] + f"parent::node()[not(${up})]"  # '..' cannot take a predicate
+        out.append(f"(${top}[${up}] | {guarded}/{name})")
+        pos = m.end(2)
+    out.append(expr[pos:])
+    return "".join(out)
+
+
 # --------------------------------------------------------------------------- runtime
 
 def _string(value: Any) -> str:
