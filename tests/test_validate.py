@@ -1,0 +1,131 @@
+"""API, safety layer, ubltr rules and CLI of ubltr.validate."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from conftest import ROOT
+from ubltr.cli import cli
+from ubltr.validate import Finding, Report, validate
+
+GOOD = ROOT / "fixtures" / "TEMELFATURA-SATIS.xml"
+
+
+def test_valid_fixture_from_bytes_path_and_tree() -> None:
+    data = GOOD.read_bytes()
+    for src in (data, str(GOOD), GOOD, etree.ElementTree(etree.fromstring(data))):
+        r = validate(src)
+        assert isinstance(r, Report) and r.valid, r.to_text()
+        assert r.layers == ("xml", "xsd", "gib", "ubltr")
+
+
+def test_findings_are_frozen() -> None:
+    r = validate(b"<x/>")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.findings[0].rule = "other"  # type: ignore[misc]
+    assert isinstance(r.findings[0], Finding)
+
+
+@pytest.mark.parametrize(
+    "data, rule",
+    [
+        (b"", "xml:not-xml"),
+        (b"%PDF-1.4 ...", "xml:not-xml"),
+        (b"<Invoice><unclosed></Invoice>", "xml:syntax"),
+        ('<?xml version="1.0" encoding="UTF-8"?><a>\u0131</a>'.encode("iso-8859-9"), "xml:encoding"),
+        (b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>', "xml:doctype"),
+        (b'<!DOCTYPE a [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><a>&b;</a>', "xml:doctype"),
+        (b"<Invoice/>", "xml:root"),
+        (b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-1"/>', "xml:root"),
+    ],
+)
+def test_unsafe_or_unreadable_input_is_a_report_not_an_exception(data: bytes, rule: str) -> None:
+    r = validate(data)
+    assert not r.valid
+    assert [f.rule for f in r.findings] == [rule]
+    assert r.findings[0].source == "xml"
+
+
+def test_xxe_never_resolved(tmp_path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    data = f'<!DOCTYPE a [<!ENTITY x SYSTEM "{secret.as_uri()}">]><a>&x;</a>'.encode()
+    r = validate(data)
+    assert "TOPSECRET" not in json.dumps(r.to_dict())
+
+
+def _mutate(xpath: str, value: str) -> bytes:
+    root = etree.fromstring(GOOD.read_bytes())
+    ns = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+          "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}
+    root.xpath(xpath, namespaces=ns)[0].text = value
+    return etree.tostring(root)
+
+
+def test_gib_finding_has_id_line_location_messages_and_provider_codes() -> None:
+    r = validate(_mutate("/*/cbc:ID", "BAD1"))
+    f = next(f for f in r.findings if f.rule == "InvoiceIDCheck-1")
+    assert f.source == "gib" and f.severity == "error"
+    assert f.line and f.location == "/Invoice"
+    assert "cbc:ID" in f.gib_message and f.message and f.fix
+    assert f.provider_code("gib") == "1150" and f.provider_code("nilvera") == "SchemaSchematronError"
+
+
+def test_arithmetic_is_advisory_by_default_and_an_error_for_nilvera_or_strict() -> None:
+    data = _mutate("/*/cac:LegalMonetaryTotal/cbc:PayableAmount", "1.00")
+    plain = validate(data)
+    assert plain.valid  # GİB accepts it
+    assert any(f.rule == "UBLTR-TOTAL-PAYABLE" and f.severity == "warning" for f in plain.findings)
+    nil = validate(data, provider="nilvera")
+    assert not nil.valid
+    f = next(f for f in nil.findings if f.rule == "UBLTR-TOTAL-PAYABLE")
+    assert f.severity == "error" and f.provider_code("nilvera") == "PaymentAmountDoesntMatch"
+    assert not validate(data, strict=True).valid
+
+
+@pytest.mark.parametrize("value, ok", [("1234567890", True), ("9876543217", True), ("1234567891", False)])
+def test_vkn_checksum(value: str, ok: bool) -> None:
+    r = validate(_mutate("/*/cac:AccountingCustomerParty//cbc:ID[@schemeID='VKN']", value), strict=True)
+    assert ("UBLTR-VKN-CHECKSUM" not in r.failed_rules()) == ok
+
+
+def test_line_arithmetic_and_amount_in_words() -> None:
+    r = validate(_mutate("/*/cac:InvoiceLine[1]/cbc:LineExtensionAmount", "1.00"), strict=True)
+    assert {"UBLTR-LINE-AMOUNT", "UBLTR-TOTAL-LINES"} <= r.failed_rules("ubltr")
+    r = validate(_mutate("/*/cbc:Note[1]", "no words"))
+    assert any(f.rule == "UBLTR-AMOUNT-IN-WORDS" and f.severity == "warning" for f in r.findings)
+
+
+def test_type_parameter_follows_profile_and_can_be_forced() -> None:
+    r = validate(GOOD.read_bytes(), schematron_type="earchive")
+    assert r.schematron_type == "earchive" and "ProfileIDCheck-2" in r.failed_rules("gib")
+
+
+def test_cli_exit_codes_and_formats(tmp_path) -> None:
+    runner = CliRunner()
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(_mutate("/*/cbc:ID", "BAD1"))
+    junk = tmp_path / "junk.xml"
+    junk.write_bytes(b"not xml")
+    assert runner.invoke(cli, ["validate", str(GOOD)]).exit_code == 0
+    res = runner.invoke(cli, ["validate", "--format", "json", str(bad)])
+    assert res.exit_code == 1 and json.loads(res.output)["valid"] is False
+    assert runner.invoke(cli, ["validate", str(junk)]).exit_code == 2
+    assert runner.invoke(cli, ["validate", str(tmp_path / "missing.xml")]).exit_code == 2
+    assert runner.invoke(cli, ["validate", "--provider", "nope", str(GOOD)]).exit_code == 2
+    res = runner.invoke(cli, ["validate", "--format", "junit", str(GOOD), str(bad)])
+    assert res.exit_code == 1 and 'failures="1"' in res.output
+    res = runner.invoke(cli, ["validate", "-q", "--workers", "2", str(ROOT / "fixtures")])
+    assert res.exit_code == 0, res.output
+    assert "documents:" in res.output
+
+
+def test_cli_explain() -> None:
+    res = CliRunner().invoke(cli, ["explain", "InvoiceIDCheck-1"])
+    assert res.exit_code == 0 and "1150" in res.output and "SchemaSchematronError" in res.output
+    assert CliRunner().invoke(cli, ["explain", "NoSuchRule-9"]).exit_code == 2
