@@ -1,0 +1,160 @@
+"""A fake Hepsiburada e-faturam (Uyumsoft JSON action API) on the fake-server framework.
+
+``POST /`` with ``{"Action", "parameters": {..., "userInfo"}}``; answers are
+``{"IsSucceded", "Message", "Value"}``.  The invoice's JSON object form is turned back
+into UBL-TR (the inverse of the client's codec) and checked with our validator, as the
+platform checks what it queues.  Duplicates: a ``LocalDocumentId`` or UUID already
+held is refused (``IsSucceded: false``) — "Gönderici e-faturada kullandığı bir
+LocalDocumentId'yi bir önceki hata almadığı sürece tekrar sisteme gönderemez".
+Refused credentials answer HTTP 401 in the same shape (see the client's assumptions).
+Stored invoices are ``Approved`` (1000) at once; e-Arşiv ones too.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from ..hepsiburada import codec
+from .server import FakeRequest, FakeResponse, Handler
+
+#: what the platform puts first when it signs (our validator accepts this placeholder)
+PLACEHOLDER_EXTENSIONS = (
+    b'<ext:UBLExtensions xmlns:ext="urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2">'
+    b'<ext:UBLExtension><ext:ExtensionContent><ubltr:Unsigned xmlns:ubltr="urn:ubltr:draft"/>'
+    b'</ext:ExtensionContent></ext:UBLExtension></ext:UBLExtensions>')
+
+#: VKN/TCKN -> aliases registered as e-Fatura users (the documents' sample parties)
+EINVOICE_USERS = {
+    "9000500394": {"urn:mail:defaultpk@uyumsoft.com.tr"},
+    "9876543217": {"urn:mail:defaultpk@alici.com.tr"},
+    "1288331521": {"urn:mail:defaultpk@gib.gov.tr"},
+}
+
+
+def _answer(ok: bool, message: str | None = None, value: Any = None, status: int = 200) -> FakeResponse:
+    return FakeResponse.json(status, {"IsSucceded": ok, "Message": message, "Value": value})
+
+
+class HepsiburadaFake(Handler):
+    name = "hepsiburada"
+    idempotency = "LocalDocumentId"
+    default_credentials = {"username": "HBTest1", "password": "HBTest1"}
+
+    def error(self, status: int, code: str, message: str) -> FakeResponse:
+        return _answer(False, f"{code}: {message}", status=status)
+
+    @staticmethod
+    def _body(req: FakeRequest) -> dict[str, Any] | None:
+        body = req.json()
+        return body if isinstance(body, dict) else None
+
+    def is_send(self, req: FakeRequest) -> bool:
+        body = self._body(req)
+        return bool(body) and body.get("Action") == "SendInvoice"
+
+    def key_of(self, req: FakeRequest) -> str | None:
+        body = self._body(req) or {}
+        params = body.get("parameters") or {}
+        if body.get("Action") == "SendInvoice":
+            try:
+                return str(params["invoices"][0]["Invoice"]["Uuid"]["value"]).lower()
+            except (KeyError, IndexError, TypeError):
+                return None
+        ids = params.get("invoiceIds")
+        return str(ids[0]).lower() if isinstance(ids, list) and ids else None
+
+    def handle(self, req: FakeRequest) -> FakeResponse:
+        if req.method != "POST":
+            return _answer(False, "Only POST is served", status=405)
+        body = self._body(req)
+        if body is None or not isinstance(body.get("parameters"), dict):
+            return _answer(False, 'expected {"Action": ..., "parameters": {...}}', status=400)
+        params = body["parameters"]
+        user = params.get("userInfo") or {}
+        creds = self.ctx.credentials
+        if user.get("Username") != creds.get("username") or user.get("Password") != creds.get("password"):
+            return _answer(False, "Kullanıcı adı veya şifre hatalı", status=401)
+        action = body.get("Action")
+        if action == "SendInvoice":
+            return self._send(params)
+        if action == "QueryOutboxInvoiceStatus":
+            return self._status(params)
+        if action == "IsEInvoiceUser":
+            vkn = str(params.get("vknTckn") or "")
+            alias = str(params.get("alias") or "")
+            aliases = EINVOICE_USERS.get(vkn, set())
+            return _answer(True, None, bool(aliases) and (not alias or alias in aliases))
+        return _answer(False, f"Bilinmeyen işlem: {action}", status=400)
+
+    # ------------------------------------------------------------------ SendInvoice
+    def _send(self, params: dict[str, Any]) -> FakeResponse:
+        infos = params.get("invoices")
+        if not isinstance(infos, list) or not infos:
+            return _answer(False, "invoices boş olamaz")
+        prepared = []
+        for i, info in enumerate(infos):
+            if not isinstance(info, dict) or not isinstance(info.get("Invoice"), dict):
+                return _answer(False, f"invoices[{i}].Invoice eksik")
+            try:
+                xml = codec().to_xml(info["Invoice"], PLACEHOLDER_EXTENSIONS)
+            except ValueError as exc:
+                return _answer(False, f"invoices[{i}].Invoice: {exc}")
+            verdict = self.ctx.validate(xml)
+            if not verdict.valid:
+                first = verdict.findings[0] if verdict.findings else None
+                detail = f"{first.rule}: {first.message}" if first else "geçersiz fatura"
+                return _answer(False, f"invoices[{i}]: şema/şematron hatası — {detail}")
+            inv = info["Invoice"]
+            try:
+                uuid = str(inv["Uuid"]["value"]).lower()
+            except (KeyError, TypeError):
+                return _answer(False, f"invoices[{i}].Invoice.Uuid: the fake needs the sender's UUID")
+            number = str((inv.get("Id") or {}).get("value") or "")
+            profile = str((inv.get("ProfileId") or {}).get("value") or "")
+            scenario = info.get("Scenario", 0)
+            if scenario not in (0, 1, 2):
+                return _answer(False, f"invoices[{i}].Scenario: 0, 1 or 2")
+            if scenario == 2 and profile != "EARSIVFATURA" or scenario == 1 and profile == "EARSIVFATURA":
+                return _answer(False, f"invoices[{i}]: Scenario ile ProfileId uyuşmuyor")
+            local = str(info.get("LocalDocumentId") or "")
+            prepared.append((uuid, number, profile, local))
+        ledger = self.ctx.ledger
+        with ledger.lock:  # all or nothing, like one queued batch
+            for uuid, number, _, local in prepared:
+                if ledger.get(uuid) is not None:
+                    return _answer(False, f"Bu UUID ile fatura daha önce gönderilmiş: {uuid}")
+                if local and local in ledger.indexes["local"]:
+                    return _answer(False, f"LocalDocumentId daha önce kullanılmış: {local}")
+                if number and number in ledger.indexes["number"]:
+                    return _answer(False, f"Fatura numarası daha önce kullanılmış: {number}")
+            value = []
+            for uuid, number, profile, local in prepared:
+                if not number:
+                    number = f"HBF{_dt.date.today().year}{ledger.next_serial():09d}"
+                ledger.create(uuid, {"uuid": uuid, "number": number, "local": local, "code": 1000,
+                                     "scenario": "earchive" if profile == "EARSIVFATURA" else "einvoice"})
+                if local:
+                    ledger.indexes["local"].add(local)
+                ledger.indexes["number"].add(number)
+                value.append({"Id": uuid, "Number": number,
+                              "InvoiceScenario": "earchive" if profile == "EARSIVFATURA" else "einvoice"})
+        return _answer(True, None, value)
+
+    # ------------------------------------------------------------------ QueryOutboxInvoiceStatus
+    def _status(self, params: dict[str, Any]) -> FakeResponse:
+        ids = params.get("invoiceIds")
+        if not isinstance(ids, list):
+            return _answer(False, "invoiceIds bir liste olmalı")
+        names = {1000: "Approved", 10: "Canceled", 1400: "eArchiveCanceled"}
+        out = []
+        for raw in ids[:100]:
+            rec = self.ctx.ledger.get(str(raw).lower())
+            if rec is None:
+                continue
+            out.append({"InvoiceId": rec["uuid"], "Number": rec["number"], "Status": names.get(rec["code"], "Queued"),
+                        "StatusCode": rec["code"], "Message": None})
+        return _answer(True, None, out)
+
+
+__all__ = ["HepsiburadaFake"]
