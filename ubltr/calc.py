@@ -326,6 +326,8 @@ def compute(inv: Invoice) -> Totals:
         kdv_pct = kdv_spec.percent if kdv_spec.percent is not None else Decimal(0)
         kdv = _round("line_kdv", kdv_base * kdv_pct / HUNDRED)
         ex = ln.exemption
+        if kdv == 0 and ex is None and kdv_pct > 0:
+            problems.append((f"lines[{i}].exemption", f"KDV at {kdv_pct} % of {kdv_base} rounds to 0.00; GİB then requires an exemption code and reason (TaxExemptionReasonCheck-1)"))
         taxes.append(TaxLine(code="0015", percent=kdv_pct, per_unit=None, base=kdv_base, amount=kdv,
                              exemption_code=ex.code if ex else None,
                              exemption_reason=ex.reason if ex else None))
@@ -338,6 +340,9 @@ def compute(inv: Invoice) -> Totals:
             charges=line_acs[i][1], net=nets[i], doc_allowance_share=allow_shares[i],
             doc_charge_share=charge_shares[i], taxable=taxable, taxes=tuple(taxes), withholding=wh,
         ))
+
+    if problems:
+        raise CalcError(problems)
 
     # 4. grouping: sums of rounded line values
     subtotals = _group_taxes(lines)

@@ -503,6 +503,12 @@ def _control_char(s: str) -> str | None:
 
 # --------------------------------------------------------------------------- loader
 
+
+def _turkey_today() -> _dt.date:
+    """Today's date in Turkey (UTC+03:00, no daylight saving since 2016)."""
+    return (_dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(hours=3)).date()
+
+
 _DOC_KEYS = {
     "profile", "type", "id", "series", "uuid", "issue_date", "issue_time", "currency",
     "exchange_rate", "notes", "supplier", "customer", "buyer_customer",
@@ -566,6 +572,12 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
     issue_date = r.date(d, "issue_date", "", required=True)
     if inv_id and issue_date and ID_RE.fullmatch(inv_id) and inv_id[3:7] != f"{issue_date.year:04d}":
         r.err("id", f"the year in '{inv_id}' ({inv_id[3:7]}) differs from issue_date's year ({issue_date.year})")
+    if issue_date is not None:
+        today = _turkey_today()
+        if issue_date > today:
+            r.err("issue_date", f"{issue_date} is after today ({today}, Turkey time); GİB refuses future invoices (TimeCheck-1)")
+        elif issue_date < _dt.date(2005, 1, 1):
+            r.err("issue_date", f"{issue_date} is before 2005-01-01, GİB's earliest invoice date")
     issue_time = r.time(d, "issue_time", "")
     currency = r.code(d, "currency", "", codes.currencies(), "currency") or "TRY"
     rate = r.decimal(d, "exchange_rate", "", positive=True)

@@ -81,16 +81,16 @@ def _t(el: etree._Element | None, path: str) -> str | None:
     if el is None:
         return None
     found = el.find(path, NS)
-    if found is None or found.text is None:
+    if found is None or found.text is None or not found.text.strip():
         return None
-    text = found.text.strip()
-    return text or None
+    return found.text  # kept exactly: nothing the document says is changed
 
 
 def _dec(el: etree._Element | None, path: str) -> Decimal | None:
     s = _t(el, path)
     if s is None:
         return None
+    s = s.strip()
     try:
         return Decimal(s)
     except InvalidOperation:
@@ -101,6 +101,7 @@ def _date(el, path: str) -> _dt.date | None:
     s = _t(el, path)
     if s is None:
         return None
+    s = s.strip()
     try:
         return _dt.date.fromisoformat(s[:10])
     except ValueError:
@@ -111,7 +112,7 @@ def _time(el, path: str) -> _dt.time | None:
     s = _t(el, path)
     if s is None:
         return None
-    m = re.match(r"(\d{2}):(\d{2})(?::(\d{2}))?", s)
+    m = re.match(r"(\d{2}):(\d{2})(?::(\d{2}))?", s.strip())
     if not m:
         return None
     return _dt.time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
