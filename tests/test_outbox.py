@@ -269,3 +269,37 @@ def test_cli_bad_input_is_a_clear_message(tmp_path):
     assert r.exit_code == 2
     r = runner.invoke(cli, ["fake-provider", "nilvera", "--fail-rate", "2"])
     assert r.exit_code == 2
+
+
+class Flaky:
+    """Status lookup that fails with 503 / no connection before it answers: never a resend."""
+
+    name = "flaky"
+    supports_status = True
+    idempotent = False
+
+    def __init__(self):
+        from ubltr.transport.base import SendResult
+        self.sent = 0
+        self.answers = [SendResult(Outcome.RETRYABLE, "flaky", "u", http_status=503),
+                        SendResult(Outcome.RETRYABLE, "flaky", "u", http_status=None),
+                        SendResult(Outcome.RETRYABLE, "flaky", "u", http_status=429),
+                        SendResult(Outcome.ACCEPTED, "flaky", "u", http_status=200)]
+
+    def send(self, doc):
+        from ubltr.transport.base import SendResult
+        self.sent += 1
+        return SendResult(Outcome.UNKNOWN, self.name, doc.uuid)
+
+    def status(self, uuid):
+        return self.answers.pop(0)
+
+
+def test_unanswered_status_question_is_not_read_as_not_found(tmp_path):
+    doc = make_docs(1)[0]
+    p = Flaky()
+    with Outbox(str(tmp_path / "o.sqlite")) as ob:
+        ob.add([doc], "flaky")
+        run(ob, p)
+        assert ob.get(doc.uuid).state is State.ACCEPTED
+    assert p.sent == 1 and p.answers == []

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .transport.base import Document, Outcome, Provider, SendResult
+from .transport.base import RETRY_STATUSES, Document, Outcome, Provider, SendResult
 
 
 class State(str, enum.Enum):
@@ -457,6 +457,10 @@ class Sender:
                     self._pause(checks)
                 checks += 1
                 r = p.status(uuid)
+                if r.outcome is Outcome.RETRYABLE and not _said_not_found(r):
+                    # a 429/5xx/refused connection on the *question* is no answer to it
+                    r = SendResult(Outcome.UNKNOWN, r.provider, uuid, error_code=r.error_code,
+                                   message=r.message, http_status=r.http_status, raw=r.raw)
                 if r.outcome is Outcome.RETRYABLE:  # the provider has no such document
                     if state is State.PENDING:
                         state = State.NEEDS_RECONCILIATION
@@ -497,6 +501,15 @@ class Sender:
             state = _STATE[r.outcome]
             self.outbox.record(uuid, state, r, event="answer")
         return state
+
+
+def _said_not_found(r: SendResult) -> bool:
+    """Whether a ``RETRYABLE`` status answer is the provider saying "no such document".
+
+    Only an actual answer counts: no HTTP status (no connection), 429 and 5xx mean the
+    question was not answered, and resending on those could duplicate the invoice.
+    """
+    return r.http_status is not None and r.http_status not in RETRY_STATUSES and r.http_status < 500
 
 
 _STATE = {

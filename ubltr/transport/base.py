@@ -13,8 +13,10 @@ The contract the outbox relies on (see docs/transport.md):
   A duplicate answer on the provider's idempotency key ("already saved") is not a
   rejection: the client resolves it to the stored document's status.
 * ``status(uuid)`` returns the same outcomes; ``RETRYABLE`` there means "the
-  provider has no document with this key" (so a send is safe), ``UNKNOWN`` that
-  the question itself could not be answered.
+  provider answered that it has no document with this key" (so a send is safe) and
+  carries the HTTP status of that answer (e.g. 404); ``UNKNOWN`` that the question
+  itself went unanswered (timeout, 429, 5xx).  The outbox double-checks: a
+  ``RETRYABLE`` status with no HTTP status, 429 or 5xx is treated as ``UNKNOWN``.
 """
 
 from __future__ import annotations

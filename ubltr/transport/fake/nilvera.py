@@ -1,8 +1,9 @@
 """A fake Nilvera speaking the subset of its OpenAPI that :mod:`ubltr.transport.nilvera` uses.
 
 Errors come in Nilvera's shape, ``{"Errors": [{"Code", "Description", "Detail"}]}``
-with codes from its ``ErrorCodes`` enum; authentication failures answer ``403``
-(the status Nilvera's OpenAPI documents for "Yetkisiz Erişim").  The idempotency
+with codes from its ``ErrorCodes`` enum; a missing or wrong API key answers ``403``
+"Yetkisiz Erişim", the only authorization status Nilvera's OpenAPI documents (the
+client treats 401 the same way).  The idempotency
 key is the document's UUID: a second send answers ``409 UUIDAlreadySaved``.
 
 Fake simplifications: a stored document's GİB status is ``succeed`` at once; the
@@ -76,10 +77,17 @@ class NilveraFake(Handler):
     def handle(self, req: FakeRequest) -> FakeResponse:
         if req.bearer() != self.ctx.credentials.get("api_key"):
             return _err(403, "Unauthorized", "Yetkisiz Erişim", "missing or invalid Bearer API key")
+        allowed = []
         for method, pattern, action in _ROUTES:
             m = pattern.match(req.path)
             if m and req.method == method:
                 return getattr(self, action)(req, *m.groups())
+            if m:
+                allowed.append(method)
+        if allowed:
+            resp = _err(405, "MethodNotAllowed", "Yöntem desteklenmiyor", f"{req.method} {req.path}")
+            resp.headers["Allow"] = ", ".join(allowed)
+            return resp
         return _err(404, "APINotFound", "Kayıt bulunamadı", f"{req.method} {req.path}")
 
     @staticmethod
@@ -195,17 +203,20 @@ class NilveraFake(Handler):
                                         "Type": "PK"}])
 
     def send_store(self, req: FakeRequest) -> FakeResponse:
-        body = req.json()
+        """Answers 200 in every documented case (the only status the document lists):
+        an unknown or missing order is ``IsSuccess: false`` with ``RecordNotFound``."""
+        body = req.json() if req.body.strip() else {}  # the body is optional in the document
         if not isinstance(body, dict) or set(body) - {"OrderUUID", "StoreUUID"}:
             return _err(400, "RecordFailure", "Geçersiz istek", "expected {OrderUUID, StoreUUID}")
+        rec = None
         try:
             order = str(_uuid.UUID(str(body.get("OrderUUID"))))
             _uuid.UUID(str(body.get("StoreUUID")))
+            rec = self.ctx.ledger.get(order)
         except ValueError:
-            return _err(400, "RecordFailure", "Geçersiz istek", "OrderUUID and StoreUUID must be UUIDs")
-        rec = self.ctx.ledger.get(order)
+            order = str(body.get("OrderUUID"))
         if rec is None:
-            return FakeResponse.json(200, [{"IsSuccess": False, "OrderNumber": None, "InvoiceDetail": None,
+            return FakeResponse.json(200, [{"IsSuccess": False, "OrderNumber": None,  # InvoiceDetail: not nullable
                                             "ErrorDetail": [{"Code": "RecordNotFound",
                                                              "Description": "Sipariş bulunamadı", "Detail": order}]}])
         with self.ctx.ledger.lock:

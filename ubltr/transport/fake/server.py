@@ -531,7 +531,7 @@ def _make_request_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(server.hold)
             self._write(resp)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _dispatch
 
     return RequestHandler
 
