@@ -303,3 +303,17 @@ def test_unanswered_status_question_is_not_read_as_not_found(tmp_path):
         run(ob, p)
         assert ob.get(doc.uuid).state is State.ACCEPTED
     assert p.sent == 1 and p.answers == []
+
+
+def test_cli_documents_carry_the_neutral_invoice(tmp_path):
+    """XML inputs get their neutral form (JSON-API providers need it); JSON inputs are built."""
+    from ubltr.commands.transport import _document
+
+    d = make_docs(1)[0]
+    doc = _document("a.xml", d.xml, "urn:mail:x@y")
+    assert doc.neutral is not None and doc.neutral["id"] == d.invoice_id and doc.receiver_alias == "urn:mail:x@y"
+    src = ROOT / "fixtures" / "TEMELFATURA-SATIS.json"
+    built = _document(str(src), src.read_bytes(), None)
+    assert built.uuid == json.loads(src.read_text(encoding="utf-8"))["uuid"] and built.neutral["lines"]
+    with pytest.raises(ValueError):
+        _document("bad.json", b'{"profile": 1}', None)

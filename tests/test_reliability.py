@@ -65,6 +65,11 @@ def _final_count(db: Path) -> int:
         return 0
 
 
+def _rejections(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db, timeout=30) as c:
+        return c.execute("SELECT error_code, message FROM outbox WHERE state = 'rejected' LIMIT 3").fetchall()
+
+
 def _states(db: Path) -> dict[str, tuple[str, str | None]]:
     with sqlite3.connect(db, timeout=30) as c:
         return {u: (s, i) for u, s, i in c.execute("SELECT uuid, state, invoice_id FROM outbox")}
@@ -151,7 +156,7 @@ def test_reliability(name: str, tmp_path: Path) -> None:
     unfinished = {s: len(v) for s, v in by_state.items()
                   if s not in ("accepted", "rejected", "needs_reconciliation")}
     assert not unfinished, f"not final: {unfinished}"
-    assert not by_state.get("rejected"), "valid invoices were rejected"
+    assert not by_state.get("rejected"), f"{len(by_state['rejected'])} valid invoices rejected: {_rejections(db)}"
 
     # map the fake's keys back to our UUIDs
     to_uuid: dict[str, str] = {}

@@ -133,7 +133,7 @@ class Outbox:
                 import psycopg
             except ImportError as exc:  # pragma: no cover - depends on the extra
                 raise OutboxError("a PostgreSQL outbox needs psycopg: pip install 'ubltr[postgres]'") from exc
-            return psycopg.connect(self.target, autocommit=False)
+            return psycopg.connect(self.target, autocommit=True)  # explicit transaction() blocks only
         conn = sqlite3.connect(self.target, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # durable across a killed process

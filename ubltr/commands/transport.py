@@ -111,7 +111,8 @@ def _document(path: str, data: bytes, alias: str | None):  # type: ignore[no-unt
     from ..transport.base import Document
 
     if path.endswith(".json"):
-        from .. import model, render
+        from .. import model
+        from .. import render
 
         try:
             inv = model.loads(data)
@@ -121,11 +122,13 @@ def _document(path: str, data: bytes, alias: str | None):  # type: ignore[no-unt
         neutral = model.to_dict(render.assign_identity(inv))
         return Document.from_xml(xml, receiver_alias=alias, neutral=neutral)
     doc = Document.from_xml(data, receiver_alias=alias)
-    try:
-        from .. import model, parse
+    from .. import model
+    from ..parse import ParseError
+    from ..parse import parse as parse_invoice
 
-        neutral = model.to_dict(parse.parse(data))
-    except Exception:  # noqa: BLE001 - XML-only providers do not need it; JSON ones refuse without it
+    try:
+        neutral = model.to_dict(parse_invoice(data))
+    except (ValueError, ParseError):  # XML-only providers do not need it; JSON-API ones refuse the document without it
         neutral = None
     return Document(uuid=doc.uuid, xml=doc.xml, invoice_id=doc.invoice_id, profile=doc.profile,
                     receiver_alias=alias, neutral=neutral)
