@@ -18,10 +18,16 @@ __version__ = "0.1.0"
 
 from .calc import CalcError, Totals, amount_in_words, compute  # noqa: E402
 from .model import Invoice, InvoiceInputError, load, loads  # noqa: E402
-from .parse import ParseError, parse  # noqa: E402
 from .render import build  # noqa: E402
-from .sign import SignatureReport, sign, verify  # noqa: E402
-from .validate import Report, validate  # noqa: E402
+
+# ubltr.parse, ubltr.sign and ubltr.validate are the stage modules, made callable as
+# their main function (ubltr/_callable.py): ubltr.validate(xml), ubltr.sign(xml, key,
+# chain), ubltr.parse(xml) work, and so do `import ubltr.sign as m`, `from ubltr.validate
+# import Report`.
+from . import parse, sign, validate  # noqa: E402
+from .parse import ParseError  # noqa: E402
+from .sign import SignatureReport, verify  # noqa: E402
+from .validate import Report  # noqa: E402
 
 __all__ = [
     "__version__", "Invoice", "InvoiceInputError", "load", "loads", "compute", "Totals",

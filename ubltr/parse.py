@@ -355,3 +355,8 @@ def parse(source: bytes | str | Path | etree._Element) -> Invoice:
         payment=payment, delivery=delivery, earchive=earchive,
         rounding=_dec(root, "cac:LegalMonetaryTotal/cbc:PayableRoundingAmount") or Decimal("0"),
     )
+
+
+from ._callable import callable_module as _callable_module  # noqa: E402
+
+_callable_module(__name__, parse)  # ubltr.parse(xml) calls parse()

@@ -1304,3 +1304,8 @@ def sign(
     kdigest.text = _b64(_hash(_c14n(key_info, C14N), hashes.SHA256))
     value_el.text = _b64(_raw_signature(key, _c14n(signed_info, C14N), halg))
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+from ._callable import callable_module as _callable_module  # noqa: E402
+
+_callable_module(__name__, sign)  # ubltr.sign(xml, key, chain) calls sign(); ubltr.verify is verify

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from . import codes
 from .model import Invoice, load
 
-__all__ = ["invoice_dicts", "invoices", "vkns", "tckns", "amounts", "SUPPORTED"]
+__all__ = ["invoice_dicts", "invoices", "vkns", "tckns", "amounts", "make_test_seal", "SUPPORTED"]
 
 #: profile → the invoice types the strategies generate for it
 SUPPORTED: dict[str, tuple[str, ...]] = {
@@ -222,3 +222,40 @@ def invoice_dicts(draw, profiles: Iterable[str] | None = None, types: Iterable[s
 def invoices(**kwargs: Any) -> st.SearchStrategy[Invoice]:
     """:func:`invoice_dicts`, loaded into :class:`~ubltr.model.Invoice`."""
     return invoice_dicts(**kwargs).map(load)
+
+
+def make_test_seal(vkn: str = "1234567890", name: str = "Örnek Yazılım A.Ş.",
+                   valid_days: int = 365):
+    """A throwaway CA and a company-seal (mali mühür) certificate for tests:
+    returns ``(private_key, [seal_certificate, ca_certificate])``, ready for
+    :func:`ubltr.sign.sign`.  The seal carries the VKN in its subject serialNumber,
+    as Turkish seals do.  Never use it for real documents."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ubltr test CA"),
+                         x509.NameAttribute(NameOID.COUNTRY_NAME, "TR")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now).not_valid_after(now + dt.timedelta(days=valid_days))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
+                         x509.NameAttribute(NameOID.SERIAL_NUMBER, vkn),
+                         x509.NameAttribute(NameOID.COUNTRY_NAME, "TR")])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=valid_days))
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
+                                         key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=False, crl_sign=False,
+                                         encipher_only=False, decipher_only=False), critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    return key, [cert, ca]

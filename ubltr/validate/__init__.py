@@ -46,3 +46,8 @@ def validate(
     if schematron_type not in (None, "efatura", "earchive"):
         raise ValueError(f"schematron_type must be 'efatura' or 'earchive', not {schematron_type!r}")
     return run(source, schematron_type=schematron_type, provider=provider, name=name, strict=strict)
+
+
+from .._callable import callable_module as _callable_module  # noqa: E402
+
+_callable_module(__name__, validate)  # ubltr.validate(source) calls validate()
