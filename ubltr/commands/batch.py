@@ -1,0 +1,168 @@
+"""``ubltr batch``: many neutral invoices (JSONL or CSV) into UBL-TR XML files or a ZIP.
+
+See docs/batch.md.  Exit status: 0 every record done, 1 some record failed (see
+errors.jsonl), 2 unusable input or output place.  Interrupted runs resume when the
+same command is run again.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ..batch import BatchInputError, BatchOptions, BatchSummary, SignSpec, run_batch
+from ._common import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_OK, fail
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        fail(f"{what} {path}: cannot read ({exc.strerror})")
+
+
+def _sign_spec(p12: str | None, key: str | None, cert: str | None, chain: str | None,
+               password_env: str | None) -> SignSpec | None:
+    if not (p12 or key or cert):
+        return None
+    from ..sign import SigningError, load_pem, load_pkcs12
+
+    if bool(p12) == bool(key or cert):
+        fail("give either --p12 FILE or --key KEY.pem --cert CERT.pem")
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if password is None:
+            fail(f"--password-env {password_env}: that environment variable is not set")
+    try:
+        if p12:
+            loaded = load_pkcs12(_read(p12, "--p12"), password)
+        else:
+            if not (key and cert):
+                fail("--key and --cert go together")
+            loaded = load_pem(_read(key, "--key"), _read(cert, "--cert"),
+                              _read(chain, "--chain") if chain else None, password)
+    except SigningError as exc:
+        fail(f"signing key: {exc}")
+    return SignSpec.from_loaded(*loaded)
+
+
+def _next_numbers(values: tuple[str, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        series, _, n = v.partition("=")
+        if len(series) != 3 or not n.isdigit():
+            fail(f"--next-number {v!r}: expected SERIES=N, e.g. ABC=1024")
+        out[series] = int(n)
+    return out
+
+
+class _Bar:
+    """A rich progress bar over the input bytes, with records, rate and ETA."""
+
+    def __init__(self) -> None:
+        from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.progress = Progress(
+            TextColumn("batch"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[records]} records ({task.fields[failed]} failed) {task.fields[rate]}/s"),
+            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            transient=True,
+        )
+        self.task = self.progress.add_task("batch", total=None, records=0, failed=0, rate="-")
+        self.start = time.monotonic()
+
+    def __call__(self, s: BatchSummary, done: int, total: int) -> None:
+        elapsed = max(time.monotonic() - self.start, 1e-6)
+        rate = (s.records - s.skipped) / elapsed
+        self.progress.update(self.task, completed=done, total=total or None, records=s.records,
+                             failed=s.failed, rate=f"{rate:,.0f}")
+
+
+@click.command("batch")
+@click.argument("input_path", metavar="IN.jsonl|IN.csv")
+@click.option("-o", "--out", "out", required=True, metavar="DIR|OUT.zip",
+              help="output directory (<ID>.xml per invoice), or a .zip file")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default=None,
+              help="input format (default: from the file name)")
+@click.option("--validate", is_flag=True, help="validate every document (XSD + GİB schematron); invalid ones go to errors.jsonl")
+@click.option("--strict", is_flag=True, help="with --validate: ubltr's own rules count as errors")
+@click.option("--provider", default=None, help="with --validate: apply this provider's extra rules")
+@click.option("--p12", "p12", help="sign with this PKCS#12 seal")
+@click.option("--key", "key", help="sign with this PEM private key (with --cert)")
+@click.option("--cert", "cert", help="PEM certificate of the seal (with --key)")
+@click.option("--chain", "chain", help="PEM intermediates to carry in KeyInfo")
+@click.option("--password-env", metavar="VAR", help="environment variable holding the key password")
+@click.option("--signing-time", metavar="ISO", help="signing time for every document (default: start of the run)")
+@click.option("--next-number", "next_number", multiple=True, metavar="SERIES=N",
+              help="first sequence number for records with 'series' and no 'id' (default 1); repeatable")
+@click.option("--workers", type=int, default=0, help="worker processes (default: CPUs)")
+@click.option("--chunk-size", type=click.IntRange(1, 10000), default=64, show_default=True,
+              help="records per unit of work sent to a worker")
+@click.option("--durable", is_flag=True, help="fsync every output file (survives power loss, slower)")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+def batch_cmd(input_path: str, out: str, fmt: str | None, validate: bool, strict: bool, provider: str | None,
+              p12: str | None, key: str | None, cert: str | None, chain: str | None, password_env: str | None,
+              signing_time: str | None, next_number: tuple[str, ...], workers: int, chunk_size: int,
+              durable: bool, quiet: bool) -> None:
+    """Build (and optionally validate and sign) every invoice of a JSONL or CSV file.
+
+    Streams the input; a bad record goes to errors.jsonl with its line number and the
+    run goes on.  Run the same command again after an interruption to resume.
+
+    Exit status: 0 all records done, 1 some failed, 2 unusable input."""
+    if provider:
+        from ..validate import known_providers
+
+        if provider.lower() not in known_providers():
+            fail(f"--provider: unknown provider {provider!r} (known: {', '.join(known_providers())})")
+    when = None
+    if signing_time:
+        try:
+            when = datetime.fromisoformat(signing_time)
+        except ValueError:
+            fail(f"--signing-time {signing_time!r}: not an ISO date-time like 2026-11-20T10:30:00+03:00")
+        if when.tzinfo is None:
+            fail("--signing-time needs a time zone, e.g. +03:00")
+    spec = _sign_spec(p12, key, cert, chain, password_env)
+    if when and spec is None:
+        fail("--signing-time is only used with --p12 or --key/--cert")
+    options = BatchOptions(validate=validate, strict=strict, provider=provider.lower() if provider else None,
+                           sign=spec, signing_time=when)
+    bar = _Bar() if not quiet and sys.stderr.isatty() else None
+    started = time.monotonic()
+    try:
+        if bar:
+            with bar.progress:
+                summary = run_batch(input_path, out, options, fmt=fmt, next_numbers=_next_numbers(next_number),
+                                    workers=workers or None, chunk_size=chunk_size, durable=durable, progress=bar)
+        else:
+            summary = run_batch(input_path, out, options, fmt=fmt, next_numbers=_next_numbers(next_number),
+                                workers=workers or None, chunk_size=chunk_size, durable=durable)
+    except BatchInputError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        click.echo("interrupted: run the same command again to resume", err=True)
+        sys.exit(130)
+    elapsed = time.monotonic() - started
+    done_now = summary.records - summary.skipped
+    rate = f", {done_now / elapsed:,.0f} records/s" if elapsed > 0 and done_now else ""
+    resumed = f" ({summary.skipped} already done by an earlier run)" if summary.skipped else ""
+    stages = ", ".join(f"{k} {v}" for k, v in sorted(summary.failed_by_stage.items()))
+    click.echo(f"{summary.records} records{resumed}: {summary.ok} written, {summary.failed} failed"
+               + (f" ({stages})" if stages else "") + f" → {summary.out}"
+               + f" in {elapsed:.1f} s{rate}", err=True)
+    if summary.warnings:
+        click.echo(f"{summary.warnings} validation warnings (not blocking)", err=True)
+    if summary.failed:
+        click.echo(f"errors: {summary.errors_path}", err=True)
+    sys.exit(EXIT_INVALID if summary.failed else EXIT_OK)
+
+
+COMMANDS = [batch_cmd]
