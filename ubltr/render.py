@@ -85,6 +85,59 @@ class _Helpers:
         return None
 
 
+class _TaxView:
+    __slots__ = ("base", "amount", "percent", "per_unit", "name", "code", "exemption_code", "exemption_reason")
+
+    def __init__(self, t: calc.TaxLine):
+        self.base = _amt(t.base)
+        self.amount = _amt(t.amount)
+        self.percent = _num(t.percent) if t.percent is not None else None
+        self.per_unit = _num(t.per_unit) if t.per_unit is not None else None
+        self.name = t.name
+        self.code = t.code
+        self.exemption_code = t.exemption_code
+        self.exemption_reason = (t.exemption_reason or _Helpers.exemption_text(t.exemption_code)) if t.exemption_code else None
+
+
+class _ACView:
+    __slots__ = ("indicator", "reason", "factor", "amount", "base")
+
+    def __init__(self, ac, amount: Decimal, gross: Decimal):
+        self.indicator = "true" if ac.is_charge else "false"
+        self.reason = ac.reason
+        self.factor = _factor(ac.rate) if ac.rate is not None else None
+        self.amount = _amt(amount)
+        self.base = _amt(gross) if ac.rate is not None else None
+
+
+class _WithholdingView:
+    __slots__ = ("amount", "base", "percent", "name", "code")
+
+    def __init__(self, w: calc.WithholdingLine):
+        self.amount = _amt(w.amount)
+        self.base = _amt(w.base)
+        self.percent = _num(w.percent)
+        self.name = _Helpers.withholding_name(w.code)
+        self.code = w.code
+
+
+class _LineView:
+    """A line's values already formatted, so the template's line loop only reads
+    attributes (the line loop is the hot path of a large invoice)."""
+
+    __slots__ = ("qty", "net", "price", "tax_amount", "taxes", "withholding", "acs")
+
+    def __init__(self, ln, lt: calc.LineTotals):
+        self.qty = _num(ln.quantity)
+        self.net = _amt(lt.net)
+        self.price = _num(ln.unit_price)
+        self.tax_amount = _amt(lt.tax_amount)
+        self.taxes = [_TaxView(t) for t in lt.taxes]
+        self.withholding = _WithholdingView(lt.withholding) if lt.withholding else None
+        self.acs = [_ACView(a, amt, lt.gross) for a, amt in zip(ln.allowances, lt.allowances)] + \
+                   [_ACView(c, amt, lt.gross) for c, amt in zip(ln.charges, lt.charges)]
+
+
 @cache
 def _template() -> jinja2.Template:
     env = jinja2.Environment(
@@ -117,7 +170,8 @@ def build_with_totals(inv: Invoice, totals: calc.Totals | None = None,
     """Like :func:`build`, also returning the invoice with its identity and the totals."""
     inv = assign_identity(inv, sequence)
     t = totals if totals is not None else calc.compute(inv)
-    text = _template().render(inv=inv, t=t, x=_Helpers(inv))
+    lines = [_LineView(ln, lt) for ln, lt in zip(inv.lines, t.lines)]
+    text = _template().render(inv=inv, t=t, x=_Helpers(inv), lines=lines)
     return text.encode("utf-8"), inv, t
 
 
