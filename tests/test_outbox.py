@@ -317,3 +317,30 @@ def test_cli_documents_carry_the_neutral_invoice(tmp_path):
     assert built.uuid == json.loads(src.read_text(encoding="utf-8"))["uuid"] and built.neutral["lines"]
     with pytest.raises(ValueError):
         _document("bad.json", b'{"profile": 1}', None)
+
+
+def test_one_sender_per_outbox(tmp_path):
+    doc = make_docs(1)[0]
+    p = Blind([Outcome.ACCEPTED])
+    with Outbox(str(tmp_path / "o.sqlite")) as ob:
+        ob.add([doc], "blind")
+        with ob.exclusive():
+            with pytest.raises(OutboxError, match="another sender"):
+                Sender(ob, p).run()
+        assert p.sent == []
+        Sender(ob, p, SendPolicy(workers=1)).run()  # the lock is free again
+        assert p.sent == [doc.uuid]
+
+
+class Buggy(Blind):
+    def send(self, doc):
+        raise RuntimeError("client bug")
+
+
+def test_a_client_bug_leaves_the_entry_for_the_next_run(tmp_path):
+    doc = make_docs(1)[0]
+    with Outbox(str(tmp_path / "o.sqlite")) as ob:
+        ob.add([doc], "blind")
+        summary = Sender(ob, Buggy([]), SendPolicy(workers=1)).run()
+        assert summary.errors and "client bug" in summary.errors[0][1]
+        assert ob.get(doc.uuid).state is State.SENDING  # asked about, never blindly resent

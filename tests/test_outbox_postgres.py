@@ -120,3 +120,13 @@ def test_sender_killed_and_resumed_on_postgres(dsn, tmp_path):
         stats = fake.stats()
     assert killed
     assert stats["duplicates"] == {} and stats["documents"] == n
+
+
+def test_one_sender_per_outbox_on_postgres(dsn):
+    with Outbox(dsn) as a, Outbox(dsn) as b:
+        with a.exclusive():
+            with pytest.raises(OutboxError, match="another sender"):
+                with b.exclusive():
+                    pass
+        with b.exclusive():  # released with its session
+            pass

@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import os
 import random
 import sqlite3
 import threading
@@ -176,6 +177,37 @@ class Outbox:
             with conn.cursor() as cur:
                 cur.execute(self._sql(sql), params)
                 return cur.fetchall()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the outbox's sender lock: one sending process per outbox at a time.
+
+        Two senders on one outbox could both find an entry ``sending`` and, asking the
+        provider before the other's request arrived, resend it. The lock dies with its
+        process (``flock`` on ``<file>.lock``; a PostgreSQL session advisory lock), so a
+        killed sender never blocks the resume.
+        """
+        if self.kind == "postgres":
+            conn = self._connect()
+            try:
+                got = conn.execute("SELECT pg_try_advisory_lock(hashtext('ubltr-outbox'))").fetchone()[0]
+                if not got:
+                    raise OutboxError("another sender is running on this outbox")
+                yield
+            finally:
+                conn.close()
+            return
+        import fcntl
+
+        fd = os.open(self.target + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise OutboxError("another sender is running on this outbox") from None
+            yield
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         with self._lock:
@@ -371,6 +403,8 @@ class RunSummary:
     processed: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     stopped: str | None = None
+    #: unexpected errors (uuid, message); those entries stay where they were, for the next run
+    errors: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Sender:
@@ -389,7 +423,15 @@ class Sender:
 
     # ------------------------------------------------------------------ run
     def run(self, uuids: Sequence[str] | None = None) -> RunSummary:
-        """Process the given entries (default: every non-final entry of this provider)."""
+        """Process the given entries (default: every non-final entry of this provider).
+
+        Raises :class:`OutboxError` when another sender holds the outbox.
+        """
+        with self.outbox.exclusive():
+            return self._run(uuids)
+
+    def _run(self, uuids: Sequence[str] | None) -> RunSummary:
+        self._errors: list[tuple[str, str]] = []
         if uuids is None:
             todo = [e.uuid for e in self.outbox.entries(provider=self.provider.name) if e.state not in FINAL]
         else:
@@ -408,6 +450,7 @@ class Sender:
                     summary.processed += 1
         summary.counts = self.outbox.counts(self.provider.name)
         summary.stopped = self._stop_reason
+        summary.errors = list(self._errors)
         return summary
 
     def _stopped(self) -> bool:
@@ -424,6 +467,10 @@ class Sender:
         except CredentialsRefused as exc:
             self._stop_reason = str(exc)
             self._stop.set()
+            return None
+        except Exception as exc:  # noqa: BLE001 - one entry's bug must not end the run
+            # the entry keeps its committed state (``sending`` at worst: asked about next run)
+            self._errors.append((uuid, f"{type(exc).__name__}: {exc}"[:500]))
             return None
 
     def _pause(self, n: int) -> None:

@@ -153,9 +153,17 @@ def _run(outbox, name: str, config: dict[str, Any], workers: int, max_attempts: 
          uuids: list[str] | None = None):
     from ..outbox import Sender
 
+    from ..outbox import OutboxError
+
     client = _make_client(name, config)
     sender = Sender(outbox, client, _policy(workers, max_attempts, _provider_config(config, name)))
-    return sender.run(uuids)
+    try:
+        summary = sender.run(uuids)
+    except OutboxError as exc:
+        fail(str(exc))
+    for uuid, message in summary.errors[:20]:
+        click.echo(f"{uuid}: not finished ({message}); run 'ubltr outbox resume' again", err=True)
+    return summary
 
 
 # ---------------------------------------------------------------------- send
