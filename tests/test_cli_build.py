@@ -62,3 +62,16 @@ def test_totals_prints_the_engines_json():
     t = compute(load(json.loads(FIX.read_text(encoding="utf-8"))))
     assert data["payable"] == str(t.payable)
     assert [s["amount"] for s in data["tax_subtotals"]] == [str(s.amount) for s in t.subtotals]
+
+
+def test_series_with_a_sequence_number(tmp_path):
+    d = json.loads(FIX.read_text(encoding="utf-8"))
+    del d["id"]
+    d["series"] = "XYZ"
+    src = tmp_path / "s.json"
+    src.write_text(json.dumps(d), encoding="utf-8")
+    r = run("build", str(src), "--number", "42")
+    assert r.returncode == 0, r.stderr
+    assert b"<cbc:ID>XYZ2026000000042</cbc:ID>" in r.stdout
+    r = run("build", str(src))
+    assert r.returncode == 2 and b"id: is required" in r.stderr

@@ -157,7 +157,7 @@ def assign_identity(inv: Invoice, sequence: Callable[[str, int], int] | None = N
     if new_id is None:
         if inv.series is None or sequence is None:
             raise InvoiceInputError([InputProblem(
-                "id", "is required (or give series and build with a sequence source)")])
+                "id", "is required (or give series and a sequence number: --number on the command line, sequence= in Python)")])
         n = sequence(inv.series, inv.issue_date.year)
         if not 0 < n < 10 ** 9:
             raise InvoiceInputError([InputProblem("id", f"sequence number {n} does not fit 9 digits")])

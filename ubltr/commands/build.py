@@ -37,14 +37,16 @@ def _report(path: str, exc: InvoiceInputError | CalcError):
 @click.command("build")
 @click.argument("input", metavar="IN.json", default="-")
 @click.option("-o", "--output", default="-", metavar="OUT.xml", help="where to write the XML (- for stdout)")
-def build_cmd(input: str, output: str) -> None:
+@click.option("--number", type=click.IntRange(1, 999_999_999), default=None,
+              help="sequence number for an invoice that gives `series` instead of `id`")
+def build_cmd(input: str, output: str, number: int | None) -> None:
     """Build the UBL-TR 1.2 XML of a neutral invoice (IN.json, - for stdin).
 
     Exit 0 on success; exit 2 with every input error on stderr as PATH: message.
     """
     data = read_input(input)
     try:
-        xml = build_xml(loads(data))
+        xml = build_xml(loads(data), sequence=(lambda series, year: number) if number else None)
     except (InvoiceInputError, CalcError) as exc:
         _report(input, exc)
     write_output(output, xml)
