@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ubltr.outbox import FINAL, Outbox, OutboxError, Sender, SendPolicy, State
 from ubltr.transport.base import Document, Outcome
 from ubltr.transport.fake.nilvera import NilveraFake
-from ubltr.transport.fake.server import FakeServer, FaultPlan, with_identity
+from ubltr.transport.fake.server import FakeServer, with_identity
 from ubltr.transport.nilvera import NilveraClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,7 +202,7 @@ def test_same_uuid_with_other_content_is_refused(tmp_path):
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(schedule=st.lists(st.sampled_from(["ok", "503", "429", "500", "lost", "timeout"]), max_size=30),
+@given(schedule=st.lists(st.sampled_from(["ok", "503", "429", "500", "lost", "timeout", "late"]), max_size=30),
        n=st.integers(1, 6))
 def test_any_fault_schedule_sends_each_document_exactly_once(schedule, n, tmp_path_factory):
     """Whatever the faults, every document ends accepted and the provider holds it once."""
