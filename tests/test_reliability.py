@@ -12,7 +12,9 @@ mid-run and resumed with ``ubltr outbox resume``.  Then:
   invoices whose answer was lost (an ambiguous fault on their send, or in flight
   when the sender was killed), and are counted separately.
 
-A fake's ledger key must be our UUID (any case) or our invoice number.
+A fake's ledger key must be our UUID (any case) or our invoice number.  Your own
+faults: ``UBLTR_RELIABILITY_FAIL_RATE``, ``UBLTR_RELIABILITY_SEED``,
+``UBLTR_RELIABILITY_FAULTS`` (a JSON mix of 503, 429, 500, timeout, lost, late).
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ from ubltr.transport.fake.server import AMBIGUOUS, FakeServer, FaultPlan, with_i
 
 ROOT = Path(__file__).resolve().parent.parent
 N = int(os.environ.get("UBLTR_RELIABILITY_N", "200"))
-FAIL_RATE = 0.2
+FAIL_RATE = float(os.environ.get("UBLTR_RELIABILITY_FAIL_RATE", "0.2"))
+SEED = int(os.environ.get("UBLTR_RELIABILITY_SEED", "20260"))
+#: fault mix as JSON, e.g. '{"500": 1, "lost": 2, "late": 1}' (default: the framework's mix)
+WEIGHTS = json.loads(os.environ["UBLTR_RELIABILITY_FAULTS"]) if os.environ.get("UBLTR_RELIABILITY_FAULTS") else None
 CLIENT_TIMEOUT = 0.5
 HOLD = 0.6          # a "timeout" fault holds the connection just past the client's timeout
 WORKERS = 8
@@ -125,7 +130,7 @@ def test_reliability(name: str, tmp_path: Path) -> None:
         (inputs / f"{i:05d}.xml").write_bytes(with_identity(xml, u, f"REL2026{i + 1:09d}"))
 
     started = time.monotonic()
-    with FakeServer(handler, faults=FaultPlan(FAIL_RATE, seed=20260), hold=HOLD) as fake:
+    with FakeServer(handler, faults=FaultPlan(FAIL_RATE, seed=SEED, weights=WEIGHTS), hold=HOLD) as fake:
         cfg = tmp_path / "cfg.json"
         cfg.write_text(json.dumps({"provider": name, "base_url": fake.url, "timeout": CLIENT_TIMEOUT,
                                    "backoff": 0.01, "max_backoff": 0.05, **fake.handler.ctx.credentials}))
