@@ -240,7 +240,11 @@ def process_record(record: Record, options: BatchOptions) -> RecordResult:
     if options.validate:
         from .validate import validate
 
-        report = validate(xml, provider=options.provider, strict=options.strict, name=f"{inv.id}.xml")
+        try:
+            report = validate(xml, provider=options.provider, strict=options.strict, name=f"{inv.id}.xml")
+        except Exception as exc:  # a validator bug must cost one record, not the batch
+            return RecordResult(line, inv.id, inv.uuid, None, stage="validate", rows=rows,
+                                errors=(f"validator failed: {type(exc).__name__}: {exc}",))
         warnings = report.count("warning")
         if not report.valid:
             return RecordResult(line, inv.id, inv.uuid, None, errors=tuple(_finding_text(f) for f in report.errors),
@@ -254,6 +258,9 @@ def process_record(record: Record, options: BatchOptions) -> RecordResult:
         except SigningError as exc:
             return RecordResult(line, inv.id, inv.uuid, None, errors=(f"signature: {exc}",),
                                 stage="sign", warnings=warnings, rows=rows)
+        except Exception as exc:  # a signer bug must cost one record, not the batch
+            return RecordResult(line, inv.id, inv.uuid, None, stage="sign", warnings=warnings, rows=rows,
+                                errors=(f"signer failed: {type(exc).__name__}: {exc}",))
     return RecordResult(line, inv.id, inv.uuid, xml, hashlib.sha256(xml).hexdigest(),
                         warnings=warnings, rows=rows)
 
