@@ -2,12 +2,34 @@
 
 Supported: ``sch:ns``, top-level and rule-level ``sch:let``, ``sch:pattern`` /
 ``sch:rule`` (``context``) / ``sch:assert`` / ``sch:report`` with ``id``, ``role``,
-``flag``, and in messages ``sch:value-of``, ``sch:name`` and inline text.  Schematron
-semantics kept: within one pattern, a node is handled by the *first* rule whose
-context matches it (later rules with the same context never fire); every pattern
-sees every node.  Expressions go through :mod:`ubltr.validate.xpath2`, so GİB's
-XPath 2.0 rules compile unchanged.  Includes / abstract rules are not supported (GİB's
-package ships them already flattened; our own rules do not use them).
+``flag``, and in messages ``sch:value-of``, ``sch:name`` and inline text.  Expressions
+go through :mod:`ubltr.validate.xpath2`, so GİB's XPath 2.0 rules compile unchanged.
+Includes / abstract rules are not supported (GİB's package ships them already
+flattened; our own rules do not use them).
+
+How a rule set runs (one pass, no tree walk per pattern)
+--------------------------------------------------------
+Schematron says: every pattern sees every node, and within one pattern a node is
+handled by the *first* rule whose context matches it.  Instead of walking the whole
+tree once per pattern with ``apply-templates``, each rule becomes one
+``xsl:for-each`` over exactly the nodes its context matches:
+
+* a context is an XSLT match pattern made of child (``/``) and descendant (``//``)
+  steps; ``a/b/c`` matches the same nodes as the expression ``//a/b/c`` selects, and
+  ``//a`` (every ``a`` anywhere) is computed once per document as a global
+  ("anchor") shared by every rule and every rule set that starts at ``a``;
+* "first matching rule wins" becomes a filter: rule *j* of a pattern drops the nodes
+  that an earlier rule *i* of the same pattern matches (``[not(self::c[parent::b...])]``),
+  and only when the two contexts can match the same node at all (same last step);
+  a rule whose context repeats an earlier one never fires and is not emitted;
+* top-level lets whose value is a literal (GİB's code lists) are inlined into the
+  expressions, so nothing is evaluated per document for lists a document never uses;
+  lets the caller sets (``params``) stay ``xsl:param``.
+
+Predicates in contexts must not be positional (``a[1]``, ``position()``, ``last()``,
+a number): those would mean something else once the steps are turned around; the
+compiler refuses them.  Several rule sets can be compiled into one stylesheet
+(:func:`compile_many`) so that one transform runs them all and shares the anchors.
 
 The generated stylesheet produces::
 
@@ -17,8 +39,9 @@ The generated stylesheet produces::
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Iterable
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
 from lxml import etree
 
@@ -30,8 +53,7 @@ _S = "{" + SCH_NS + "}"
 _X = "{" + XSL_NS + "}"
 
 #: bumped whenever the generated XSLT changes shape (part of every cache key)
-COMPILER_VERSION = "3"
-
+COMPILER_VERSION = "4"
 
 
 class SchematronCompileError(ValueError):
@@ -51,6 +73,7 @@ class Assertion:
     context: str
     pattern: str
     message: str  # the message text with value-of placeholders as ``{...}``
+    ruleset: str = ""  # label of the rule set (several may share one stylesheet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,54 +81,355 @@ class Compiled:
     xslt: bytes
     assertions: tuple[Assertion, ...]
     source_sha256: str
+    #: xsl:param names the stylesheet takes (``type``, or ``gib-type`` in a combined one)
+    params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSource:
+    """One schematron to compile: its label, bytes, patterns left out, and the names of
+    its top-level lets that the caller passes at run time."""
+
+    label: str
+    source: bytes
+    exclude_patterns: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
 
 
 def _local(el: etree._Element) -> str | None:
     return etree.QName(el).localname if isinstance(el.tag, str) else None
 
 
-def _context_anchors(context: str) -> set[str] | None:
-    """First step QNames that every match of ``context`` must have as an ancestor-or-self,
-    or None when the context can match anywhere (``//x``, ``@x``, ``*``...)."""
-    anchors: set[str] = set()
-    for alt in context.split("|"):
-        alt = alt.strip()
-        if not alt or alt[0] in "/@*." or "(" in alt.split("/")[0]:
-            return None
-        first = alt.split("/")[0].split("[")[0].strip()
-        if not first or "*" in first:
-            return None
-        anchors.add(first)
-    return anchors
+# ------------------------------------------------------------------ context patterns
+
+_NAME = re.compile(r"\s*(@?)(\*|[A-Za-z_][\w.\-]*(?::(?:\*|[A-Za-z_][\w.\-]*))?)\s*")
 
 
-def _message(el: etree._Element, out: etree._Element, hoisted: dict[str, str]) -> str:
-    """Copy the message of ``el`` into ``out`` as XSLT; return a plain template."""
-    plain = []
-    if el.text:
-        _text(out, el.text)
-        plain.append(el.text)
-    for child in el:
-        name = _local(child)
-        if name == "value-of":
-            sel = xpath2.hoist_root_paths(xpath2.translate(child.get("select", ".")), hoisted)
-            etree.SubElement(out, _X + "value-of", select=sel)
-            plain.append("{" + child.get("select", ".") + "}")
-        elif name == "name":
-            path = child.get("path")
-            sel = f"name({xpath2.translate(path)})" if path else "name(.)"
-            etree.SubElement(out, _X + "value-of", select=sel)
-            plain.append("{name}")
-        elif name in ("emph", "dir", "span"):
-            text = "".join(child.itertext())
-            _text(out, text)
-            plain.append(text)
-        elif name is not None:
-            raise SchematronCompileError(f"unsupported element sch:{name} in a message")
-        if child.tail:
-            _text(out, child.tail)
-            plain.append(child.tail)
-    return " ".join("".join(plain).split())
+@dataclass(slots=True)
+class _Step:
+    sep: str  # "" (first step), "/" or "//"
+    attr: bool
+    name: str  # "pfx:local", "local", "pfx:*" or "*"
+    preds: list[str] = field(default_factory=list)
+
+    def render(self, axis: str | None = None) -> str:
+        if axis is None:
+            head = ("@" if self.attr else "") + self.name
+        else:
+            head = f"{axis}::{self.name}"
+        return head + "".join(f"[{p}]" for p in self.preds)
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split ``text`` at ``sep`` where it is outside literals, brackets and parentheses."""
+    masked = xpath2._mask(text)
+    out, depth, start = [], 0, 0
+    for i, c in enumerate(masked):
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == sep and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out
+
+
+_POSITIONAL = re.compile(r"^\s*[\d$(+\-.]|\b(?:position|last)\s*\(")
+
+
+def _parse_pattern(alt: str) -> tuple[str, list[_Step]]:
+    """``(lead, steps)`` of one alternative of a match pattern; lead is "", "/" or "//"."""
+    masked = xpath2._mask(alt)
+    pos = len(masked) - len(masked.lstrip())
+    lead = ""
+    if masked.startswith("//", pos):
+        lead, pos = "//", pos + 2
+    elif masked.startswith("/", pos):
+        lead, pos = "/", pos + 1
+    steps: list[_Step] = []
+    sep = ""
+    while True:
+        m = _NAME.match(masked, pos)
+        if not m or (pos + len(m.group(0)) < len(masked) and masked[m.end()] == "("):
+            raise SchematronCompileError(f"unsupported rule context {alt!r}")
+        step = _Step(sep, m.group(1) == "@", m.group(2))
+        pos = m.end()
+        while pos < len(masked) and masked[pos] == "[":
+            depth, end = 0, pos
+            for end in range(pos, len(masked)):
+                if masked[end] == "[":
+                    depth += 1
+                elif masked[end] == "]":
+                    depth -= 1
+                    if depth == 0:
+                        break
+            pred = alt[pos + 1 : end]
+            if _POSITIONAL.search(xpath2._mask(pred)):
+                raise SchematronCompileError(f"positional predicate in rule context {alt!r}")
+            step.preds.append(pred.strip())
+            pos = end + 1
+            while pos < len(masked) and masked[pos].isspace():
+                pos += 1
+        steps.append(step)
+        if pos >= len(masked):
+            break
+        if masked.startswith("//", pos):
+            sep, pos = "//", pos + 2
+        elif masked[pos] == "/":
+            sep, pos = "/", pos + 1
+        else:
+            raise SchematronCompileError(f"unsupported rule context {alt!r}")
+    if any(s.attr for s in steps[:-1]) or (lead == "/" and steps[0].attr):
+        raise SchematronCompileError(f"unsupported rule context {alt!r}")
+    return lead, steps
+
+
+def _self_test(lead: str, steps: list[_Step]) -> str:
+    """An expression that is true exactly when the context node matches the pattern."""
+    chain = "[not(parent::*)]" if lead == "/" else ""
+    for i in range(1, len(steps)):
+        axis = "parent" if steps[i].sep == "/" else "ancestor"
+        chain = f"[{steps[i - 1].render(axis)}{chain}]"
+    last = steps[-1]
+    if last.attr:
+        own = f"../@{last.name}"
+        head = f"self::node()[count(. | {own}) = count({own})]"
+    else:
+        head = f"self::{last.name}"
+    return head + "".join(f"[{p}]" for p in last.preds) + chain
+
+
+# ------------------------------------------------------------------ expressions
+
+def _substitute(expr: str, mapping: dict[str, str]) -> str:
+    """Replace ``$name`` (outside string literals) by ``mapping[name]``."""
+    if not mapping or "$" not in expr:
+        return expr
+    out = []
+    for lit, text in xpath2._split_literals(expr):
+        if not lit:
+            text = re.sub(
+                r"\$([A-Za-z_][\w.\-]*)(?![\w.\-])",
+                lambda m: mapping.get(m.group(1), m.group(0)), text,
+            )
+        out.append(text)
+    return "".join(out)
+
+
+_LITERAL = re.compile(r"\s*(?:'[^']*'|\"[^\"]*\"|-?\d+(?:\.\d*)?|-?\.\d+)\s*")
+
+
+class _Program:
+    """Accumulates one stylesheet from one or more rule sets."""
+
+    def __init__(self) -> None:
+        self.nsmap: dict[str, str] = {"ub": xpath2.EXT_NS}
+        self.hoisted: dict[str, str] = {}  # absolute path -> variable
+        self.tops: dict[str, str] = {}  # child name of the root element -> variable
+        self.anchors: dict[str, str] = {}  # name test -> variable holding //name
+        self.globals: list[tuple[str, str, str]] = []  # (kind, name, select)
+        self.body: list[etree._Element] = []
+        self.assertions: list[Assertion] = []
+        self.params: list[str] = []
+
+    # -- names
+    def anchor(self, name: str) -> str:
+        var = self.anchors.get(name)
+        if var is None:
+            var = self.anchors[name] = f"ubltr-any-{len(self.anchors) + 1}"
+        return "$" + var
+
+    def _uri(self, name: str) -> tuple[str | None, str]:
+        if ":" in name:
+            pfx, local = name.split(":", 1)
+            return self.nsmap.get(pfx, pfx), local
+        return "", name
+
+    def overlap(self, a: _Step, b: _Step) -> bool:
+        """Can the last steps ``a`` and ``b`` match the same node?"""
+        if a.attr != b.attr:
+            return False
+        if a.name == "*" or b.name == "*":
+            return True
+        (ua, la), (ub, lb) = self._uri(a.name), self._uri(b.name)
+        return ua == ub and (la == lb or "*" in (la, lb))
+
+    def select(self, lead: str, steps: list[_Step]) -> str:
+        """The expression selecting every node the pattern matches, in document order."""
+        if lead == "/":
+            return "/" + "".join(s.sep + s.render() for s in steps)
+        first = steps[0]
+        if first.attr:  # //@x: attributes of any element
+            return "//*/" + first.render()
+        head = self.anchor(first.name) + "".join(f"[{p}]" for p in first.preds)
+        return head + "".join(s.sep + s.render() for s in steps[1:])
+
+    def root_path(self, path: str) -> str:
+        """A hoisted absolute path, with a leading ``//name`` served by the anchor."""
+        if not path.startswith("//"):
+            return path
+        try:
+            lead, steps = _parse_pattern(path)
+        except SchematronCompileError:
+            return path
+        if steps[0].preds:
+            return path
+        return self.select(lead, steps)
+
+    # -- compilation of one rule set
+    def add(self, rs: RuleSource, prefix: str) -> None:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
+        root = etree.fromstring(rs.source, parser)
+        label = rs.label
+        if root.tag != _S + "schema":
+            raise SchematronCompileError(f"{label}: root element is not sch:schema")
+        for bad in ("include", "extends"):
+            if root.find(".//" + _S + bad) is not None:
+                raise SchematronCompileError(f"{label}: sch:{bad} is not supported; flatten first")
+        for ns in root.iter(_S + "ns"):
+            pfx, uri = ns.get("prefix"), ns.get("uri")
+            if self.nsmap.get(pfx, uri) != uri:
+                raise SchematronCompileError(f"{label}: prefix {pfx!r} means {uri}, elsewhere {self.nsmap[pfx]}")
+            self.nsmap[pfx] = uri
+
+        # top-level lets: runtime parameters, inlined literals, or global variables
+        mapping: dict[str, str] = {}
+        lets = root.findall(_S + "let")
+        global_names = {let.get("name") for let in lets}
+        for let in lets:
+            name, value = let.get("name"), xpath2.translate(let.get("value"))
+            if name in rs.params:
+                mapping[name] = f"${prefix}{name}"
+            elif _LITERAL.fullmatch(value):
+                v = value.strip()
+                mapping[name] = v if v[0] in "'\"" else f"({v})"
+            else:
+                mapping[name] = f"${prefix}{name}"
+        for let in lets:
+            name = let.get("name")
+            value = _substitute(xpath2.translate(let.get("value")), mapping)
+            if name in rs.params:
+                self.params.append(prefix + name)
+                self.globals.append(("param", prefix + name, value))
+            elif mapping[name].startswith("$"):
+                self.globals.append(("variable", prefix + name, xpath2.hoist_root_paths(value, self.hoisted)))
+
+        ups: dict[str, str] = {}
+
+        def expr(x: str) -> str:
+            x = _substitute(xpath2.translate(x), mapping)
+            return xpath2.lift_parent_steps(xpath2.hoist_root_paths(x, self.hoisted), self.tops, ups)
+
+        excluded = set(rs.exclude_patterns)
+        patterns = [
+            p for p in root.iter(_S + "pattern")
+            if p.get("abstract") != "true" and p.get("id") not in excluded
+        ]
+        for k, pattern in enumerate(patterns):
+            pid = pattern.get("id") or f"p{k}"
+            rules = [r for r in pattern.findall(_S + "rule") if r.get("abstract") != "true"]
+            earlier: list[tuple[str, list[tuple[str, list[_Step]]]]] = []
+            for j, rule in enumerate(rules):
+                ctx = rule.get("context") or ""
+                alts = [_parse_pattern(a) for a in _split_top(ctx, "|")]
+                norm = " ".join(ctx.split())
+                # first matching rule wins: drop what an earlier rule of the pattern matches
+                dead = any(norm == e for e, _ in earlier)
+                filters = []
+                for _, prev in earlier:
+                    if any(self.overlap(p[-1], a[-1]) for _, p in prev for _, a in alts):
+                        filters.append(" or ".join(_self_test(lead, st) for lead, st in prev))
+                earlier.append((norm, alts))
+                select = " | ".join(self.select(lead, st) for lead, st in alts)
+                if filters:
+                    if len(alts) > 1:
+                        select = f"({select})"
+                    select += "".join(f"[not({f})]" for f in filters)
+                loop = etree.Element(_X + "for-each", select=select)
+                ups.clear()
+                for item in rule:
+                    name = _local(item)
+                    if name == "let":
+                        if item.get("name") in global_names:
+                            raise SchematronCompileError(
+                                f"{label}: rule let ${item.get('name')} shadows a top-level let")
+                        etree.SubElement(loop, _X + "variable", name=item.get("name"),
+                                         select=expr(item.get("value")))
+                    elif name in ("assert", "report"):
+                        test = expr(item.get("test"))
+                        cond = f"not({test})" if name == "assert" else test
+                        fire = etree.SubElement(loop, _X + "if", test=cond)
+                        n = len(self.assertions)
+                        f = etree.SubElement(fire, "f", n=str(n), l="{ub:line(.)}", p="{ub:path(.)}")
+                        msg = self._message(item, f, mapping)
+                        self.assertions.append(Assertion(
+                            index=n, id=item.get("id") or f"{pid}-{j + 1}", kind=name,
+                            role=item.get("role"), flag=item.get("flag"), test=item.get("test"),
+                            context=ctx, pattern=pid, message=msg, ruleset=label,
+                        ))
+                    elif name in (None, "title", "p"):
+                        continue
+                    else:
+                        raise SchematronCompileError(f"{label}: unsupported sch:{name} in a rule")
+                for chain, var in sorted(ups.items(), reverse=True):
+                    loop.insert(0, etree.Element(
+                        _X + "variable", name=var, select=f"boolean({chain}/..) and not({chain}/../..)"))
+                if not dead and loop.find(_X + "if") is not None:
+                    self.body.append(loop)
+
+    def _message(self, el: etree._Element, out: etree._Element, mapping: dict[str, str]) -> str:
+        """Copy the message of ``el`` into ``out`` as XSLT; return a plain template."""
+        plain = []
+        if el.text:
+            _text(out, el.text)
+            plain.append(el.text)
+        for child in el:
+            name = _local(child)
+            if name == "value-of":
+                src = child.get("select", ".")
+                sel = xpath2.hoist_root_paths(_substitute(xpath2.translate(src), mapping), self.hoisted)
+                etree.SubElement(out, _X + "value-of", select=sel)
+                plain.append("{" + src + "}")
+            elif name == "name":
+                path = child.get("path")
+                sel = f"name({xpath2.translate(path)})" if path else "name(.)"
+                etree.SubElement(out, _X + "value-of", select=sel)
+                plain.append("{name}")
+            elif name in ("emph", "dir", "span"):
+                text = "".join(child.itertext())
+                _text(out, text)
+                plain.append(text)
+            elif name is not None:
+                raise SchematronCompileError(f"unsupported element sch:{name} in a message")
+            if child.tail:
+                _text(out, child.tail)
+                plain.append(child.tail)
+        return " ".join("".join(plain).split())
+
+    def stylesheet(self) -> bytes:
+        xsl = etree.Element(_X + "stylesheet", nsmap={"xsl": XSL_NS, **self.nsmap}, version="1.0")
+        xsl.set("exclude-result-prefixes", " ".join(self.nsmap))
+        etree.SubElement(xsl, _X + "output", method="xml", encoding="UTF-8", indent="no")
+        for kind, name, select in self.globals:
+            if kind == "param":
+                etree.SubElement(xsl, _X + "param", name=name, select=select)
+        # absolute paths used inside rules, evaluated once per document
+        roots = [(var, self.root_path(path)) for path, var in self.hoisted.items()]
+        for name, var in self.anchors.items():
+            etree.SubElement(xsl, _X + "variable", name=var, select=f"//{name}")
+        for var, select in roots:
+            etree.SubElement(xsl, _X + "variable", name=var, select=select)
+        for element, var in self.tops.items():
+            etree.SubElement(xsl, _X + "variable", name=var, select=f"/*/{element}")
+        for kind, name, select in self.globals:
+            if kind == "variable":
+                etree.SubElement(xsl, _X + "variable", name=name, select=select)
+        main = etree.SubElement(xsl, _X + "template", match="/")
+        result = etree.SubElement(main, "r")
+        result.extend(self.body)
+        return etree.tostring(xsl, xml_declaration=True, encoding="UTF-8")
 
 
 def _text(parent: etree._Element, text: str) -> None:
@@ -113,129 +437,35 @@ def _text(parent: etree._Element, text: str) -> None:
     t.text = text
 
 
+def compile_many(sources: Sequence[RuleSource], *, prefix_params: bool = True) -> Compiled:
+    """Compile several rule sets into one stylesheet (one transform runs them all).
+
+    Each rule set's runtime parameters become ``<label>-<name>`` (``gib-type``) unless
+    ``prefix_params`` is false; each :class:`Assertion` names its rule set."""
+    prog = _Program()
+    labels = [rs.label for rs in sources]
+    if len(set(labels)) != len(labels):
+        raise SchematronCompileError(f"duplicate rule set labels {labels}")
+    for rs in sources:
+        prog.add(rs, f"{rs.label}-" if prefix_params else "")
+    xslt = prog.stylesheet()
+    digest = hashlib.sha256(b"".join(hashlib.sha256(rs.source).digest() for rs in sources)).hexdigest()
+    return Compiled(xslt=xslt, assertions=tuple(prog.assertions), source_sha256=digest,
+                    params=tuple(prog.params))
+
+
 def compile_schematron(
-    source: bytes, *, label: str = "schematron", exclude_patterns: Iterable[str] = ()
+    source: bytes, *, label: str = "schematron", exclude_patterns: Iterable[str] = (),
+    params: Iterable[str] = (),
 ) -> Compiled:
     """Compile schematron ``source`` (bytes of an ISO schematron document).
 
-    ``exclude_patterns``: ids of patterns left out (documents we never validate)."""
-    excluded = set(exclude_patterns)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
-    root = etree.fromstring(source, parser)
-    if root.tag != _S + "schema":
-        raise SchematronCompileError(f"{label}: root element is not sch:schema")
-    for bad in ("include", "extends"):
-        if root.find(".//" + _S + bad) is not None:
-            raise SchematronCompileError(f"{label}: sch:{bad} is not supported; flatten first")
-
-    nsmap = {"ub": xpath2.EXT_NS}
-    for ns in root.iter(_S + "ns"):
-        nsmap[ns.get("prefix")] = ns.get("uri")
-    xsl = etree.Element(_X + "stylesheet", nsmap={"xsl": XSL_NS, **nsmap}, version="1.0")
-    xsl.set("exclude-result-prefixes", " ".join(p for p in nsmap))
-    etree.SubElement(xsl, _X + "output", method="xml", encoding="UTF-8", indent="no")
-
-    hoisted: dict[str, str] = {}
-    tops: dict[str, str] = {}
-    ups: dict[str, str] = {}
-
-    def expr(x: str) -> str:
-        return xpath2.lift_parent_steps(xpath2.hoist_root_paths(xpath2.translate(x), hoisted), tops, ups)
-    for let in root.findall(_S + "let"):
-        etree.SubElement(
-            xsl, _X + "param", name=let.get("name"),
-            select=xpath2.translate(let.get("value")),
-        )
-
-    patterns = [
-        p for p in root.iter(_S + "pattern")
-        if p.get("abstract") != "true" and p.get("id") not in excluded
-    ]
-    main = etree.SubElement(xsl, _X + "template", match="/")
-    result = etree.SubElement(main, "r")
-    assertions: list[Assertion] = []
-
-    for k, pattern in enumerate(patterns):
-        mode = f"p{k}"
-        rules = [r for r in pattern.findall(_S + "rule") if r.get("abstract") != "true"]
-        if not rules:
-            continue
-        anchors: set[str] | None = set()
-        wants_attributes = False
-        for rule in rules:
-            ctx = rule.get("context") or ""
-            a = _context_anchors(ctx)
-            anchors = None if a is None or anchors is None else anchors | a
-            if "@" in ctx.split("[")[0]:
-                wants_attributes = True
-        walk = "*|@*" if wants_attributes else "*"
-        # run the pattern only when something it can match exists
-        if anchors:
-            guard = " or ".join(sorted({f"/{a}" for a in anchors} | {f"//{a}" for a in anchors}, key=lambda s: (s.startswith("//"), s)))
-            holder = etree.SubElement(result, _X + "if", test=guard)
-        else:
-            holder = result
-        etree.SubElement(holder, _X + "apply-templates", select="/*", mode=mode)
-
-        for j, rule in enumerate(rules):
-            ctx = rule.get("context")
-            tpl = etree.SubElement(
-                xsl, _X + "template", match=ctx, mode=mode, priority=str(len(rules) - j + 1)
-            )
-            ups.clear()
-            for item in rule:
-                name = _local(item)
-                if name == "let":
-                    etree.SubElement(
-                        tpl, _X + "variable", name=item.get("name"),
-                        select=expr(item.get("value")),
-                    )
-                elif name in ("assert", "report"):
-                    test = expr(item.get("test"))
-                    cond = f"not({test})" if name == "assert" else test
-                    fire = etree.SubElement(tpl, _X + "if", test=cond)
-                    f = etree.SubElement(fire, "f", n=str(len(assertions)), l="{ub:line(.)}", p="{ub:path(.)}")
-                    msg = _message(item, f, hoisted)
-                    assertions.append(
-                        Assertion(
-                            index=len(assertions),
-                            id=item.get("id") or f"{pattern.get('id') or mode}-{j + 1}",
-                            kind=name,
-                            role=item.get("role"),
-                            flag=item.get("flag"),
-                            test=item.get("test"),
-                            context=ctx,
-                            pattern=pattern.get("id") or mode,
-                            message=msg,
-                        )
-                    )
-                elif name in (None, "title", "p"):
-                    continue
-                else:
-                    raise SchematronCompileError(f"{label}: unsupported sch:{name} in a rule")
-            for chain, var in sorted(ups.items(), reverse=True):
-                tpl.insert(0, etree.Element(
-                    _X + "variable", name=var, select=f"boolean({chain}/..) and not({chain}/../..)"))
-            # attributes have no children to walk
-            if not ctx.strip().split("/")[-1].startswith("@"):
-                etree.SubElement(tpl, _X + "apply-templates", select=walk, mode=mode)
-        default = etree.SubElement(xsl, _X + "template", match="*", mode=mode, priority="-10")
-        etree.SubElement(default, _X + "apply-templates", select=walk, mode=mode)
-        etree.SubElement(xsl, _X + "template", match="@*|text()", mode=mode, priority="-10")
-
-    # absolute paths used inside rules, evaluated once per document
-    first_template = xsl.find(_X + "template")
-    for path, name in hoisted.items():
-        var = etree.Element(_X + "variable", name=name, select=path)
-        first_template.addprevious(var)
-    for element, name in tops.items():
-        first_template.addprevious(etree.Element(_X + "variable", name=name, select=f"/*/{element}"))
-
-    return Compiled(
-        xslt=etree.tostring(xsl, xml_declaration=True, encoding="UTF-8"),
-        assertions=tuple(assertions),
-        source_sha256=hashlib.sha256(source).hexdigest(),
-    )
+    ``exclude_patterns``: ids of patterns left out (documents we never validate).
+    ``params``: names of top-level lets the caller passes at run time (kept as
+    ``xsl:param`` under their own names); other literal lets are inlined."""
+    compiled = compile_many(
+        [RuleSource(label, source, tuple(exclude_patterns), tuple(params))], prefix_params=False)
+    return Compiled(compiled.xslt, compiled.assertions, hashlib.sha256(source).hexdigest(), compiled.params)
 
 
 def assertion_ids(compiled: Compiled) -> Iterable[str]:

@@ -92,24 +92,46 @@ def _ruleset_source(spec: dict[str, Any]) -> bytes:
     return (folder("schematron") / spec["file"]).read_bytes()
 
 
-def _compile_cached(name: str, spec: dict[str, Any]) -> compiler.Compiled:
-    source = _ruleset_source(spec)
-    exclude = tuple(spec.get("exclude_patterns", ()))
-    key = hashlib.sha256(
-        source + compiler.COMPILER_VERSION.encode() + json.dumps(exclude).encode()
-        + Path(compiler.__file__).read_bytes() + Path(xpath2.__file__).read_bytes()
-    ).hexdigest()[:24]
-    path = _cache_dir() / f"{name}-{key}.json"
+def _runtime_params(spec: dict[str, Any]) -> tuple[str, ...]:
+    """Top-level lets of a rule set that the engine sets per document: GİB's ``type``
+    parameter (``param``) and, for ubltr's own rules, ``provider``."""
+    out = [spec["param"]] if spec.get("param") else []
+    if spec.get("source") != "gib":
+        out.append("provider")
+    return tuple(out)
+
+
+def _rule_source(name: str) -> compiler.RuleSource:
+    spec = scenarios()["rulesets"].get(name)
+    if spec is None:
+        raise EngineConfigError(f"unknown rule set {name!r}")
+    return compiler.RuleSource(name, _ruleset_source(spec), tuple(spec.get("exclude_patterns", ())),
+                               _runtime_params(spec))
+
+
+def _compile_cached(names: tuple[str, ...], combined: bool) -> compiler.Compiled:
+    sources = [_rule_source(n) for n in names]
+    h = hashlib.sha256(compiler.COMPILER_VERSION.encode() + json.dumps([names, combined]).encode()
+                       + Path(compiler.__file__).read_bytes() + Path(xpath2.__file__).read_bytes())
+    for rs in sources:
+        h.update(hashlib.sha256(rs.source).digest() + json.dumps([rs.exclude_patterns, rs.params]).encode())
+    path = _cache_dir() / f"{'+'.join(names)}-{h.hexdigest()[:24]}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return compiler.Compiled(
             xslt=data["xslt"].encode("utf-8"),
             assertions=tuple(compiler.Assertion(**a) for a in data["assertions"]),
             source_sha256=data["source_sha256"],
+            params=tuple(data["params"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    compiled = compiler.compile_schematron(source, label=name, exclude_patterns=exclude)
+    if combined:
+        compiled = compiler.compile_many(sources)
+    else:
+        rs = sources[0]
+        compiled = compiler.compile_schematron(rs.source, label=rs.label, exclude_patterns=rs.exclude_patterns,
+                                               params=rs.params)
     try:  # best effort: a read-only home must not break validation
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
@@ -118,6 +140,7 @@ def _compile_cached(name: str, spec: dict[str, Any]) -> compiler.Compiled:
                 {k: getattr(a, k) for k in compiler.Assertion.__slots__} for a in compiled.assertions
             ],
             "source_sha256": compiled.source_sha256,
+            "params": list(compiled.params),
         }
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -180,6 +203,8 @@ _EXTENSIONS[(xpath2.EXT_NS, "path")] = _ext_path
 
 @dataclass(frozen=True)
 class RuleSet:
+    """One rule set compiled on its own (its parameters under their own names)."""
+
     name: str
     source: str  # finding layer
     param: str | None
@@ -193,9 +218,31 @@ def ruleset(name: str) -> RuleSet:
     spec = scenarios()["rulesets"].get(name)
     if spec is None:
         raise EngineConfigError(f"unknown rule set {name!r}")
-    compiled = _compile_cached(name, spec)
+    compiled = _compile_cached((name,), combined=False)
     xslt = etree.XSLT(etree.fromstring(compiled.xslt), extensions=_EXTENSIONS)
     return RuleSet(name, spec["source"], spec.get("param"), bool(spec.get("advisory")), compiled, xslt)
+
+
+@dataclass(frozen=True)
+class Program:
+    """Several rule sets compiled into one stylesheet: one transform per document runs
+    them all (their parameters are ``<rule set>-<name>``)."""
+
+    names: tuple[str, ...]
+    compiled: compiler.Compiled
+    xslt: etree.XSLT
+    meta: dict[str, tuple[str, bool]]  # rule set -> (finding layer, advisory)
+
+
+@cache
+def program(names: tuple[str, ...]) -> Program:
+    compiled = _compile_cached(names, combined=True)
+    xslt = etree.XSLT(etree.fromstring(compiled.xslt), extensions=_EXTENSIONS)
+    meta = {}
+    for n in names:
+        spec = scenarios()["rulesets"][n]
+        meta[n] = (spec["source"], bool(spec.get("advisory")))
+    return Program(names, compiled, xslt, meta)
 
 
 @cache
@@ -212,8 +259,7 @@ def warm_up() -> None:
     """Load every schema and rule set now (before forking workers, before timing)."""
     for d in scenarios()["documents"]:
         schema(d["xsd"])
-        for r in d["rulesets"]:
-            ruleset(r)
+        program(tuple(d["rulesets"]))
 
 
 # ----------------------------------------------------------------- layer 1: safe XML
@@ -304,6 +350,7 @@ def _xsd_findings(tree: etree._ElementTree, xsd: str) -> list[Finding]:
     return out
 
 
+@cache
 def provider_rejects(provider: str | None) -> frozenset[str]:
     """Rule ids the provider is documented to reject (its ``rejects`` list)."""
     if not provider:
@@ -312,37 +359,69 @@ def provider_rejects(provider: str | None) -> frozenset[str]:
     return frozenset(spec.get("rejects", ()))
 
 
-def _rule_findings(
-    rs: RuleSet, tree: etree._ElementTree, params: dict[str, str],
-    strict: bool = False, rejects: frozenset[str] = frozenset(),
+@cache
+def _strparam(value: str) -> Any:
+    return etree.XSLT.strparam(value)
+
+
+def _findings_of(
+    result: etree._XSLTResultTree, assertions: tuple[compiler.Assertion, ...],
+    meta: dict[str, tuple[str, bool]], strict: bool, rejects: frozenset[str],
 ) -> list[Finding]:
-    result = rs.xslt(tree, **{k: etree.XSLT.strparam(v) for k, v in params.items()})
+    root = result.getroot()
+    if root is None or not len(root):
+        return []  # the usual case: nothing failed, nothing to build
     texts = rule_texts()
     out = []
-    for f in result.getroot():
-        a = rs.compiled.assertions[int(f.get("n"))]
+    for f in root:
+        a = assertions[int(f.get("n"))]
+        source, advisory = meta[a.ruleset]
         raw = " ".join("".join(f.itertext()).split())
         sev = "error"
         if (a.role or a.flag or "").lower() in ("warning", "warn"):
             sev = "warning"
         elif (a.role or a.flag or "").lower() in ("info", "information"):
             sev = "info"
-        if sev == "error" and rs.advisory and not strict and a.id not in rejects:
+        if sev == "error" and advisory and not strict and a.id not in rejects:
             sev = "warning"
         text = texts.get(a.id, {})
-        if rs.source == "gib":
+        if source == "gib":
             message = text.get("en") or f"GİB rule {a.id} failed: {raw}"
             gib_message = raw
         else:
             message, gib_message = raw, None
         line = f.get("l")
         out.append(Finding(
-            rule=a.id, severity=sev, source=rs.source,  # type: ignore[arg-type]
+            rule=a.id, severity=sev, source=source,  # type: ignore[arg-type]
             message=message, gib_message=gib_message, fix=text.get("fix"),
             location=f.get("p") or None, line=int(line) if line else None,
-            provider_codes=provider_codes(a.id, rs.source),
+            provider_codes=provider_codes(a.id, source),
         ))
     return out
+
+
+def _rule_findings(
+    rs: RuleSet, tree: etree._ElementTree, params: dict[str, str],
+    strict: bool = False, rejects: frozenset[str] = frozenset(),
+) -> list[Finding]:
+    """Run one rule set on its own (``params`` by their let names)."""
+    result = rs.xslt(tree, **{k: _strparam(v) for k, v in params.items()})
+    return _findings_of(result, rs.compiled.assertions, {rs.name: (rs.source, rs.advisory)}, strict, rejects)
+
+
+def _program_findings(
+    prog: Program, tree: etree._ElementTree, stype: str, provider: str | None,
+    strict: bool = False, rejects: frozenset[str] = frozenset(),
+) -> list[Finding]:
+    """Run every rule set of ``prog`` in one transform."""
+    values = {"type": stype, "provider": (provider or "").lower()}
+    params = {}
+    for name in prog.compiled.params:
+        rs_name, let = name.split("-", 1)
+        spec = scenarios()["rulesets"][rs_name]
+        params[name] = _strparam(stype if let == spec.get("param") else values.get(let, ""))
+    result = prog.xslt(tree, **params)
+    return _findings_of(result, prog.compiled.assertions, prog.meta, strict, rejects)
 
 
 def _text(root: etree._Element, tag: str | None) -> str | None:
@@ -384,18 +463,13 @@ def run(
     if "xsd" in wanted:
         findings += _xsd_findings(tree, doc["xsd"])
         run_layers.append("xsd")
-    for rs_name in doc["rulesets"]:
-        rs = ruleset(rs_name)
-        if rs.source not in wanted and rs_name not in wanted:
-            continue
-        params = {rs.param: stype} if rs.param else {}
-        if rs.source != "gib":
-            params["provider"] = (provider or "").lower()
-        findings += _rule_findings(rs, tree, params, strict, provider_rejects(provider))
-        run_layers.append(rs.source)
+    rules = tuple(r for r in doc["rulesets"] if r in wanted or scenarios()["rulesets"][r]["source"] in wanted)
+    if rules:
+        findings += _program_findings(program(rules), tree, stype, provider, strict, provider_rejects(provider))
+        run_layers += [scenarios()["rulesets"][r]["source"] for r in rules]
     return Report(
-        name=display, findings=sort_findings(findings), document=doc["name"], profile=profile,
-        type_code=type_code, schematron_type=stype, readable=True, layers=tuple(run_layers),
+        name=display, findings=sort_findings(findings) if findings else (), document=doc["name"],
+        profile=profile, type_code=type_code, schematron_type=stype, readable=True, layers=tuple(run_layers),
     )
 
 
