@@ -74,3 +74,14 @@ def test_generated_documents_pass_gib_rules(oracle):
         assert result.ok, str(result)
 
     check()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(invoices())
+def test_independent_arithmetic_rules_accept_every_generated_invoice(inv):
+    """schematron/ubltr.sch re-checks lines, subtotals, withholding and monetary totals
+    from the XML alone, written independently of ubltr.calc: it must find nothing."""
+    from ubltr.validate import validate
+
+    report = validate(build(inv), strict=True)
+    assert report.valid and not report.findings, [(f.rule, f.message) for f in report.findings]

@@ -5,7 +5,9 @@ Every rounding point has a name and lives in :data:`ROUNDING`; nothing in this
 module rounds except through :func:`_round`.  The policy, in order of computation:
 
 =====================  =======================================================
-``line_allowance``     each line allowance/charge by rate: gross × rate / 100
+``line_base``          the base of a line allowance/charge by rate (its BaseAmount):
+                       quantity × price to the kuruş
+``line_allowance``     each line allowance/charge by rate: line base × rate / 100
 ``line_net``           LineExtensionAmount = gross − allowances + charges
 ``doc_allowance``      each document allowance/charge by rate: Σ nets × rate / 100
 ``doc_share``          document allowances/charges are *distributed over the lines*
@@ -58,6 +60,7 @@ class RoundingPoint:
 ROUNDING: dict[str, RoundingPoint] = {
     p.name: p
     for p in (
+        RoundingPoint("line_base", CENT, ROUND_HALF_UP, "the BaseAmount a line allowance/charge rate applies to: quantity × price"),
         RoundingPoint("line_allowance", CENT, ROUND_HALF_UP, "a line allowance/charge given by rate"),
         RoundingPoint("line_net", CENT, ROUND_HALF_UP, "line LineExtensionAmount"),
         RoundingPoint("doc_allowance", CENT, ROUND_HALF_UP, "a document allowance/charge given by rate"),
@@ -275,8 +278,9 @@ def compute(inv: Invoice) -> Totals:
     line_acs: list[tuple[tuple[Decimal, ...], tuple[Decimal, ...]]] = []
     for i, ln in enumerate(inv.lines):
         gross = ln.quantity * ln.unit_price
-        allow = tuple(_by_rate(gross, a, "line_allowance") for a in ln.allowances)
-        charge = tuple(_by_rate(gross, c, "line_allowance") for c in ln.charges)
+        base = _round("line_base", gross) if (ln.allowances or ln.charges) else gross
+        allow = tuple(_by_rate(base, a, "line_allowance") for a in ln.allowances)
+        charge = tuple(_by_rate(base, c, "line_allowance") for c in ln.charges)
         net = _round("line_net", gross - sum(allow, ZERO) + sum(charge, ZERO))
         if net < 0:
             problems.append((f"lines[{i}].allowances", f"allowances ({sum(allow, ZERO)}) exceed the line's amount ({gross})"))
