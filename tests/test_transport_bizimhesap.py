@@ -44,8 +44,10 @@ def doc(n: dict) -> Document:
 
 # ----------------------------------------------------------------- invoices for properties
 
-money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2)
-qty = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("9999"), places=3)
+# large enough that a line's KDV never rounds to 0.00: GİB then wants an exemption reason
+# (TaxExemptionReasonCheck-1) and ubltr.calc refuses such a line
+money = st.decimals(min_value=Decimal("10.00"), max_value=Decimal("99999.99"), places=2)
+qty = st.decimals(min_value=Decimal("1"), max_value=Decimal("9999"), places=3)
 rate = st.sampled_from(["0", "1", "8", "10", "18", "20"])
 
 
