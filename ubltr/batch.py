@@ -135,6 +135,8 @@ class Record:
     ``number``: the sequence number assigned from ``series`` by input order (None when
     the record has an ``id`` or no ``series``); ``problem``: why the record could not
     even be read (bad JSON, inconsistent CSV rows); then ``data`` is None.
+    ``text``: a JSONL line not parsed yet (the reader only parses lines that may need
+    a number; the others are parsed by the worker), used when ``data`` is None.
     """
 
     line: int
@@ -142,6 +144,7 @@ class Record:
     number: int | None = None
     problem: str | None = None
     rows: tuple[int, ...] = ()
+    text: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +221,12 @@ def process_record(record: Record, options: BatchOptions) -> RecordResult:
     optional validation → optional signing.  Never raises for a bad record; the
     result's ``errors`` are ``"path: message"`` strings."""
     line, rows = record.line, record.rows
-    if record.data is None:
-        return RecordResult(line, None, None, None, errors=(record.problem or "unreadable record",),
+    data, problem = record.data, record.problem
+    if data is None and problem is None and record.text is not None:
+        data, problem = _parse_line(record.text)
+    if data is None:
+        return RecordResult(line, None, None, None, errors=(problem or "unreadable record",),
                             stage="input", rows=rows)
-    data = record.data
-    raw_id, raw_uuid = _identity_hint(data, record)
     try:
         inv = load(data)
         inv = inv.with_identity(uuid=inv.uuid or derive_uuid(data, line))
@@ -230,10 +234,10 @@ def process_record(record: Record, options: BatchOptions) -> RecordResult:
         inv = assign_identity(inv, (lambda _s, _y: number) if number is not None else None)
         xml, inv, _ = build_with_totals(inv)
     except InvoiceInputError as exc:
-        return RecordResult(line, raw_id, raw_uuid, None, errors=tuple(str(p) for p in exc.problems),
+        return RecordResult(line, *_identity_hint(data, record), None, errors=tuple(str(p) for p in exc.problems),
                             stage="input", rows=rows)
     except CalcError as exc:
-        return RecordResult(line, raw_id, raw_uuid, None,
+        return RecordResult(line, *_identity_hint(data, record), None,
                             errors=tuple(f"{p}: {m}" if p else m for p, m in exc.problems),
                             stage="input", rows=rows)
     warnings = 0
@@ -293,6 +297,19 @@ class _Counting(io.RawIOBase):
         super().close()
 
 
+def _parse_line(text: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """A JSONL line → (record dict, None) or (None, why it is not a record)."""
+    try:
+        data = parse_json(text)
+    except InvoiceInputError as exc:
+        return None, str(exc)
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 (byte {exc.start} of the line)"
+    if not isinstance(data, dict):
+        return None, "a record must be a JSON object (one invoice per line)"
+    return data, None
+
+
 def _read_jsonl(raw: io.BufferedReader) -> Iterator[Record]:
     line_no = 0
     while True:
@@ -307,18 +324,11 @@ def _read_jsonl(raw: io.BufferedReader) -> Iterator[Record]:
             continue
         if not chunk.strip():
             continue
-        try:
-            data = parse_json(chunk)
-        except InvoiceInputError as exc:
-            yield Record(line_no, None, problem=str(exc))
+        if b'"series"' not in chunk and b"\\u" not in chunk:
+            yield Record(line_no, None, text=chunk)  # cannot need a number: the worker parses it
             continue
-        except UnicodeDecodeError as exc:
-            yield Record(line_no, None, problem=f"not UTF-8 (byte {exc.start} of the line)")
-            continue
-        if not isinstance(data, dict):
-            yield Record(line_no, None, problem="a record must be a JSON object (one invoice per line)")
-            continue
-        yield Record(line_no, data)
+        data, problem = _parse_line(chunk)
+        yield Record(line_no, data, problem=problem)
 
 
 #: neutral keys that hold a list of objects; a CSV column ``allowances.rate`` fills one item
@@ -455,7 +465,7 @@ def _numbered(records: Iterable[Record], next_numbers: Mapping[str, int]) -> Ite
             year = d["issue_date"][:4] if isinstance(d.get("issue_date"), str) else ""
             n = counters.get((series, year), next_numbers.get(series, 1))
             counters[(series, year)] = n + 1
-            rec = Record(rec.line, d, n, rec.problem, rec.rows)
+            rec = Record(rec.line, d, n, rec.problem, rec.rows, rec.text)
         yield rec
 
 
@@ -666,6 +676,11 @@ class _Journal:
             self._fh.close()
 
 
+def _duplicate(name: str) -> str:
+    return (f"output: {name} already exists (two records with the same invoice id"
+            f" — or, for CSV, rows of one invoice that are not consecutive)")
+
+
 class _DirWriter:
     """Writes ``<ID>.xml`` files; an existing name is a duplicate unless it is the
     identical file left by the interrupted run being resumed."""
@@ -675,6 +690,34 @@ class _DirWriter:
         self.durable = durable
         self.tolerant = tolerant  # records at the start of this run that may find their own old files
         self._tail_names: set[str] = set()
+        self._pool: Any = None
+
+    def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[str | None]:
+        """Write a chunk's files concurrently (file creation waits on the disk more than
+        it uses the CPU); a name twice in the chunk: the later one is the duplicate."""
+        if len(items) < 4:
+            return [self.put(n, d) for n, d in items]
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(8, thread_name_prefix="ubltr-batch-write")
+        seen: set[str] = set()
+        out: list[str | None] = [None] * len(items)
+        jobs = []
+        for i, (name, data) in enumerate(items):
+            if name in seen:
+                out[i] = _duplicate(name)
+            else:
+                seen.add(name)
+                jobs.append((i, self._pool.submit(self.put, name, data)))
+        for i, job in jobs:
+            out[i] = job.result()
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def put(self, name: str, data: bytes) -> str | None:
         path = self.dir / name
@@ -687,8 +730,7 @@ class _DirWriter:
                 tmp.write_bytes(data)  # the old file may be torn: replace it whole
                 os.replace(tmp, path)
                 return None
-            return (f"output: {name} already exists (two records with the same invoice id"
-                    f" — or, for CSV, rows of one invoice that are not consecutive)")
+            return _duplicate(name)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -823,6 +865,7 @@ def run_batch(
                 _run(src, skip, options, chunk_size, mapper or local_mapper(workers), writer, journal,
                      errors_fh, summary, progress)
         finally:
+            writer.close()
             errors_fh.close()
             journal.close()
     finally:
@@ -854,12 +897,18 @@ def _run(src: _Input, skip: int, options: BatchOptions, chunk_size: int, mapper:
     for _ in islice(records, skip):  # finished by an earlier run (read again for numbering)
         pass
     for results in mapper(_chunks(records, chunk_size), options):
-        for r in results:
-            if r.ok:
-                problem = writer.put(r.name, r.xml)  # type: ignore[arg-type]
-                if problem:
-                    r = RecordResult(r.line, r.id, r.uuid, None, errors=(problem,), stage="output", rows=r.rows)
-            writer.step()
+        if writer.tolerant > 0:  # resuming: the first records may meet their own files, one by one
+            problems = []
+            for r in results:
+                problems.append(writer.put(r.name, r.xml) if r.ok else None)  # type: ignore[arg-type]
+                writer.step()
+        else:
+            ok = [r for r in results if r.ok]
+            it = iter(writer.put_many([(r.name, r.xml) for r in ok]))  # type: ignore[misc]
+            problems = [next(it) if r.ok else None for r in results]
+        for r, problem in zip(results, problems):
+            if problem:
+                r = RecordResult(r.line, r.id, r.uuid, None, errors=(problem,), stage="output", rows=r.rows)
             summary.records += 1
             summary.warnings += r.warnings
             if r.ok:
