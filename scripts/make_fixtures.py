@@ -117,6 +117,31 @@ def doc(profile: str, type_: str, n: int) -> dict:
                                    "alias": "urn:mail:taxfree@araci.com.tr",
                                    "address": {"district": "Şişli", "city": "İstanbul"}}
         d["lines"] = [exempt(GOODS, "322", "11/1-a Türkiye'de ikamet etmeyenlere özel fatura ile yapılan teslimler (Bavul Ticareti)")]
+    if profile == "HKS":
+        for i, ln in enumerate(d["lines"]):
+            ln["item_ids"] = {"KUNYENO": f"{2026112000000000000 + i}"}
+    if profile == "ILAC_TIBBICIHAZ":
+        d["lines"][0]["item_ids"] = {"ILAC": "8699504090129"}
+        d["lines"][1]["item_ids"] = {"TIBBICIHAZ": "TR-UTS-000123"}
+    if profile == "IDIS":
+        d["supplier"]["ids"]["SEVKIYATNO"] = "SE-0001234"
+        for i, ln in enumerate(d["lines"]):
+            ln["item_ids"] = {"ETIKETNO": f"AB{1234567 + i}"}
+    if profile == "YATIRIMTESVIK":
+        d["contract_reference"] = {"id": "123456", "issue_date": "2026-01-15", "scheme": "YTBNO"}
+        d["lines"][0].update({"classification": "01", "product_trace_id": "PT-0001", "serial_id": "SN-0001"})
+        d["lines"][1]["classification"] = "03"
+    if profile == "ENERJI":
+        d["customer"]["ids"] = {"PLAKA": "34ABC123"}
+        d["invoice_period"] = {"start_date": "2026-11-19", "start_time": "21:10:00",
+                               "end_date": "2026-11-19", "end_time": "22:05:30"}
+        d["additional_references"] = [{"id": "0b7c9a52-4a1e-4f3e-9c55-2f0c5d7e8a91", "issue_date": "2026-11-19",
+                                       "scheme": "ESURaporID"}]
+        d["lines"] = [{"name": "DC hızlı şarj", "quantity": "42.5", "unit": "KWH", "unit_price": "8.75",
+                       "taxes": [{"code": "0015", "percent": "20"}]}]
+    if type_ == "TEKNOLOJIDESTEK":
+        d["lines"] = [dict(copy.deepcopy(GOODS), name="Cep telefonu", item_ids={"TELEFON": "356938035643809"})]
+        d["lines"][0].pop("allowances")
     return d
 
 
@@ -127,16 +152,24 @@ COMBOS = {
     "KAMU": ["SATIS", "IADE", "TEVKIFAT", "TEVKIFATIADE", "ISTISNA", "OZELMATRAH", "IHRACKAYITLI", "SGK"],
     "IHRACAT": ["ISTISNA"],
     "YOLCUBERABERFATURA": ["ISTISNA"],
+    "OZELFATURA": ["ISTISNA"],
+    "HKS": ["HKSSATIS"],
+    "ENERJI": ["SARJ"],
+    "ILAC_TIBBICIHAZ": ["SATIS"],
+    "YATIRIMTESVIK": ["SATIS"],
+    "IDIS": ["SATIS"],
 }
+# more types on the base profiles
+EXTRA = [("EARSIVFATURA", "TEKNOLOJIDESTEK"), ("TEMELFATURA", "KOMISYONCU"), ("TEMELFATURA", "KONAKLAMAVERGISI")]
 
 
 def all_docs() -> dict[str, dict]:
     out = {}
     n = 1
-    for profile, types in COMBOS.items():
-        for type_ in types:
-            out[f"{profile}-{type_}"] = doc(profile, type_, n)
-            n += 1
+    pairs = [(p, t) for p, types in COMBOS.items() for t in types] + EXTRA
+    for profile, type_ in pairs:
+        out[f"{profile}-{type_}"] = doc(profile, type_, n)
+        n += 1
     return out
 
 

@@ -52,3 +52,17 @@ def test_xml_carries_the_engines_totals(path):
     assert Decimal(doc.findtext("cac:TaxTotal/cbc:TaxAmount", namespaces=NS)) == t.tax_total
     notes = doc.findall("cbc:Note", NS)
     assert notes[0].text == t.words
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_parse_reads_the_fixture_back(path):
+    from ubltr.parse import parse
+
+    inv = load(json.loads(path.read_text(encoding="utf-8")))
+    assert parse(path.with_suffix(".xml").read_bytes()) == inv
+
+
+def test_sector_profiles_have_fixtures():
+    names = {f.stem for f in FIXTURES}
+    assert {"HKS-HKSSATIS", "ENERJI-SARJ", "ILAC_TIBBICIHAZ-SATIS", "YATIRIMTESVIK-SATIS", "IDIS-SATIS",
+            "OZELFATURA-ISTISNA", "EARSIVFATURA-TEKNOLOJIDESTEK"} <= names

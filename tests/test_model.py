@@ -145,3 +145,20 @@ def test_known_numbers():
 def test_to_dict_round_trips(d):
     inv = load(d)
     assert load(json.loads(json.dumps(to_dict(inv)))) == inv
+
+
+@pytest.mark.parametrize("fixture, change, path, rule", [
+    ("HKS-HKSSATIS", lambda d: d["lines"][0].pop("item_ids"), "lines[0].item_ids", "HKSInvioceCheck-1"),
+    ("ILAC_TIBBICIHAZ-SATIS", lambda d: d["lines"][1].pop("item_ids"), "lines[1].item_ids", "IlacTibbiCihaz"),
+    ("IDIS-SATIS", lambda d: d["supplier"]["ids"].pop("SEVKIYATNO"), "supplier.ids.SEVKIYATNO", "IdisSevkiyatNoCheck-1"),
+    ("YATIRIMTESVIK-SATIS", lambda d: d["lines"][0].pop("serial_id"), "lines[0]", "YatirimTesvikItemInstanceCheck-1"),
+    ("ENERJI-SARJ", lambda d: d.pop("additional_references"), "additional_references", "EnerjiESURaporIDCheck-1"),
+    ("ENERJI-SARJ", lambda d: d["customer"].pop("ids"), "customer.ids.PLAKA", "EnerjiPartyIdentificationPlakaCheck-1"),
+    ("EARSIVFATURA-TEKNOLOJIDESTEK", lambda d: d["lines"][0].pop("item_ids"), "lines[0].item_ids", "TeknolojiDestek"),
+])
+def test_sector_profiles_say_what_they_miss(fixture, change, path, rule):
+    d = json.loads((ROOT / "fixtures" / f"{fixture}.json").read_text(encoding="utf-8"))
+    load(copy.deepcopy(d))
+    change(d)
+    errs = errors_of(d)
+    assert path in errs and rule in errs[path], errs

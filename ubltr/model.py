@@ -23,7 +23,7 @@ from . import codes
 __all__ = [
     "Address", "Party", "Tax", "Withholding", "Exemption", "AllowanceCharge",
     "Package", "LineDelivery", "Line", "DocumentReference", "Payment", "Delivery",
-    "Carrier", "InternetSale", "EArchive", "Invoice", "InputProblem",
+    "Carrier", "InternetSale", "EArchive", "Period", "Invoice", "InputProblem",
     "InvoiceInputError", "load", "loads", "to_dict", "vkn_valid", "tckn_valid",
 ]
 
@@ -133,12 +133,26 @@ class Line:
     withholding: Withholding | None = None
     exemption: Exemption | None = None
     delivery: LineDelivery | None = None
+    item_ids: tuple[tuple[str, str], ...] = ()   # AdditionalItemIdentification by scheme (KUNYENO, ILAC, ...)
+    classification: str | None = None            # CommodityClassification/ItemClassificationCode
+    product_trace_id: str | None = None          # ItemInstance/ProductTraceID
+    serial_id: str | None = None                 # ItemInstance/SerialID
 
 
 @dataclass(frozen=True, slots=True)
 class DocumentReference:
     id: str
     issue_date: _dt.date
+    scheme: str | None = None       # cbc:ID/@schemeID (YTBNO, ESURaporID, ...)
+    type_code: str | None = None    # cbc:DocumentTypeCode
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start_date: _dt.date
+    end_date: _dt.date
+    start_time: _dt.time | None = None
+    end_time: _dt.time | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +216,9 @@ class Invoice:
     delivery: Delivery | None = None
     earchive: EArchive | None = None
     rounding: Decimal = Decimal("0")
+    invoice_period: Period | None = None
+    contract_reference: DocumentReference | None = None
+    additional_references: tuple[DocumentReference, ...] = ()
 
     def with_identity(self, *, id: str | None = None, uuid: str | None = None) -> "Invoice":
         """A copy with ``id`` / ``uuid`` filled (a fresh UUID4 when neither has one)."""
@@ -514,7 +531,7 @@ _DOC_KEYS = {
     "exchange_rate", "notes", "supplier", "customer", "buyer_customer",
     "tax_representative", "lines", "allowances", "charges", "billing_references",
     "order_reference", "despatch_references", "payment", "delivery", "earchive",
-    "rounding",
+    "rounding", "invoice_period", "contract_reference", "additional_references",
 }
 _PARTY_KEYS = {"vkn", "tckn", "name", "first_name", "last_name", "tax_office", "address",
                "email", "phone", "website", "ids", "alias"}
@@ -522,7 +539,9 @@ _ADDRESS_KEYS = {"street", "building_number", "district", "city", "postal_code",
                  "country_code"}
 _LINE_KEYS = {"name", "description", "code", "brand", "model", "quantity", "unit",
               "unit_price", "allowances", "charges", "taxes", "withholding", "exemption",
-              "delivery"}
+              "delivery", "item_ids", "classification", "product_trace_id", "serial_id"}
+# AdditionalItemIdentification schemes: GİB's list plus ETIKETNO (IDIS, GİB IdisEtiketNoCheck-1)
+_ITEM_ID_SCHEMES_EXTRA = frozenset({"ETIKETNO"})
 
 ID_RE = re.compile(r"[A-Z0-9]{3}20\d{2}\d{9}")
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -615,9 +634,14 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
     delivery = _delivery(r, d.get("delivery"), "delivery")
     earchive = _earchive(r, d.get("earchive"), "earchive")
     rounding = r.decimal(d, "rounding", "", allow_negative=True)
+    period = _period(r, d.get("invoice_period"), "invoice_period")
+    contract = (_docref(r, d["contract_reference"], "contract_reference", extended=True)
+                if d.get("contract_reference") is not None else None)
+    additional = tuple(_docref(r, x, p, extended=True) for p, x in r.items(d, "additional_references", ""))
 
     _profile_rules(r, profile, type_, customer, buyer, taxrep, lines, delivery, earchive, payment,
                    supplier_office_missing=supplier is not None and not supplier.tax_office)
+    _sector_rules(r, profile, type_, supplier, customer, lines, period, contract, additional)
     if r.problems:
         return None
     return Invoice(
@@ -628,6 +652,7 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
         charges=charges, billing_references=billing, order_reference=order,
         despatch_references=despatch, payment=payment, delivery=delivery,
         earchive=earchive, rounding=rounding if rounding is not None else Decimal("0"),
+        invoice_period=period, contract_reference=contract, additional_references=additional,
     )
 
 
@@ -668,6 +693,51 @@ def _profile_rules(r: _Reader, profile, type_, customer, buyer, taxrep, lines, d
                 r.err(base + ".address", "is required for IHRACAT (here or in the document's delivery)")
             if not (dl and dl.package):
                 r.err(base + ".package", "is required for IHRACAT ({\"kind\": ..., \"count\": ...})")
+
+
+def _sector_rules(r: _Reader, profile, type_, supplier, customer, lines, period, contract,
+                  additional) -> None:
+    """What GİB's sector profiles need (HKS, ILAC_TIBBICIHAZ, IDIS, YATIRIMTESVIK, ENERJI,
+    TEKNOLOJIDESTEK), said in terms of the neutral JSON; GİB's rule ids in brackets."""
+    def need_item_id(schemes: set[str], what: str, rule: str, check=lambda v: True) -> None:
+        for i, ln in enumerate(lines):
+            ids = dict(ln.item_ids)
+            if not any(k in ids and check(ids[k]) for k in schemes):
+                r.err(f"lines[{i}].item_ids", f"{profile}/{type_} needs {what} [{rule}]")
+
+    if profile == "HKS":
+        need_item_id({"KUNYENO"}, "a 19-character KUNYENO", "HKSInvioceCheck-1", lambda v: len(v.strip()) == 19)
+    if profile == "ILAC_TIBBICIHAZ":
+        need_item_id({"ILAC", "TIBBICIHAZ", "DIGER"}, "an ILAC, TIBBICIHAZ or DIGER id",
+                     "IlacTibbiCihazAdditionalItemIdentificationCheck-1")
+    if profile == "IDIS":
+        need_item_id({"ETIKETNO"}, "an ETIKETNO of 2 letters and 7 digits", "IdisEtiketNoCheck-1",
+                     lambda v: bool(re.fullmatch(r"[A-Za-z]{2}\d{7}", v)))
+        sev = [v for p_ in (supplier, customer) if p_ for k, v in p_.ids if k == "SEVKIYATNO"]
+        if not any(re.fullmatch(r"(SE|ES)-\d{7}", v) for v in sev):
+            r.err("supplier.ids.SEVKIYATNO", "IDIS needs a shipment number SE-0000000 or ES-0000000 [IdisSevkiyatNoCheck-1]")
+    if type_ == "TEKNOLOJIDESTEK":
+        need_item_id({"TELEFON", "TABLET_PC"}, "a TELEFON or TABLET_PC id", "TeknolojiDestekAdditionalItemIdentificationCheck-1")
+        if customer is not None and not customer.tckn:
+            r.err("customer.tckn", "TEKNOLOJIDESTEK needs a customer with a TCKN [PartyIdentificationTEKNOLOJIDESTEKCheck-1]")
+    if profile == "YATIRIMTESVIK" or (type_ or "").startswith("YTB"):
+        if contract is None or contract.scheme != "YTBNO" or not re.fullmatch(r"\d{6}", contract.id):
+            r.err("contract_reference", "YATIRIMTESVIK needs {\"id\": <6-digit incentive number>, \"scheme\": \"YTBNO\", \"issue_date\": ...} [YatirimTesvikContractDocumentReferenceIDCheck-1]")
+        allowed = codes.code_list("YatirimTesvikItemClassificationCodeList")
+        for i, ln in enumerate(lines):
+            if ln.classification not in allowed:
+                r.err(f"lines[{i}].classification", f"YATIRIMTESVIK needs a spending type ({', '.join(sorted(allowed))}) [YatirimTesvikItemClassificationCodeCheck-1]")
+            elif ln.classification == "01" and not (ln.model and ln.product_trace_id and ln.serial_id):
+                r.err(f"lines[{i}]", "spending type 01 (machinery) needs model, product_trace_id and serial_id [YatirimTesvikItemInstanceCheck-1]")
+    if type_ in {"SARJ", "SARJANLIK"}:
+        if period is None or period.start_time is None or period.end_time is None:
+            r.err("invoice_period", f"{type_} needs start_date, start_time, end_date and end_time [EnerjiInvoicePeriodCheck-1]")
+        if customer is not None and not any(k == "PLAKA" for k, _ in customer.ids):
+            r.err("customer.ids.PLAKA", f"{type_} needs the vehicle plate [EnerjiPartyIdentificationPlakaCheck-1]")
+        if type_ == "SARJ" and not any(a.scheme == "ESURaporID" and UUID_RE.fullmatch(a.id) for a in additional):
+            r.err("additional_references", "SARJ needs the charging report {\"id\": <UUID>, \"scheme\": \"ESURaporID\", \"issue_date\": ...} [EnerjiESURaporIDCheck-1]")
+        if type_ == "SARJANLIK" and not any(ln.serial_id for ln in lines):
+            r.err("lines[0].serial_id", "SARJANLIK needs the charger's serial number on a line [EnerjiItemInstanceSerialIDCheck-1]")
 
 
 def _address(r: _Reader, raw: Any, path: str, required: bool = True) -> Address | None:
@@ -763,15 +833,35 @@ def _allowance(r: _Reader, raw: Any, path: str, is_charge: bool) -> AllowanceCha
                            reason=r.text(d, "reason", path))
 
 
-def _docref(r: _Reader, raw: Any, path: str) -> DocumentReference | None:
-    d = r.obj(raw, path, {"id", "issue_date"})
+def _docref(r: _Reader, raw: Any, path: str, extended: bool = False) -> DocumentReference | None:
+    d = r.obj(raw, path, {"id", "issue_date", "scheme", "type_code"} if extended else {"id", "issue_date"})
     if d is None:
         return None
     i = r.text(d, "id", path, required=True)
     dt = r.date(d, "issue_date", path, required=True)
+    scheme = r.text(d, "scheme", path)
+    type_code = r.text(d, "type_code", path)
+    if type_code in {"SendingType", "INTERNET_SATIS"}:
+        r.err(_join(path, "type_code"), f"'{type_code}' is written by ubltr from \"earchive\"; use that key")
     if i is None or dt is None:
         return None
-    return DocumentReference(id=i, issue_date=dt)
+    return DocumentReference(id=i, issue_date=dt, scheme=scheme, type_code=type_code)
+
+
+def _period(r: _Reader, raw: Any, path: str) -> Period | None:
+    if raw is None:
+        return None
+    d = r.obj(raw, path, {"start_date", "start_time", "end_date", "end_time"})
+    if d is None:
+        return None
+    start = r.date(d, "start_date", path, required=True)
+    end = r.date(d, "end_date", path, required=True)
+    st_, et = r.time(d, "start_time", path), r.time(d, "end_time", path)
+    if start and end and (end, et or _dt.time(0)) < (start, st_ or _dt.time(0)):
+        r.err(path, "ends before it starts")
+    if start is None or end is None:
+        return None
+    return Period(start_date=start, end_date=end, start_time=st_, end_time=et)
 
 
 def _payment(r: _Reader, raw: Any, path: str, profile: str | None) -> Payment | None:
@@ -926,6 +1016,22 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
     allowances = tuple(_allowance(r, x, p, False) for p, x in r.items(d, "allowances", path))
     charges = tuple(_allowance(r, x, p, True) for p, x in r.items(d, "charges", path))
     delivery = _line_delivery(r, d.get("delivery"), _join(path, "delivery"))
+    item_ids: list[tuple[str, str]] = []
+    raw_ids = d.get("item_ids")
+    if raw_ids is not None:
+        if not isinstance(raw_ids, Mapping):
+            r.err(_join(path, "item_ids"), f"must be an object of scheme: value, got {_kind(raw_ids)}")
+        else:
+            allowed_schemes = codes.code_list("AdditionalItemIdentificationIDType") | _ITEM_ID_SCHEMES_EXTRA
+            for scheme, value in raw_ids.items():
+                ip = f"{path}.item_ids.{scheme}"
+                if scheme not in allowed_schemes:
+                    r.err(ip, f"'{scheme}' is not an item identification scheme GİB knows ({', '.join(sorted(allowed_schemes))})")
+                elif not isinstance(value, str) or not value.strip():
+                    r.err(ip, "must be a non-empty string")
+                else:
+                    item_ids.append((scheme, value))
+    classification = r.text(d, "classification", path)
     if None in (name, qty, unit, price):
         return None
     return Line(
@@ -933,7 +1039,9 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
         description=r.text(d, "description", path), code=r.text(d, "code", path),
         brand=r.text(d, "brand", path), model=r.text(d, "model", path),
         allowances=allowances, charges=charges, withholding=withholding,
-        exemption=exemption, delivery=delivery,
+        exemption=exemption, delivery=delivery, item_ids=tuple(item_ids),
+        classification=classification, product_trace_id=r.text(d, "product_trace_id", path),
+        serial_id=r.text(d, "serial_id", path),
     )
 
 

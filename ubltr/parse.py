@@ -27,7 +27,7 @@ from lxml import etree
 
 from .model import (
     Address, AllowanceCharge, Carrier, Delivery, DocumentReference, EArchive, Exemption,
-    InternetSale, Invoice, Line, LineDelivery, Package, Party, Payment, Tax, Withholding,
+    InternetSale, Invoice, Line, LineDelivery, Package, Party, Payment, Period, Tax, Withholding,
 )
 
 __all__ = ["parse", "ParseError", "MAX_BYTES", "safe_parser"]
@@ -257,17 +257,37 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
         model=_t(ln, "cac:Item/cbc:ModelName"),
         allowances=allow, charges=charge, withholding=withholding, exemption=exemption,
         delivery=delivery,
+        item_ids=tuple((el.get("schemeID") or "", el.text or "")
+                       for el in ln.findall("cac:Item/cac:AdditionalItemIdentification/cbc:ID", NS)),
+        classification=_t(ln, "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode"),
+        product_trace_id=_t(ln, "cac:Item/cac:ItemInstance/cbc:ProductTraceID"),
+        serial_id=_t(ln, "cac:Item/cac:ItemInstance/cbc:SerialID"),
     )
 
 
-def _refs(els: Iterable[etree._Element]) -> tuple[DocumentReference, ...]:
+def _refs(els: Iterable[etree._Element], extended: bool = False) -> tuple[DocumentReference, ...]:
     out = []
     for el in els:
         i = _t(el, "cbc:ID")
         d = _date(el, "cbc:IssueDate")
         if i and d:
-            out.append(DocumentReference(id=i, issue_date=d))
+            if extended:
+                id_el = el.find("cbc:ID", NS)
+                out.append(DocumentReference(id=i, issue_date=d, scheme=id_el.get("schemeID"),
+                                             type_code=_t(el, "cbc:DocumentTypeCode")))
+            else:
+                out.append(DocumentReference(id=i, issue_date=d))
     return tuple(out)
+
+
+def _period(el: etree._Element | None) -> Period | None:
+    if el is None:
+        return None
+    start, end = _date(el, "cbc:StartDate"), _date(el, "cbc:EndDate")
+    if start is None or end is None:
+        return None
+    return Period(start_date=start, end_date=end, start_time=_time(el, "cbc:StartTime"),
+                  end_time=_time(el, "cbc:EndTime"))
 
 
 def parse(source: bytes | str | Path | etree._Element) -> Invoice:
@@ -354,6 +374,11 @@ def parse(source: bytes | str | Path | etree._Element) -> Invoice:
         despatch_references=_refs(root.findall("cac:DespatchDocumentReference", NS)),
         payment=payment, delivery=delivery, earchive=earchive,
         rounding=_dec(root, "cac:LegalMonetaryTotal/cbc:PayableRoundingAmount") or Decimal("0"),
+        invoice_period=_period(root.find("cac:InvoicePeriod", NS)),
+        contract_reference=(_refs(root.findall("cac:ContractDocumentReference", NS), extended=True) or (None,))[0],
+        additional_references=_refs(
+            (a for a in adrs if _t(a, "cbc:DocumentTypeCode") not in {"SendingType", "INTERNET_SATIS"}
+             and a.find("cac:Attachment", NS) is None), extended=True),
     )
 
 

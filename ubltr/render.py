@@ -63,6 +63,9 @@ class _Helpers:
         # GİB GeneralWithholdingTaxTotalCheck-1: a TEVKIFATIADE document carries its
         # withholding on the lines only, never in a document-level WithholdingTaxTotal
         self.document_withholding = inv.type not in {"TEVKIFATIADE", "YTBTEVKIFATIADE"}
+        # GİB YatirimTesvik...CalculationSequenceNumericCheck-1: a YTB ISTISNA line's KDV says -1
+        ytb_istisna = (inv.profile, inv.type) in {("YATIRIMTESVIK", "ISTISNA"), ("EARSIVFATURA", "YTBISTISNA")}
+        self.kdv_calc_seq = "-1" if ytb_istisna else None
         self.accounting_cost = None
         self.sgk_refs: tuple = ()
 
