@@ -68,8 +68,8 @@ def test_journal_round_trip_and_refusals(dsn):
 
 def test_exactly_once_under_faults_with_threads(dsn):
     ds = docs(40)
-    with FakeServer(NilveraFake, faults=FaultPlan(0.3, seed=7), hold=0.3) as fake, \
-            httpx.Client(timeout=0.2) as http:
+    with FakeServer(NilveraFake, faults=FaultPlan(0.3, seed=7), hold=0.8) as fake, \
+            httpx.Client(timeout=0.5) as http:
         client = NilveraClient(http, api_key=KEY, base_url=fake.url)
         with Outbox(dsn) as ob:
             ob.add(ds, "nilvera")

@@ -40,13 +40,13 @@ class Echo(Handler):
 
 @pytest.fixture()
 def echo():
-    with FakeServer(Echo, hold=0.3) as srv:
+    with FakeServer(Echo, hold=1.0) as srv:  # hold well past the client timeouts: load-proof
         yield srv
 
 
 def test_schedule_drives_each_fault_kind(echo):
     echo.configure({"schedule": ["503", "429", "500", "timeout", "lost", "ok"]})
-    with httpx.Client(base_url=echo.url, timeout=0.15) as c:
+    with httpx.Client(base_url=echo.url, timeout=0.5) as c:
         assert c.post("/docs/a").status_code == 503
         assert c.post("/docs/b").status_code == 429
         assert c.post("/docs/c").status_code == 500
@@ -65,8 +65,8 @@ def test_schedule_drives_each_fault_kind(echo):
 
 
 def test_late_fault_processes_then_answers_after_client_gave_up(echo):
-    echo.configure({"schedule": ["late"], "hold": 0.3})
-    with httpx.Client(base_url=echo.url, timeout=0.1) as c:
+    echo.configure({"schedule": ["late"], "hold": 1.0})
+    with httpx.Client(base_url=echo.url, timeout=0.5) as c:
         with pytest.raises(httpx.ReadTimeout):
             c.post("/docs/z")
     with httpx.Client(base_url=echo.url, timeout=2) as c:

@@ -77,7 +77,7 @@ def fake():
 
 @pytest.fixture()
 def client(fake):
-    with httpx.Client(timeout=0.2) as http:
+    with httpx.Client(timeout=5) as http:
         yield HepsiburadaClient(http, base_url=fake.url + "/", username="HBTest1", password="HBTest1")
 
 
