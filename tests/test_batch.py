@@ -428,6 +428,18 @@ def test_zip_output_is_deterministic_and_holds_the_directory_outputs(tmp_path, f
         run_batch(JSONL, tmp_path / "a.zip", BatchOptions())
 
 
+def test_zip64_end_records_are_readable(tmp_path, monkeypatch):
+    """The ZIP64 branch (taken past 65,535 invoices) forced on 19 entries."""
+    run_batch(JSONL, tmp_path / "plain.zip", BatchOptions(), workers=1)
+    monkeypatch.setattr(batch, "_ZIP64_ENTRIES", 5)
+    run_batch(JSONL, tmp_path / "z64.zip", BatchOptions(), workers=1)
+    raw = (tmp_path / "z64.zip").read_bytes()
+    assert b"PK\x06\x06" in raw and b"PK\x06\x07" in raw
+    with zipfile.ZipFile(tmp_path / "z64.zip") as a, zipfile.ZipFile(tmp_path / "plain.zip") as b:
+        assert a.testzip() is None
+        assert [(i.filename, a.read(i)) for i in a.infolist()] == [(i.filename, b.read(i)) for i in b.infolist()]
+
+
 def test_zip_resume_continues_in_the_parts_directory(tmp_path):
     with pytest.raises(_Interrupt):
         run_batch(JSONL, tmp_path / "z.zip", BatchOptions(), chunk_size=4, mapper=_interrupting(2))
