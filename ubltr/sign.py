@@ -38,6 +38,7 @@ import binascii
 import copy
 import hashlib
 import re
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -465,6 +466,86 @@ def _chain_ok(
 # --------------------------------------------------------------------------- verification
 
 
+# ---- structure of the ds:Signature subtree (XML-DSig + XAdES 1.3.2/1.4.1 schemas)
+
+_EXC_C14N_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
+_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+# the exclusive-c14n InclusiveNamespaces element (a W3C spec element with no schema in
+# GİB's package): CanonicalizationMethod's content is strictly validated, so it needs one
+_EXC_C14N_XSD = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="{_EXC_C14N_NS}"
+  elementFormDefault="qualified">
+  <xs:element name="InclusiveNamespaces">
+    <xs:complexType><xs:attribute name="PrefixList" type="xs:NMTOKENS" use="required"/></xs:complexType>
+  </xs:element>
+</xs:schema>"""
+# ds types the schema declares mixed="true" although XML-DSig gives their text no meaning:
+# character data there would be unsigned, unchecked content
+_MIXED_DS = frozenset(
+    _ds(name)
+    for name in ("CanonicalizationMethod", "SignatureMethod", "Transform", "DigestMethod", "KeyInfo", "KeyValue",
+                 "Object", "SignatureProperty")
+)
+_schema_cache = threading.local()  # lxml validators must not be shared between threads
+
+
+class _SchemaResolver(etree.Resolver):
+    def resolve(self, url, pubid, context):  # type: ignore[no-untyped-def]
+        if url == "urn:ubltr:exc-c14n.xsd":
+            return self.resolve_string(_EXC_C14N_XSD, context)
+        return None
+
+
+def _signature_schema() -> etree.XMLSchema:
+    """A schema whose global ``ds:Signature`` is XML-DSig's, with XAdES 1.3.2 and 1.4.1
+    known (GİB's checksummed copies), so ``QualifyingProperties`` under ``ds:Object`` and
+    XAdES elements under the wildcards are validated too."""
+    schema = getattr(_schema_cache, "schema", None)
+    if schema is None:
+        from . import official
+
+        imports = [
+            (DS, official.path("xsd/common/UBL-xmldsig-core-schema-2.1.xsd").as_uri()),
+            (XADES, official.path("xsd/common/UBL-XAdESv132-2.1.xsd").as_uri()),
+            (XADES141, official.path("xsd/common/UBL-XAdESv141-2.1.xsd").as_uri()),
+            (_EXC_C14N_NS, "urn:ubltr:exc-c14n.xsd"),
+        ]
+        wrapper = '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">%s</xs:schema>' % "".join(
+            f'<xs:import namespace="{ns}" schemaLocation="{loc}"/>' for ns, loc in imports
+        )
+        parser = _parser()
+        parser.resolvers.add(_SchemaResolver())
+        schema = etree.XMLSchema(etree.fromstring(wrapper.encode("utf-8"), parser))
+        _schema_cache.schema = schema
+    return schema
+
+
+def _check_structure(sig: etree._Element) -> None:
+    """Refuse a signature whose elements or attributes are not the ones XML-DSig and XAdES
+    allow.  Most of a signature is not covered by its own SignatureValue (the
+    SignatureValue element, usually KeyInfo, the Object wrapper, QualifyingProperties and
+    its UnsignedProperties, attributes such as Ids): only a closed structure keeps a change
+    there from passing unnoticed."""
+    for el in sig.iter():
+        if isinstance(el, etree._ProcessingInstruction):
+            raise _Invalid(f"processing instruction <?{el.target}?> inside ds:Signature")
+        if not isinstance(el.tag, str):
+            continue
+        for name in el.attrib:
+            if name.startswith("{" + _XSI + "}"):
+                raise _Invalid(f"attribute xsi:{etree.QName(name).localname} on {etree.QName(el).localname} inside ds:Signature")
+        if el.tag in _MIXED_DS:
+            texts = [el.text] + [c.tail for c in el]
+            if any((t or "").strip() for t in texts):
+                raise _Invalid(f"character data inside ds:{etree.QName(el).localname} (unsigned content)")
+    detached = copy.deepcopy(sig)
+    schema = _signature_schema()
+    if not schema.validate(detached):
+        err = schema.error_log.last_error
+        msg = re.sub(r"\{[^}]*\}", "", err.message if err is not None else "schema error")
+        raise _Invalid(f"ds:Signature does not follow the XML-DSig/XAdES schema: {msg}")
+
+
+
 def _ids(root: etree._Element) -> tuple[dict[str, etree._Element], list[str]]:
     seen: dict[str, etree._Element] = {}
     dups: list[str] = []
@@ -592,6 +673,10 @@ class _Checker:
             raise _Invalid("expected one xades:SignedProperties and at most one xades:UnsignedProperties")
         signed_props = sp_list[0]
         xns = etree.QName(qp).namespace
+        if xns != XADES:
+            raise _Invalid(f"QualifyingProperties in namespace {xns} (XAdES 1.3.2, {XADES}, is expected)")
+        if role == "signature":  # the subtree includes any counter-signatures
+            _check_structure(sig)
         self._check_pointers(sig, qp, role, warnings)
         if unsigned:
             names = []
@@ -1130,6 +1215,21 @@ def _insert_before(anchor: etree._Element, new: etree._Element) -> None:
     parent.insert(parent.index(anchor), new)
 
 
+UBLTR_DRAFT = "urn:ubltr:draft"
+
+
+def _is_placeholder(el: etree._Element) -> bool:
+    """GİB's ``auto-generated_for_wildcard`` or ubltr's own draft marker
+    ``<ubltr:Unsigned xmlns:ubltr="urn:ubltr:draft"/>`` (written by the builder where the
+    signature goes): either is replaced by the signature, never kept beside it."""
+    qn = etree.QName(el)
+    if qn.namespace == UBLTR_DRAFT:
+        if qn.localname != "Unsigned" or len(el) or (el.text or "").strip():
+            raise SigningError(f"unexpected ubltr draft element {qn.localname!r} in ext:ExtensionContent")
+        return True
+    return qn.localname == "auto-generated_for_wildcard"
+
+
 def _extension_slot(root: etree._Element) -> etree._Element:
     """The ``ext:ExtensionContent`` that will hold the signature (created if needed)."""
     exts = root.find(f"{{{EXT}}}UBLExtensions")
@@ -1146,7 +1246,7 @@ def _extension_slot(root: etree._Element) -> etree._Element:
         children = _elements(content)
         if not children:
             return content
-        if len(children) == 1 and etree.QName(children[0]).localname == "auto-generated_for_wildcard":
+        if len(children) == 1 and _is_placeholder(children[0]):
             content.remove(children[0])
             content.text = None
             return content
