@@ -31,13 +31,19 @@ __all__ = ["invoice_dicts", "invoices", "vkns", "tckns", "amounts", "make_test_s
 
 #: profile → the invoice types the strategies generate for it
 SUPPORTED: dict[str, tuple[str, ...]] = {
-    "TEMELFATURA": ("SATIS", "IADE", "TEVKIFAT", "TEVKIFATIADE", "ISTISNA", "OZELMATRAH", "IHRACKAYITLI", "SGK"),
+    "TEMELFATURA": ("SATIS", "IADE", "TEVKIFAT", "TEVKIFATIADE", "ISTISNA", "OZELMATRAH", "IHRACKAYITLI", "SGK",
+                    "KOMISYONCU", "KONAKLAMAVERGISI"),
     "TICARIFATURA": ("SATIS", "TEVKIFAT", "ISTISNA", "OZELMATRAH", "IHRACKAYITLI", "SGK"),
     "EARSIVFATURA": ("SATIS", "IADE", "TEVKIFAT", "TEVKIFATIADE", "ISTISNA", "OZELMATRAH", "IHRACKAYITLI", "SGK"),
     "KAMU": ("SATIS", "IADE", "TEVKIFAT", "TEVKIFATIADE", "ISTISNA", "OZELMATRAH", "IHRACKAYITLI", "SGK"),
     "IHRACAT": ("ISTISNA",),
     "YOLCUBERABERFATURA": ("ISTISNA",),
+    "OZELFATURA": ("ISTISNA",),
+    "HKS": ("HKSSATIS",),
+    "ILAC_TIBBICIHAZ": ("SATIS", "ISTISNA", "TEVKIFAT"),
+    "IDIS": ("SATIS", "ISTISNA"),
 }
+_PLAIN_SALE = {"SATIS", "KOMISYONCU", "KONAKLAMAVERGISI", "HKSSATIS"}
 
 _UNITS = ("C62", "KGM", "LTR", "MTR", "HUR", "DAY", "MON", "KWH", "MTK", "SET")
 _CURRENCIES = ("USD", "EUR", "GBP", "CHF")
@@ -136,7 +142,7 @@ def _line(draw, type_: str, profile: str, allow_withholding: bool) -> dict:
         line["exemption"] = {"code": code, "reason": draw(_text(3, 40))}
     else:
         taxes = [{"code": "0015", "percent": draw(st.sampled_from(_KDV_RATES))}]
-        if type_ == "SATIS" and draw(st.integers(0, 5)) == 0:
+        if type_ in _PLAIN_SALE and draw(st.integers(0, 5)) == 0:
             taxes.insert(0, draw(st.one_of(
                 st.just({"code": "0077", "percent": "25"}),
                 st.just({"code": "4080", "percent": "10"}),
@@ -147,6 +153,12 @@ def _line(draw, type_: str, profile: str, allow_withholding: bool) -> dict:
             pct = codes.withholding_percents()
             code = draw(st.sampled_from(sorted(c for c in pct if c.startswith("6") and c in codes.withholding_codes())))
             line["withholding"] = {"code": code, "percent": format(draw(st.sampled_from(sorted(pct[code]))), "f")}
+    if profile == "HKS":
+        line["item_ids"] = {"KUNYENO": draw(st.text(alphabet=string.digits, min_size=19, max_size=19))}
+    if profile == "ILAC_TIBBICIHAZ":
+        line["item_ids"] = {draw(st.sampled_from(["ILAC", "TIBBICIHAZ"])): draw(st.text(alphabet=string.digits, min_size=8, max_size=14))}
+    if profile == "IDIS":
+        line["item_ids"] = {"ETIKETNO": draw(st.sampled_from(["AB", "XY", "KL"])) + draw(st.text(alphabet=string.digits, min_size=7, max_size=7))}
     if profile == "IHRACAT":
         line["delivery"] = {"gtip": draw(st.text(alphabet=string.digits, min_size=12, max_size=12)),
                             "package": {"kind": draw(st.sampled_from(["BX", "CT", "PK", "PX"])),
@@ -201,6 +213,8 @@ def invoice_dicts(draw, profiles: Iterable[str] | None = None, types: Iterable[s
     if profile == "KAMU":
         d["buyer_customer"] = draw(_company())
         d["payment"] = {"means_code": "42", "iban": "TR330006100519786457841326"}
+    if profile == "IDIS":
+        d["supplier"].setdefault("ids", {})["SEVKIYATNO"] = draw(st.sampled_from(["SE-", "ES-"])) + draw(st.text(alphabet=string.digits, min_size=7, max_size=7))
     if profile in _GTB_TYPES:
         d["customer"] = dict(_GTB)
         d["supplier"]["tax_office"] = d["supplier"].get("tax_office") or "Kadıköy"
