@@ -162,3 +162,9 @@ def test_sector_profiles_say_what_they_miss(fixture, change, path, rule):
     change(d)
     errs = errors_of(d)
     assert path in errs and rule in errs[path], errs
+
+
+def test_demirbas_555_needs_kdv():
+    d = mutate(lines__0__taxes=[{"code": "0015", "percent": "0"}], lines__0__exemption={"code": "555", "reason": "demirbaş"})
+    errs = errors_of(d)
+    assert "DemirbasKDVTaxExemptionCheck-2" in errs["lines[0].exemption"]

@@ -987,6 +987,8 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
             kdv = taxes[-1]
         else:
             r.err(_join(path, "taxes"), "is required: a line needs at least KDV {\"code\": \"0015\", \"percent\": ...}")
+    if exemption is not None and exemption.code == "555" and kdv is not None and not kdv.percent:
+        r.err(_join(path, "exemption"), "code 555 (demirbaş KDV) needs a KDV rate above 0 [DemirbasKDVTaxExemptionCheck-2]")
     if kdv is not None and kdv.percent == 0 and exemption is None and type_ not in _ZERO_KDV_WITHOUT_REASON:
         r.err(_join(path, "exemption"), "is required when KDV is 0 % (GİB exemption code and reason)")
 
