@@ -14,12 +14,12 @@ from ubltr.validate.xpath2 import UnsupportedXPath, hoist_root_paths, translate
 @pytest.mark.parametrize(
     "src, want",
     [
-        ("matches(cbc:ID,'^[A-Z]$')", "ub:matches(cbc:ID,'^[A-Z]$')"),
+        ("matches(cbc:ID,'^[A-Z]$')", "ub:matches(string(cbc:ID), '^[A-Z]$')"),
         ("not(exists(cac:X))", "not(boolean(cac:X))"),
-        (". castable as xs:date", "ub:castable-date(.)"),
-        ("not(normalize-space(cbc:T) castable as xs:time)", "not(ub:castable-time(normalize-space(cbc:T)))"),
-        ("xs:date(.) le xs:date(current-date())", "ub:date-le(., ub:current-date())"),
-        ("xs:date('2005-01-01+04:00')  le xs:date(normalize-space(cbc:D))", "ub:date-le('2005-01-01+04:00', normalize-space(cbc:D))"),
+        (". castable as xs:date", "ub:castable-date(string(.))"),
+        ("not(normalize-space(cbc:T) castable as xs:time)", "not(ub:castable-time(string(normalize-space(cbc:T))))"),
+        ("xs:date(.) le xs:date(current-date())", "ub:date-le(string(.), string(ub:current-date()))"),
+        ("xs:date('2005-01-01+04:00')  le xs:date(normalize-space(cbc:D))", "ub:date-le('2005-01-01+04:00', string(normalize-space(cbc:D)))"),
         ("contains($L, concat(',', 'matches(', ','))", "contains($L, concat(',', 'matches(', ','))"),
     ],
 )

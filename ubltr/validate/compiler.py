@@ -233,6 +233,7 @@ class _Program:
         self.body: list[etree._Element] = []
         self.assertions: list[Assertion] = []
         self.params: list[str] = []
+        self._mapping: dict[str, str] = {}  # the let mapping of the rule set being added
 
     # -- names
     def anchor(self, name: str) -> str:
@@ -307,6 +308,7 @@ class _Program:
                 mapping[name] = v if v[0] in "'\"" else f"({v})"
             else:
                 mapping[name] = f"${prefix}{name}"
+        self._mapping = mapping
         for let in lets:
             name = let.get("name")
             value = _substitute(xpath2.translate(let.get("value")), mapping)
@@ -316,11 +318,15 @@ class _Program:
             elif mapping[name].startswith("$"):
                 self.globals.append(("variable", prefix + name, xpath2.hoist_root_paths(value, self.hoisted)))
 
-        ups: dict[str, str] = {}
-
-        def expr(x: str) -> str:
-            x = _substitute(xpath2.translate(x), mapping)
-            return xpath2.lift_parent_steps(xpath2.hoist_root_paths(x, self.hoisted), self.tops, ups)
+        def expr(x: str, mode: int | str, ups: dict[str, str]) -> str:
+            """``mode``: a static depth (int), "generic" (parent steps decided per node)
+            or "plain" (left as written: rare nested documents)."""
+            x = xpath2.hoist_root_paths(_substitute(xpath2.translate(x), mapping), self.hoisted)
+            if isinstance(mode, int):
+                return xpath2.resolve_parent_steps(x, mode, self.tops)
+            if mode == "generic":
+                return xpath2.lift_parent_steps(x, self.tops, ups)
+            return x
 
         excluded = set(rs.exclude_patterns)
         patterns = [
@@ -342,42 +348,74 @@ class _Program:
                     if any(self.overlap(p[-1], a[-1]) for _, p in prev for _, a in alts):
                         filters.append(" or ".join(_self_test(lead, st) for lead, st in prev))
                 earlier.append((norm, alts))
-                select = " | ".join(self.select(lead, st) for lead, st in alts)
-                if filters:
-                    if len(alts) > 1:
-                        select = f"({select})"
-                    select += "".join(f"[not({f})]" for f in filters)
-                loop = etree.Element(_X + "for-each", select=select)
-                ups.clear()
-                for item in rule:
-                    name = _local(item)
-                    if name == "let":
-                        if item.get("name") in global_names:
-                            raise SchematronCompileError(
-                                f"{label}: rule let ${item.get('name')} shadows a top-level let")
-                        etree.SubElement(loop, _X + "variable", name=item.get("name"),
-                                         select=expr(item.get("value")))
-                    elif name in ("assert", "report"):
-                        test = expr(item.get("test"))
-                        cond = f"not({test})" if name == "assert" else test
-                        fire = etree.SubElement(loop, _X + "if", test=cond)
-                        n = len(self.assertions)
-                        f = etree.SubElement(fire, "f", n=str(n), l="{ub:line(.)}", p="{ub:path(.)}")
-                        msg = self._message(item, f, mapping)
-                        self.assertions.append(Assertion(
-                            index=n, id=item.get("id") or f"{pid}-{j + 1}", kind=name,
-                            role=item.get("role"), flag=item.get("flag"), test=item.get("test"),
-                            context=ctx, pattern=pid, message=msg, ruleset=label,
-                        ))
-                    elif name in (None, "title", "p"):
-                        continue
+                indices = self._register(rule, ctx, pid, j, label, mapping)
+                if dead or not indices:
+                    continue
+                # one loop per kind of node set: contexts of plain child steps are split into
+                # the nodes under the root element (depth known: ../x resolved statically) and
+                # those under a nested element of the same name (left as written)
+                loops: dict[int | str, list[str]] = {}
+                for lead, st in alts:
+                    static = not st[0].attr and all(x.sep in ("", "/") and not x.attr for x in st)
+                    if static and lead == "/":
+                        loops.setdefault(len(st), []).append(self.select(lead, st))
+                    elif static:
+                        loops.setdefault(len(st), []).append(self.select("/", st))
+                        nested = self.anchor(st[0].name) + "[parent::*]" + "".join(f"[{p}]" for p in st[0].preds)
+                        loops.setdefault("plain", []).append(nested + "".join(x.sep + x.render() for x in st[1:]))
                     else:
-                        raise SchematronCompileError(f"{label}: unsupported sch:{name} in a rule")
-                for chain, var in sorted(ups.items(), reverse=True):
-                    loop.insert(0, etree.Element(
-                        _X + "variable", name=var, select=f"boolean({chain}/..) and not({chain}/../..)"))
-                if not dead and loop.find(_X + "if") is not None:
-                    self.body.append(loop)
+                        loops.setdefault("generic", []).append(self.select(lead, st))
+                for mode, selects in loops.items():
+                    select = " | ".join(selects)
+                    if filters:
+                        if len(selects) > 1:
+                            select = f"({select})"
+                        select += "".join(f"[not({f})]" for f in filters)
+                    self.body.append(self._loop(rule, select, mode, indices, expr, global_names, label))
+
+    def _register(self, rule: etree._Element, ctx: str, pid: str, j: int, label: str,
+                  mapping: dict[str, str]) -> list[int]:
+        """Record the rule's assertions (even for a rule that can never fire: explain
+        needs them); returns their indices."""
+        out = []
+        for item in rule:
+            name = _local(item)
+            if name in ("assert", "report"):
+                n = len(self.assertions)
+                msg = self._message(item, etree.Element("f"), mapping)
+                self.assertions.append(Assertion(
+                    index=n, id=item.get("id") or f"{pid}-{j + 1}", kind=name,
+                    role=item.get("role"), flag=item.get("flag"), test=item.get("test"),
+                    context=ctx, pattern=pid, message=msg, ruleset=label,
+                ))
+                out.append(n)
+            elif name not in (None, "title", "p", "let"):
+                raise SchematronCompileError(f"{label}: unsupported sch:{name} in a rule")
+        return out
+
+    def _loop(self, rule: etree._Element, select: str, mode: int | str, indices: list[int],
+              expr, global_names: set[str], label: str) -> etree._Element:
+        loop = etree.Element(_X + "for-each", select=select)
+        ups: dict[str, str] = {}
+        at = iter(indices)
+        for item in rule:
+            name = _local(item)
+            if name == "let":
+                if item.get("name") in global_names:
+                    raise SchematronCompileError(
+                        f"{label}: rule let ${item.get('name')} shadows a top-level let")
+                etree.SubElement(loop, _X + "variable", name=item.get("name"),
+                                 select=expr(item.get("value"), mode, ups))
+            elif name in ("assert", "report"):
+                test = expr(item.get("test"), mode, ups)
+                cond = f"not({test})" if name == "assert" else test
+                fire = etree.SubElement(loop, _X + "if", test=cond)
+                f = etree.SubElement(fire, "f", n=str(next(at)), l="{ub:line(.)}", p="{ub:path(.)}")
+                self._message(item, f, self._mapping)
+        for chain, var in sorted(ups.items(), reverse=True):
+            loop.insert(0, etree.Element(
+                _X + "variable", name=var, select=f"boolean({chain}/..) and not({chain}/../..)"))
+        return loop
 
     def _message(self, el: etree._Element, out: etree._Element, mapping: dict[str, str]) -> str:
         """Copy the message of ``el`` into ``out`` as XSLT; return a plain template."""
@@ -417,8 +455,19 @@ class _Program:
                 etree.SubElement(xsl, _X + "param", name=name, select=select)
         # absolute paths used inside rules, evaluated once per document
         roots = [(var, self.root_path(path)) for path, var in self.hoisted.items()]
+        # every //name anchor in one pass over the elements (lxml's iter, in C), instead of
+        # one XPath descendant walk per name
+        clark = {}
+        for name in self.anchors:
+            uri, local = self._uri(name)
+            if "*" not in name and uri is not None and "'" not in uri:
+                clark[name] = f"{{{uri}}}{local}"
+        if clark:
+            args = ", ".join(f"'{c}'" for c in clark.values())
+            etree.SubElement(xsl, _X + "variable", name="ubltr-anchors", select=f"ub:elements(/*, {args})")
         for name, var in self.anchors.items():
-            etree.SubElement(xsl, _X + "variable", name=var, select=f"//{name}")
+            select = f"$ubltr-anchors/self::{name}" if name in clark else f"//{name}"
+            etree.SubElement(xsl, _X + "variable", name=var, select=select)
         for var, select in roots:
             etree.SubElement(xsl, _X + "variable", name=var, select=select)
         for element, var in self.tops.items():

@@ -196,7 +196,15 @@ def _ext_path(_ctx: Any, nodes: Any) -> str:
     return (element_path(parent) if parent is not None else "") + "/@" + attr
 
 
+def _ext_elements(_ctx: Any, nodes: Any, *tags: str) -> list[etree._Element]:
+    """``ub:elements(/*, '{ns}name', ...)``: every element with one of these names, in
+    document order (what ``//a | //b ...`` selects), found in one pass."""
+    root = _first(nodes)
+    return list(root.iter(*tags)) if root is not None else []
+
+
 _EXTENSIONS = {(xpath2.EXT_NS, k): v for k, v in xpath2.FUNCTIONS.items()}
+_EXTENSIONS[(xpath2.EXT_NS, "elements")] = _ext_elements
 _EXTENSIONS[(xpath2.EXT_NS, "line")] = _ext_line
 _EXTENSIONS[(xpath2.EXT_NS, "path")] = _ext_path
 

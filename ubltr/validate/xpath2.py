@@ -164,11 +164,44 @@ def _rewrite_calls(expr: str) -> str:
     return "".join(out)
 
 
+_EXT_CALL = re.compile(EXT_PREFIX + r":(?:matches|castable-date|castable-time|date-le|date-ge)\s*\(")
+
+
+def _string_arguments(expr: str) -> str:
+    """Pass extension functions strings, not node-sets: ``ub:matches(cbc:ID, re)`` →
+    ``ub:matches(string(cbc:ID), re)``.  Same value (backwards-compatible mode takes the
+    first node's string value, which is what ``string()`` does), but libxslt hands
+    Python a plain string instead of building element proxies: a cheaper call."""
+    calls = list(_EXT_CALL.finditer(_mask(expr)))
+    for m in reversed(calls):  # right to left: earlier offsets stay valid
+        masked = _mask(expr)
+        close = _matching_paren(masked, m.end() - 1)
+        args, depth, start = [], 0, m.end()
+        for i in range(m.end(), close):
+            c = masked[i]
+            if c in "([":
+                depth += 1
+            elif c in ")]":
+                depth -= 1
+            elif c == "," and depth == 0:
+                args.append(expr[start:i])
+                start = i + 1
+        args.append(expr[start:close])
+        wrapped = [
+            a.strip() if not a.strip() or _STRING.fullmatch(a.strip()) or a.strip().startswith("string(") and
+            _matching_paren(_mask(a.strip()), 6) == len(a.strip()) - 1 else f"string({a.strip()})"
+            for a in args
+        ]
+        expr = expr[: m.end()] + ", ".join(wrapped) + expr[close:]
+    return expr
+
+
 def translate(expr: str) -> str:
     """Translate one XPath 2.0 (GİB subset) expression into XPath 1.0 + extensions."""
     expr = _rewrite_castable(expr)
     expr = _rewrite_date_compare(expr)
     expr = _rewrite_calls(expr)
+    expr = _string_arguments(expr)
     bad = _FORBIDDEN.search(_mask(expr))
     if bad:
         raise UnsupportedXPath(f"unsupported XPath 2.0 construct {bad.group(0)!r} in {expr!r}")
@@ -220,6 +253,31 @@ def lift_parent_steps(expr: str, tops: dict[str, str], ups: dict[str, str]) -> s
         out.append(expr[pos : m.start(1)])
         guarded = chain[:-2] + f"parent::node()[not(${up})]"  # '..' cannot take a predicate
         out.append(f"(${top}[${up}] | {guarded}/{name})")
+        pos = m.end(2)
+    out.append(expr[pos:])
+    return "".join(out)
+
+
+def resolve_parent_steps(expr: str, depth: int, tops: dict[str, str]) -> str:
+    """Like :func:`lift_parent_steps`, for a context node whose depth is known statically
+    (``depth`` = 1 for the root element): ``CHAIN/name`` whose CHAIN climbs to the root
+    element becomes the per-document global ``$top-name``, one that climbs to the
+    document node becomes ``/name``; other parent steps are left as they are."""
+    masked = _mask(expr)
+    out = []
+    pos = 0
+    for m in _PARENT_CHILD.finditer(masked):
+        chain = expr[m.start(1) : m.end(1)]
+        name = expr[m.start(2) : m.end(2)]
+        level = depth - chain.count("..")
+        if level == 1:
+            new = "$" + tops.setdefault(name, f"ubltr-top-{len(tops) + 1}")
+        elif level == 0:
+            new = "/" + name
+        else:
+            continue
+        out.append(expr[pos : m.start(1)])
+        out.append(new)
         pos = m.end(2)
     out.append(expr[pos:])
     return "".join(out)
