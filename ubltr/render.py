@@ -16,7 +16,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Callable
 
+import re
+
 import jinja2
+from markupsafe import Markup
 
 from . import calc
 from .model import Invoice, InvoiceInputError, InputProblem, Party
@@ -141,11 +144,33 @@ class _LineView:
                    [_ACView(c, amt, lt.gross) for c, amt in zip(ln.charges, lt.charges)]
 
 
+_XML_SPECIAL = re.compile(r"[&<>\"']")
+_XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+
+
+def _xml_escape(value: object) -> str:
+    """jinja2 ``finalize``: every ``{{ expression }}`` is escaped here (text and
+    attribute safe), except macro output marked ``| safe``.  Cheaper than autoescape,
+    which builds a Markup object per expression; the result is the same bytes."""
+    if type(value) is str:
+        s = value
+    elif isinstance(value, Markup):
+        return value
+    elif value is None:
+        return "None"
+    else:
+        s = str(value)
+    if _XML_SPECIAL.search(s) is None:
+        return s
+    return _XML_SPECIAL.sub(lambda m: _XML_ESCAPES[m.group(0)], s)
+
+
 @cache
 def _template() -> jinja2.Template:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder("templates"))),
-        autoescape=True,
+        autoescape=False,
+        finalize=_xml_escape,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
