@@ -106,6 +106,7 @@ def exemption_codes() -> frozenset[str]:
     )
 
 
+@cache
 def exemption_codes_for(type_: str) -> frozenset[str]:
     """Exemption codes GİB allows on an invoice of ``type_`` (TaxExemptionReasonCodeCheck-3..5)."""
     istisna = code_list("istisnaTaxExemptionReasonCodeType")
@@ -125,33 +126,41 @@ def exemption_codes_for(type_: str) -> frozenset[str]:
     return frozenset(allowed)
 
 
+@cache
 def units() -> frozenset[str]:
     return code_list("UnitCodeList")
 
 
+@cache
 def currencies() -> frozenset[str]:
     return code_list("CurrencyCodeList")
 
 
+@cache
 def countries() -> frozenset[str]:
     return code_list("CountryCodeList")
 
 
+@cache
 def incoterms() -> frozenset[str]:
     return code_list("DeliveryTermCodeList")
 
 
+@cache
 def transport_modes() -> frozenset[str]:
     return code_list("TransportModeCodeList")
 
 
+@cache
 def package_types() -> frozenset[str]:
     return code_list("PackageTypeCodeList")
 
 
+@cache
 def payment_means() -> frozenset[str]:
     return code_list("PaymentMeansCodeTypeList")
 
 
+@cache
 def party_id_schemes() -> frozenset[str]:
     return code_list("PartyIdentificationIDType")
