@@ -29,6 +29,7 @@ from lxml import etree
 import ubltr.sign as signmod
 from conftest import shared
 from ubltr.sign import SignatureReport, SigningError, sign, verify
+from ubltr.testing import invoices
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -258,14 +259,34 @@ def test_unparsable_gib_sample_does_not_crash():
 # --------------------------------------------------------------------------- tampering
 
 
-def _semantic(xml: bytes) -> bytes | None:
+def _semantic(xml: bytes, unsigned_whitespace: bool = False) -> bytes | None:
     """The document as a verifier sees it: canonical form with comments, base64 text
     without whitespace.  Two byte strings with the same value here are the same signed
-    document, so a one-byte change that keeps it is not tampering."""
+    document, so a one-byte change that keeps it is not tampering.
+
+    ``unsigned_whitespace``: also drop whitespace-only text between the elements of the
+    parts of a ds:Signature no reference covers (outside SignedInfo and every #Id
+    target).  A real seal laid out on several lines has such whitespace; no signature
+    protects it and it means nothing (element-only content), so no verifier can or
+    should tell a newline there from a space."""
     try:
         root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError:
         return None
+    if unsigned_whitespace:
+        covered = {u[1:] for u in root.xpath("//*[local-name()='Reference']/@URI") if u.startswith("#")}
+        for sig in root.iter("{%s}Signature" % DS):
+            for el in sig.iter():
+                if not isinstance(el.tag, str) or not len(el):
+                    continue
+                chain = [el, *el.iterancestors()]
+                if any(a.tag == "{%s}SignedInfo" % DS or a.get("Id") in covered for a in chain):
+                    continue
+                if not (el.text or "").strip():
+                    el.text = None
+                for child in el:
+                    if not (child.tail or "").strip():
+                        child.tail = None
     for el in root.iter():
         # Ids on ds:Object / ds:SignatureValue are unsigned labels nothing points at
         if isinstance(el.tag, str) and el.tag in ("{%s}Object" % DS, "{%s}SignatureValue" % DS):
@@ -278,12 +299,12 @@ def _semantic(xml: bytes) -> bytes | None:
     return etree.tostring(root.getroottree(), method="c14n", with_comments=True)
 
 
-def _flip_checks(data: bytes, pos: int, new: int) -> None:
+def _flip_checks(data: bytes, pos: int, new: int, unsigned_whitespace: bool = False) -> None:
     if data[pos] == new:
         return
     tampered = data[:pos] + bytes([new]) + data[pos + 1:]
     report = verify(tampered)
-    if report.valid and _semantic(tampered) != _semantic(data):
+    if report.valid and _semantic(tampered, unsigned_whitespace) != _semantic(data, unsigned_whitespace):
         # only an unsigned pointer (QualifyingProperties/@Target) may change without
         # invalidating, and then the report must say so
         before = verify(data).signatures
@@ -298,7 +319,7 @@ def test_one_byte_changed_in_real_documents_is_caught(data):
     raw = shared(*parts).read_bytes()
     pos = data.draw(st.integers(0, len(raw) - 1))
     new = data.draw(st.integers(0x20, 0x7E))
-    _flip_checks(raw, pos, new)
+    _flip_checks(raw, pos, new, unsigned_whitespace=True)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -506,3 +527,201 @@ def test_cli_bad_password_and_usage(tmp_path: Path, pki, seal):
     assert r.returncode == 2 and b"--p12" in r.stderr
     r = _run("verify", str(tmp_path / "missing.xml"))
     assert r.returncode == 2 and b"no such file" in r.stderr
+
+
+# --------------------------------------------------------------------------- structure of the signature itself
+
+XADES = "http://uri.etsi.org/01903/v1.3.2#"
+# names XML-DSig/XAdES give attributes somewhere; any other name is unknown everywhere
+_KNOWN_ATTRIBUTES = {"Id", "Target", "URI", "Type", "Algorithm", "MimeType", "Encoding", "ObjectReference",
+                     "PrefixList", "Qualifier"}
+
+
+def test_unknown_attribute_on_signature_value_is_refused(signed):
+    """The counterexample hypothesis found: one byte turns the (unsigned, unreferenced)
+    SignatureValue Id into an attribute XML-DSig does not have."""
+    tampered = signed.replace(b'<ds:SignatureValue Id="', b'<ds:SignatureValue  d="', 1)
+    assert tampered != signed
+    r = verify(tampered)
+    assert not r.valid and "XML-DSig/XAdES schema" in r.all_problems[0], r.all_problems
+    assert "'d'" in r.all_problems[0]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_unknown_attribute_anywhere_in_a_signature_is_refused(signed, data):
+    source = data.draw(st.sampled_from(["ours", *range(len(REAL))]))
+    raw = signed if source == "ours" else shared(*REAL[source]).read_bytes()
+    root = etree.fromstring(raw)
+    sig = next(root.iter(f"{{{DS}}}Signature"))
+    elements = [e for e in sig.iter() if isinstance(e.tag, str)]
+    target = data.draw(st.sampled_from(elements))
+    name = data.draw(st.one_of(
+        st.from_regex(r"\A[a-zA-Z][a-zA-Z0-9]{0,10}\Z").filter(lambda n: n not in _KNOWN_ATTRIBUTES),
+        st.sampled_from(["{urn:x}Id", "{http://www.w3.org/XML/1998/namespace}lang",
+                         "{http://www.w3.org/2001/XMLSchema-instance}type", f"{{{DS}}}Id"])))
+    target.set(name, data.draw(st.text(alphabet="abcXYZ019_-", min_size=0, max_size=8)))
+    r = verify(_ser(root))
+    assert not r.valid, (source, target.tag, name)
+
+
+def _real_root(parts=("samples", "signed", "IKA2022000019632.xml")):
+    root = etree.fromstring(shared(*parts).read_bytes())
+    return root, next(root.iter(f"{{{DS}}}Signature"))
+
+
+def _keyinfo_text(root, sig):
+    sig.find(f"{{{DS}}}KeyInfo").text = "\nnot part of any key\n"
+
+
+def _object_attribute(root, sig):
+    sig.find(f"{{{DS}}}Object").set("Note", "x")
+
+
+def _pi_in_object(root, sig):
+    sig.find(f"{{{DS}}}Object").insert(0, etree.ProcessingInstruction("note", "x"))
+
+
+def _xsi_on_keyinfo(root, sig):
+    sig.find(f"{{{DS}}}KeyInfo").set("{http://www.w3.org/2001/XMLSchema-instance}nil", "false")
+
+
+def _foreign_unsigned_property(root, sig):
+    usp = sig.find(f".//{{{XADES}}}UnsignedSignatureProperties")
+    etree.SubElement(usp, "{urn:example:other}Note").text = "x"
+
+
+def _misplaced_xades_property(root, sig):
+    usp = sig.find(f".//{{{XADES}}}UnsignedSignatureProperties")
+    etree.SubElement(usp, f"{{{XADES}}}SigningTime").text = "2030-01-01T00:00:00Z"
+
+
+def _unsigned_properties_attribute(root, sig):
+    sig.find(f".//{{{XADES}}}UnsignedProperties").set("Target", "#elsewhere")
+
+
+_HR = ("gib", "e-FaturaPaketi", "xml", "4_KULLANICI_ACMA.xml")
+
+
+@pytest.mark.parametrize("mutate,parts", [
+    (_keyinfo_text, None), (_object_attribute, None), (_pi_in_object, None), (_xsi_on_keyinfo, None),
+    (_foreign_unsigned_property, _HR), (_misplaced_xades_property, _HR), (_unsigned_properties_attribute, _HR),
+], ids=lambda v: getattr(v, "__name__", "") if callable(v) else (v[-1] if v else "IKA"))
+def test_unsigned_parts_of_real_seals_are_closed(mutate, parts):
+    """Production seals do not sign their KeyInfo, Object wrapper or UnsignedProperties;
+    what may stand there is what XML-DSig/XAdES 1.3.2 allow, nothing else."""
+    root, sig = _real_root(parts) if parts else _real_root()
+    assert verify(_ser(root)).valid
+    mutate(root, sig)
+    r = verify(_ser(root))
+    assert not r.valid, mutate.__name__
+    assert any(w in r.all_problems[0] for w in ("schema", "character data", "processing instruction", "xsi:")), \
+        r.all_problems
+
+
+# --------------------------------------------------------------------------- ubltr's own builder output
+
+FIXTURES = sorted((Path(__file__).resolve().parent.parent / "fixtures").glob("*.json"))
+EXT = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+DRAFT = "{urn:ubltr:draft}Unsigned"
+
+
+def _supplier_id(root) -> str:
+    ids = root.xpath("cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID"
+                     "[@schemeID='VKN' or @schemeID='TCKN']/text()", namespaces={"cac": CAC, "cbc": CBC})
+    assert len(ids) == 1, ids
+    return ids[0]
+
+
+def _c14n_without(xml: bytes, tag: str) -> bytes:
+    root = etree.fromstring(xml)
+    found = list(root.iter(tag))
+    assert len(found) == 1, (tag, len(found))
+    found[0].getparent().remove(found[0])
+    return etree.tostring(root.getroottree(), method="c14n")
+
+
+def _check_signed_draft(draft: bytes, out: bytes, oracle, **verify_args) -> SignatureReport:
+    """What signing ubltr's own draft must give: GİB's XSD + schematron find nothing,
+    both verifiers accept, the draft placeholder is gone (replaced, not kept beside the
+    signature), cac:Signature is kept and points at the signature, and nothing else moved."""
+    assert b"urn:ubltr:draft" in draft  # the builder did write its placeholder
+    result = oracle.check(out)
+    assert result.ok, str(result)
+    report = verify(out, **verify_args)
+    assert report.valid, report.all_problems
+    assert xmlsec_verify(out)
+    root = etree.fromstring(out)
+    assert b"urn:ubltr:draft" not in out
+    contents = root.findall(f"{{{EXT}}}UBLExtensions/{{{EXT}}}UBLExtension/{{{EXT}}}ExtensionContent")
+    assert len(contents) == 1
+    assert [c.tag for c in contents[0] if isinstance(c.tag, str)] == [f"{{{DS}}}Signature"]
+    sig = contents[0][0]
+    blocks = root.findall(f"{{{CAC}}}Signature")
+    assert len(blocks) == 1
+    assert blocks[0].findtext(f"{{{CAC}}}DigitalSignatureAttachment/{{{CAC}}}ExternalReference/{{{CBC}}}URI") \
+        == "#" + sig.get("Id")
+    # the signed document minus its signature is the draft minus its placeholder
+    assert _c14n_without(out, f"{{{DS}}}Signature") == _c14n_without(draft, DRAFT)
+    assert report.signer_vkn_tckn == _supplier_id(root)
+    return report
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_builder_fixtures_signed(path, pki, oracle):
+    from ubltr.model import load
+    from ubltr.render import build
+
+    draft = build(load(path.read_text(encoding="utf-8")))
+    s = pki.seal(_supplier_id(etree.fromstring(draft)), kind="p256")
+    out = sign(draft, s.key, s.chain, signing_time=WHEN, signer_role="Tedarikçi")
+    report = _check_signed_draft(draft, out, oracle, now=WHEN, ca=pki.root_pem())
+    assert report.signature.chain_valid is True
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(inv=invoices(), kind=st.sampled_from(["p256", "rsa"]))
+def test_generated_invoices_signed(inv, kind, pki, seal, oracle):
+    from ubltr.render import build
+
+    draft = build(inv)
+    vkn = _supplier_id(etree.fromstring(draft))
+    s = pki.seal(vkn, kind="p256") if kind == "p256" else seal
+    out = sign(draft, s.key, s.chain, signing_time=WHEN)
+    if kind == "rsa":  # the module's RSA seal names another VKN: sign() keeps the builder's cac:Signature
+        root = etree.fromstring(out)
+        assert root.findtext(f"{{{CAC}}}Signature/{{{CBC}}}ID") == vkn
+        assert oracle.check(out).ok and verify(out, now=WHEN).valid and xmlsec_verify(out)
+        return
+    _check_signed_draft(draft, out, oracle, now=WHEN)
+
+
+def test_make_test_seal_signs_and_chains(oracle):
+    from ubltr.model import load
+    from ubltr.render import build
+    from ubltr.testing import make_test_seal
+
+    key, chain = make_test_seal()
+    assert len(chain) == 2
+    draft = build(load((FIXTURES[0].parent / "TEMELFATURA-SATIS.json").read_text(encoding="utf-8")))
+    out = sign(draft, key, chain)
+    for ca in (chain[-1], chain[-1].public_bytes(serialization.Encoding.PEM), [chain[-1]]):
+        r = _check_signed_draft(draft, out, oracle, ca=ca)
+        assert r.signature.chain_checked and r.signature.chain_valid is True
+        assert r.signature.status == "valid"
+    _, other = make_test_seal()
+    r = verify(out, ca=other[-1])
+    assert not r.valid and r.signature.chain_valid is False
+
+
+def test_unexpected_draft_marker_is_refused(seal):
+    from ubltr.model import load
+    from ubltr.render import build
+
+    draft = build(load((FIXTURES[0].parent / "TEMELFATURA-SATIS.json").read_text(encoding="utf-8")))
+    odd = draft.replace(b"<ubltr:Unsigned ", b"<ubltr:Pending ", 1)
+    assert odd != draft
+    with pytest.raises(SigningError, match="Pending"):
+        sign(odd, seal.key, seal.chain, signing_time=WHEN)
