@@ -568,7 +568,7 @@ print(json.dumps({"before": before, "after": resource.getrusage(resource.RUSAGE_
 
 
 def test_memory_does_not_grow_with_the_number_of_records():
-    """Peak RSS of a 3,000-record run is that of a 300-record run (in-process pipeline:
+    """Peak RSS of a 2,000-record run is that of a 200-record run (in-process pipeline:
     reader, pool of one, writer, journal); the 1,000,000-record run is in bench/batch.py."""
     def peak(n: int) -> int:
         res = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(n), str(FIX / "TEMELFATURA-SATIS.json")],
@@ -576,5 +576,5 @@ def test_memory_does_not_grow_with_the_number_of_records():
         assert res.returncode == 0, res.stderr
         return json.loads(res.stdout)["after"]  # KiB
 
-    small, large = peak(300), peak(3000)
+    small, large = peak(200), peak(2000)
     assert large - small < 8 * 1024, (small, large)  # 10x the records, < 8 MB more
