@@ -725,3 +725,22 @@ def test_unexpected_draft_marker_is_refused(seal):
     assert odd != draft
     with pytest.raises(SigningError, match="Pending"):
         sign(odd, seal.key, seal.chain, signing_time=WHEN)
+
+
+@pytest.mark.parametrize("old,new,expect", [
+    ("Test Kurum Bir", "Test Kurum BIR", "only if letter case is ignored"),   # same under DN matching
+    ("#130a3132", "#0c0a3132", "invalid"),      # UTF8String where the certificate has PrintableString
+    ("#130a3132", "#130b3132", "could not be compared"),  # DER length no longer matches the bytes
+    ("#130a3132", "#030a3132", "could not be compared"),  # not a string type at all
+])
+def test_unsigned_subject_name_is_read_exactly(old, new, expect):
+    """CNK's KeyInfo (unsigned) names the subject with an RFC 4514 #hex value: a changed
+    DER type or length is not silently read as the same name, nor is a change of case."""
+    raw = shared("samples", "signed", "CNK2025000000026-Iade.xml").read_bytes()
+    tampered = raw.replace(old.encode(), new.encode(), 1)
+    assert tampered != raw and verify(raw).signature.warnings == ()
+    r = verify(tampered)
+    if expect == "invalid":
+        assert not r.valid and "X509SubjectName" in r.all_problems[0]
+    else:
+        assert r.valid and any(expect in w for w in r.signature.warnings), r.signature.warnings

@@ -364,16 +364,29 @@ def _split_dn(text: str, seps: str) -> list[str]:
     return parts
 
 
-def _dn_value(raw: str) -> str:
+# DER string types an RFC 4514 "#hex" value may carry, and how their bytes read
+_DER_STRINGS = {0x0C: "utf-8", 0x13: "ascii", 0x14: "latin-1", 0x16: "ascii", 0x1A: "ascii",
+                0x1C: "utf-32-be", 0x1E: "utf-16-be"}
+
+
+def _dn_value(raw: str) -> tuple[str, int | None]:
+    """An RFC 4514 attribute value as (text, DER tag of a ``#hex`` value or None).  A
+    ``#hex`` value must be one well-formed DER string (its tag and length are checked
+    against the bytes) or ValueError is raised."""
     raw = raw.strip()
     if raw.startswith("#"):
         der = bytes.fromhex(raw[1:])
-        tag, length = der[0], der[1]
-        body = der[2:]
+        if len(der) < 2 or der[0] not in _DER_STRINGS:
+            raise ValueError("not a DER string")
+        tag, length, body = der[0], der[1], der[2:]
         if length & 0x80:
             n = length & 0x7F
-            body = der[2 + n :]
-        return body.decode("utf-16-be" if tag == 0x1E else "utf-8")
+            if not 1 <= n <= 3 or len(der) < 2 + n:
+                raise ValueError("bad DER length")
+            length, body = int.from_bytes(der[2 : 2 + n], "big"), der[2 + n :]
+        if len(body) != length:
+            raise ValueError("DER length does not match the value")
+        return body.decode(_DER_STRINGS[tag]), tag
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         raw = raw[1:-1]
     out, i = [], 0
@@ -388,15 +401,20 @@ def _dn_value(raw: str) -> str:
             continue
         out.append(raw[i])
         i += 1
-    return "".join(out)
+    return "".join(out), None
 
 
-def _norm(value: str) -> str:
-    return " ".join(value.split()).casefold()
+def _norm(value: str, fold: bool = True) -> str:
+    value = " ".join(value.split())
+    return value.casefold() if fold else value
 
 
-def _dn_set(text: str) -> list[tuple[str, str]] | None:
-    """A distinguished-name string as a sorted list of (oid, normalised value), or None."""
+_Ava = tuple[str, str, "int | None"]  # (oid, normalised value, DER tag when known)
+
+
+def _dn_set(text: str, fold: bool = True) -> list[_Ava] | None:
+    """A distinguished-name string as a sorted list of (oid, normalised value, tag), or
+    None when it cannot be read.  ``fold``: compare letters case-insensitively."""
     out = []
     try:
         for rdn in _split_dn(text, ",;"):
@@ -412,18 +430,30 @@ def _dn_set(text: str) -> list[tuple[str, str]] | None:
                 oid = name if re.fullmatch(r"\d+(\.\d+)+", name) else _DN_NAMES.get(name.upper())
                 if oid is None:
                     return None
-                out.append((oid, _norm(_dn_value(value))))
+                text_value, tag = _dn_value(value)
+                out.append((oid, _norm(text_value, fold), tag))
     except (ValueError, IndexError, UnicodeDecodeError):
         return None
-    return sorted(out)
+    return sorted(out, key=lambda a: (a[0], a[1]))
 
 
-def _name_set(name: x509.Name) -> list[tuple[str, str]]:
+def _name_set(name: x509.Name, fold: bool = True) -> list[_Ava]:
     out = []
     for attr in name:
         value = attr.value if isinstance(attr.value, str) else attr.value.decode("utf-8", "replace")
-        out.append((attr.oid.dotted_string, _norm(value)))
-    return sorted(out)
+        asn1 = getattr(attr, "_type", None)  # the attribute's DER string type (cryptography keeps it)
+        out.append((attr.oid.dotted_string, _norm(value, fold), getattr(asn1, "value", None)))
+    return sorted(out, key=lambda a: (a[0], a[1]))
+
+
+def _dn_matches(written: list[_Ava], actual: list[_Ava]) -> bool:
+    """Same attributes and values; a ``#hex`` value must also have the certificate's DER type."""
+    if len(written) != len(actual):
+        return False
+    return all(
+        w[0] == a[0] and w[1] == a[1] and (w[2] is None or a[2] is None or w[2] == a[2])
+        for w, a in zip(written, actual)
+    )
 
 
 def _cert_valid_at(cert: x509.Certificate, when: datetime) -> bool:
@@ -849,15 +879,20 @@ class _Checker:
                 raise _Invalid("xades:IssuerSerial serial number does not match the signing certificate")
             issuer_name = iss.findtext(_ds("X509IssuerName")) or ""
             parsed = _dn_set(issuer_name)
-            if parsed is not None and parsed != _name_set(signer.issuer):
+            if parsed is not None and not _dn_matches(parsed, _name_set(signer.issuer)):
                 warnings.append("xades:IssuerSerial issuer name differs from the certificate's issuer")
 
         # unsigned KeyInfo must agree with the signed certificate
         for text in subject_names:
-            parsed = _dn_set(text)
+            parsed = _dn_set(text, fold=False)
             if parsed is None:
                 warnings.append(f"X509SubjectName {text!r} could not be compared with the certificate")
-            elif parsed not in [_name_set(c.subject) for c in certs]:
+            elif any(_dn_matches(parsed, _name_set(c.subject, fold=False)) for c in certs):
+                pass
+            elif any(_dn_matches(_dn_set(text) or [], _name_set(c.subject)) for c in certs):
+                # equal for DN matching rules, but a producer copies the subject's letters
+                warnings.append(f"X509SubjectName {text!r} matches the certificate's subject only if letter case is ignored")
+            else:
                 raise _Invalid("ds:X509SubjectName does not match the certificate")
         for iname, serial in issuer_serials:
             if serial not in [str(c.serial_number) for c in certs]:
