@@ -156,6 +156,9 @@ def _run(outbox, name: str, config: dict[str, Any], workers: int, max_attempts: 
     from ..outbox import OutboxError
 
     client = _make_client(name, config)
+    attach = getattr(client, "attach_documents", None)  # providers whose lookup key lives in the document
+    if attach is not None:
+        attach(outbox.document)
     sender = Sender(outbox, client, _policy(workers, max_attempts, _provider_config(config, name)))
     try:
         summary = sender.run(uuids)

@@ -185,6 +185,11 @@ class ProparsClient(BaseClient):
                    auth_scheme=str(config.get("auth_scheme") or "Token"))
 
     # ------------------------------------------------------------------ helpers
+    def attach_documents(self, documents: Callable[[str], Document | None]) -> None:
+        """Give the client a UUID → Document source (the outbox's), so that ``status(uuid)``
+        finds an invoice filed under its order reference in a new process too."""
+        self._documents = documents
+
     def _code(self, ref: Document | str) -> tuple[str, str]:
         """(uuid, sale code) of a Document or of a UUID (or a bare sale code).
 
