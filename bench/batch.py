@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ubltr.batch import BatchOptions, Record, process_record, read_records, run_batch  # noqa: E402
+from ubltr.batch import BatchOptions, process_record, read_records, run_batch  # noqa: E402
 
 BASE = ROOT / "fixtures" / "TEMELFATURA-SATIS.json"
 
