@@ -75,3 +75,10 @@ def test_series_with_a_sequence_number(tmp_path):
     assert b"<cbc:ID>XYZ2026000000042</cbc:ID>" in r.stdout
     r = run("build", str(src))
     assert r.returncode == 2 and b"id: is required" in r.stderr
+
+
+def test_hostile_json_gives_a_message_not_a_traceback():
+    for data, words in [(b"[" * 200000, b"nested too deeply"), (b"\xff\xfe\x00garbage", b"not UTF-8"),
+                        (b'{"lines": [1, 2]}', b"lines[0]: must be an object")]:
+        r = run("build", "-", stdin=data)
+        assert r.returncode == 2 and words in r.stderr and b"Traceback" not in r.stderr, r.stderr[-300:]

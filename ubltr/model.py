@@ -296,6 +296,10 @@ class _JsonNumber(str):
     """The exact text of a JSON number, so that 0.1 stays 0.1."""
 
 
+#: the largest JSON document :func:`parse_json` reads
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
 def loads(text: str | bytes) -> "Invoice":
     """Parse JSON text and :func:`load` it."""
     return load(parse_json(text))
@@ -303,8 +307,14 @@ def loads(text: str | bytes) -> "Invoice":
 
 def parse_json(text: str | bytes) -> Any:
     """JSON → Python with numbers kept as their exact text (never ``float``)."""
+    if len(text) > MAX_JSON_BYTES:
+        raise InvoiceInputError([InputProblem("", f"input is larger than {MAX_JSON_BYTES} bytes")])
     if isinstance(text, bytes):
-        text = text.decode("utf-8-sig")
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvoiceInputError([InputProblem(
+                "", f"not UTF-8 text (byte {exc.start}: {text[exc.start:exc.start + 1]!r}); save the JSON as UTF-8")]) from None
     try:
         return json.loads(
             text,
@@ -316,6 +326,8 @@ def parse_json(text: str | bytes) -> Any:
         raise InvoiceInputError(
             [InputProblem("", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]
         ) from None
+    except RecursionError:
+        raise InvoiceInputError([InputProblem("", "JSON nested too deeply")]) from None
 
 
 def _number_hook(text: str) -> Any:
