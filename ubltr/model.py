@@ -637,11 +637,11 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
 
     allowances = tuple(_allowance(r, x, p, False) for p, x in r.items(d, "allowances", ""))
     charges = tuple(_allowance(r, x, p, True) for p, x in r.items(d, "charges", ""))
-    billing = tuple(_docref(r, x, p) for p, x in r.items(d, "billing_references", ""))
+    billing = tuple(x for x in (_docref(r, x, p) for p, x in r.items(d, "billing_references", "")) if x)
     if type_ in RETURN_TYPES and not billing:
         r.err("billing_references", f"a {type_} invoice must name the invoices it returns")
     order = _docref(r, d.get("order_reference"), "order_reference") if d.get("order_reference") is not None else None
-    despatch = tuple(_docref(r, x, p) for p, x in r.items(d, "despatch_references", ""))
+    despatch = tuple(x for x in (_docref(r, x, p) for p, x in r.items(d, "despatch_references", "")) if x)
     payment = _payment(r, d.get("payment"), "payment", profile)
     delivery = _delivery(r, d.get("delivery"), "delivery")
     earchive = _earchive(r, d.get("earchive"), "earchive")
@@ -649,7 +649,8 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
     period = _period(r, d.get("invoice_period"), "invoice_period")
     contract = (_docref(r, d["contract_reference"], "contract_reference", extended=True)
                 if d.get("contract_reference") is not None else None)
-    additional = tuple(_docref(r, x, p, extended=True) for p, x in r.items(d, "additional_references", ""))
+    additional = tuple(x for x in (_docref(r, x, p, extended=True)
+                                   for p, x in r.items(d, "additional_references", "")) if x)
 
     _profile_rules(r, profile, type_, customer, buyer, taxrep, lines, delivery, earchive, payment,
                    supplier_office_missing=supplier is not None and not supplier.tax_office)
@@ -837,7 +838,8 @@ def _allowance(r: _Reader, raw: Any, path: str, is_charge: bool) -> AllowanceCha
     d = r.obj(raw, path, {"reason", "amount", "rate"}) or {}
     amount = r.decimal(d, "amount", path)
     rate = r.decimal(d, "rate", path)
-    if (amount is None) == (rate is None) and ("amount" in d) == ("rate" in d):
+    given = [k for k in ("amount", "rate") if d.get(k) is not None]
+    if len(given) != 1:
         r.err(path, "give exactly one of amount or rate")
     if rate is not None and rate > 100:
         r.err(_join(path, "rate"), f"{rate} is more than 100 percent")
@@ -961,7 +963,7 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
         amt = r.decimal(td, "amount", tp)
         if pct is not None and pct > 100:
             r.err(_join(tp, "percent"), f"{pct} is more than 100 percent")
-        if (pct is None) == (amt is None) and ("percent" in td) == ("amount" in td):
+        if len([k for k in ("percent", "amount") if td.get(k) is not None]) != 1:
             r.err(tp, "give exactly one of percent or amount (per unit)")
         if code == "0015" and amt is not None:
             r.err(_join(tp, "amount"), "KDV (0015) is a percent, not a per-unit amount")
