@@ -203,7 +203,24 @@ def _ext_elements(_ctx: Any, nodes: Any, *tags: str) -> list[etree._Element]:
     return list(root.iter(*tags)) if root is not None else []
 
 
+#: long code lists of the loaded stylesheets (``<ub:list key=...>``), by key
+_LISTS: dict[str, str] = {}
+
+
+def _ext_contains_list(_ctx: Any, key: str, value: Any) -> bool:
+    """``ub:contains-list('key', s)``: XPath ``contains(LIST, s)`` on a long literal."""
+    return xpath2._string(value) in _LISTS[key]
+
+
+def _stylesheet(compiled: compiler.Compiled) -> etree.XSLT:
+    doc = etree.fromstring(compiled.xslt)
+    for el in doc.iterchildren("{%s}list" % xpath2.EXT_NS):
+        _LISTS[el.get("key")] = el.text or ""
+    return etree.XSLT(doc, extensions=_EXTENSIONS)
+
+
 _EXTENSIONS = {(xpath2.EXT_NS, k): v for k, v in xpath2.FUNCTIONS.items()}
+_EXTENSIONS[(xpath2.EXT_NS, "contains-list")] = _ext_contains_list
 _EXTENSIONS[(xpath2.EXT_NS, "elements")] = _ext_elements
 _EXTENSIONS[(xpath2.EXT_NS, "line")] = _ext_line
 _EXTENSIONS[(xpath2.EXT_NS, "path")] = _ext_path
@@ -227,7 +244,7 @@ def ruleset(name: str) -> RuleSet:
     if spec is None:
         raise EngineConfigError(f"unknown rule set {name!r}")
     compiled = _compile_cached((name,), combined=False)
-    xslt = etree.XSLT(etree.fromstring(compiled.xslt), extensions=_EXTENSIONS)
+    xslt = _stylesheet(compiled)
     return RuleSet(name, spec["source"], spec.get("param"), bool(spec.get("advisory")), compiled, xslt)
 
 
@@ -245,7 +262,7 @@ class Program:
 @cache
 def program(names: tuple[str, ...]) -> Program:
     compiled = _compile_cached(names, combined=True)
-    xslt = etree.XSLT(etree.fromstring(compiled.xslt), extensions=_EXTENSIONS)
+    xslt = _stylesheet(compiled)
     meta = {}
     for n in names:
         spec = scenarios()["rulesets"][n]
