@@ -35,7 +35,7 @@ from importlib import resources
 from typing import Iterable
 
 from . import codes
-from .model import AllowanceCharge, Invoice, Line
+from .model import AllowanceCharge, Invoice
 
 __all__ = [
     "ROUNDING", "RoundingPoint", "TaxLine", "WithholdingLine", "LineTotals",

@@ -25,6 +25,8 @@ from typing import Iterable
 
 from lxml import etree
 
+from . import xmlsafe
+
 from .model import (
     Address, AllowanceCharge, Carrier, Delivery, DocumentReference, EArchive, Exemption,
     InternetSale, Invoice, Line, LineDelivery, Package, Party, Payment, Period, Tax, Withholding,
@@ -49,8 +51,7 @@ class ParseError(ValueError):
 
 
 def safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
-                           load_dtd=False, dtd_validation=False, remove_blank_text=False)
+    return xmlsafe.parser()
 
 
 def _root(source: bytes | str | Path | etree._Element) -> etree._Element:
@@ -65,16 +66,10 @@ def _root(source: bytes | str | Path | etree._Element) -> etree._Element:
         source = p.read_bytes()
     if isinstance(source, str):
         source = source.encode("utf-8")
-    if len(source) > MAX_BYTES:
-        raise ParseError(f"document larger than {MAX_BYTES} bytes")
     try:
-        doc = etree.fromstring(source, safe_parser())
-    except etree.XMLSyntaxError as exc:
-        raise ParseError(f"line {exc.lineno}: not well-formed XML: {exc.msg}") from None
-    tree = doc.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise ParseError("documents with a DOCTYPE are refused (entity expansion risk)")
-    return doc
+        return xmlsafe.fromstring(source, max_bytes=MAX_BYTES)
+    except xmlsafe.UnsafeXML as exc:
+        raise ParseError(str(exc)) from None
 
 
 def _t(el: etree._Element | None, path: str) -> str | None:

@@ -10,8 +10,6 @@ already refused by the loader.
 
 from __future__ import annotations
 
-import datetime as _dt
-from dataclasses import replace
 from decimal import Decimal
 from functools import cache
 from typing import Callable

@@ -34,6 +34,8 @@ from typing import Any, Literal
 
 from lxml import etree
 
+from . import xmlsafe
+
 NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
@@ -71,19 +73,10 @@ def load_xml(data: bytes) -> etree._ElementTree:
 
     Raises :class:`DocumentError` naming the problem (and line) on bad input.
     """
-    if len(data) > MAX_XML_BYTES:
-        raise DocumentError(f"document is {len(data)} bytes; the limit is {MAX_XML_BYTES}")
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=False
-    )
     try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise DocumentError(f"not well-formed XML: {exc}") from None
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise DocumentError("document has a DOCTYPE; UBL-TR documents must not declare one")
-    return tree
+        return xmlsafe.fromstring(data, max_bytes=MAX_XML_BYTES).getroottree()
+    except xmlsafe.UnsafeXML as exc:
+        raise DocumentError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- view model
@@ -707,13 +700,10 @@ def embedded_xslt(tree: etree._ElementTree | etree._Element) -> bytes | None:
 
 
 def _transform(tree: etree._ElementTree, xslt: bytes) -> bytes:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
-        style = etree.fromstring(xslt, parser)
-    except etree.XMLSyntaxError as exc:
-        raise XsltError(f"embedded XSLT is not well-formed XML: {exc}") from None
-    if style.getroottree().docinfo.doctype:
-        raise XsltError("embedded XSLT has a DOCTYPE")
+        style = xmlsafe.fromstring(xslt, max_bytes=MAX_XSLT_BYTES, what="embedded XSLT")
+    except xmlsafe.UnsafeXML as exc:
+        raise XsltError(str(exc)) from None
     try:
         transform = etree.XSLT(style, access_control=etree.XSLTAccessControl.DENY_ALL)
         result = transform(tree)

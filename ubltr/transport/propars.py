@@ -36,12 +36,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import uuid as _uuid
 from collections.abc import Mapping
 from typing import Any, Callable
 
 import httpx
-from lxml import etree
+
+from .. import xmlsafe
 
 from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, Unsupported, failure_result,
                    http_failure)
@@ -111,13 +111,11 @@ def invoice_date_param(neutral: dict[str, Any] | None) -> str | None:
 
 def _safe_xml_ids(data: bytes) -> tuple[str | None, str | None]:
     """(UUID, ID) of a UBL invoice, parsed without DTDs, entities or network."""
-    if len(data) > _MAX_XML or b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
+    if b"<!ENTITY" in data:
         return None, None
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
-                             load_dtd=False, dtd_validation=False)
     try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError:
+        root = xmlsafe.fromstring(data, max_bytes=_MAX_XML)
+    except xmlsafe.UnsafeXML:
         return None, None
     uuid = root.findtext(f"{{{_CBC}}}UUID")
     number = root.findtext(f"{{{_CBC}}}ID")

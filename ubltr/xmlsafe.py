@@ -1,0 +1,55 @@
+"""Safe parsing of untrusted XML, in one place for every stage.
+
+No DTD is loaded, no entity is expanded, nothing is fetched from the network,
+libxml2's huge-tree limits stay on, the size is capped, and a document that declares
+a DOCTYPE (where entity bombs and XXE live) is refused outright.  Stages turn
+:class:`UnsafeXML` into their own error types; the validator reports the same checks
+as findings instead (``ubltr/validate/engine.py``).
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+__all__ = ["UnsafeXML", "parser", "fromstring", "MAX_BYTES"]
+
+#: default size limit for one document
+MAX_BYTES = 100 * 1024 * 1024
+
+
+class UnsafeXML(ValueError):
+    """The bytes are not XML we are willing to read; ``line`` when known."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.line = line
+        super().__init__(message)
+
+
+def parser(*, keep_comments: bool = True) -> etree.XMLParser:
+    """A fresh parser with every unsafe feature off (lxml parsers are not thread-safe,
+    so callers do not share one across threads)."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
+        dtd_validation=False, remove_blank_text=False, remove_comments=not keep_comments,
+        remove_pis=False, strip_cdata=False,
+    )
+
+
+def fromstring(data: bytes, *, max_bytes: int = MAX_BYTES, what: str = "document") -> etree._Element:
+    """Parse ``data``; raise :class:`UnsafeXML` for oversize input, malformed XML,
+    a DOCTYPE / entity declaration, or an entity reference left in the tree."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise UnsafeXML(f"{what} must be bytes, not {type(data).__name__}")
+    if len(data) > max_bytes:
+        raise UnsafeXML(f"{what} is {len(data)} bytes; the limit is {max_bytes}")
+    head = bytes(data[:4096]).lstrip(b"\xef\xbb\xbf")
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise UnsafeXML(f"{what} declares a DOCTYPE/entities, which are refused (entity expansion, XXE)")
+    try:
+        root = etree.fromstring(bytes(data), parser())
+    except etree.XMLSyntaxError as exc:
+        raise UnsafeXML(f"line {exc.lineno}: {what} is not well-formed XML: {exc.msg}", exc.lineno) from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise UnsafeXML(f"{what} declares a DOCTYPE/entities, which are refused (entity expansion, XXE)")
+    return root
