@@ -8,7 +8,6 @@ repository, as the design card lays them out; in a wheel they ship as the packag
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -20,7 +19,9 @@ def folder(name: str) -> Path:
     if name not in {"templates", "schematron", "xsd"}:
         raise ValueError(name)
     here = _REPO / name
-    if here.is_dir():
+    if here.is_dir() and (_REPO / "pyproject.toml").is_file():  # a checkout, not site-packages
         return here
-    with resources.as_file(resources.files(f"ubltr._{name}")) as p:  # installed wheel
-        return Path(p)
+    installed = Path(__file__).resolve().parent / f"_{name}"  # a wheel: ubltr._templates, ...
+    if installed.is_dir():
+        return installed
+    raise FileNotFoundError(f"ubltr's {name}/ folder is missing (looked in {here} and {installed})")
