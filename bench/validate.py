@@ -1,90 +1,93 @@
-"""Validation speed, measured in one run on the same documents:
+"""Validation speed and memory, measured in one run on the same documents.
 
-* ubltr full validation (XML safety + XSD + GİB schematron + ubltr rules),
-* efatura-kontrol's ``kontrol_et`` (the reference tool: XSD + GİB schematron via Saxon + its checks),
-* bare lxml parse + XSD validation (the floor no validator can beat),
+Three columns, each taking the document's *bytes* (so each includes its own parse),
+each warmed up first (schemas loaded, rules compiled; efatura-kontrol's Saxon
+stylesheet compiled; none of that is in the per-document time):
 
-at 1, 10, 100, 1,000 and 10,000 invoice lines, then 10,000 one-line documents as a
-batch (single process, so the ratio compares engines, not core counts).  Prints times,
-ratios and peak memory (tracemalloc, Python-side allocations, plus process max RSS).
+* bare XSD: lxml parse + the UBL 2.1 XSD, nothing else (the floor),
+* ubltr: ``ubltr.validate.validate`` (XML safety, XSD, GİB schematron, ubltr rules),
+* efatura-kontrol: ``kontrol_et`` (the reference tool: XSD + GİB schematron via Saxon
+  + its own checks).
 
-    python bench/validate.py            # full run
-    python bench/validate.py --quick    # smaller sizes/batch, for a smoke test
+Documents are real builder output: ``fixtures/TEMELFATURA-SATIS.json`` with N lines
+(its two lines repeated with varying quantities and prices), turned into UBL-TR by
+``ubltr.render.build`` (so totals, taxes and amount-in-words are consistent), at
+1, 10, 100, 1,000 and 10,000 lines.  Times are medians.  Memory is the peak RSS
+*increase* of a fresh process validating the document once after warm-up
+(``ru_maxrss`` read in a child process per configuration: it sees libxml2/libxslt and
+Saxon, which tracemalloc does not).
+
+Then a directory of one-line invoices (different ones, from every fixture) is
+validated: single process against single-process bare XSD of the same files, and with
+``ubltr validate --workers 2`` against bare XSD in 2 processes.
+
+    python bench/validate.py                 # full run (a few minutes)
+    python bench/validate.py --quick         # smaller sizes and batch, no 10,000 lines
+    python bench/validate.py --no-reference  # skip efatura-kontrol
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
+import json
+import os
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable
-
-from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lxml import etree  # noqa: E402
+
 from ubltr import official  # noqa: E402
-from ubltr.validate import validate, warm_up  # noqa: E402
 
-CAC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2}"
-CBC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
-BASE = ROOT / "fixtures" / "TEMELFATURA-SATIS.xml"
+FIXTURES = ROOT / "fixtures"
+BASE = FIXTURES / "TEMELFATURA-SATIS.json"
 
 
-def make_invoice(lines: int) -> bytes:
-    """A valid invoice with ``lines`` lines: the fixture's first line replicated, totals
-    rewritten so that the document stays arithmetically consistent."""
-    root = etree.fromstring(BASE.read_bytes())
-    proto = root.find(CAC + "InvoiceLine")
-    for old in root.findall(CAC + "InvoiceLine"):
-        root.remove(old)
-    for i in range(1, lines + 1):
-        ln = copy.deepcopy(proto)
-        ln.find(CBC + "ID").text = str(i)
-        root.append(ln)
-    from decimal import Decimal
+def invoice_dict(lines: int, base: Path = BASE) -> dict:
+    """The neutral invoice of ``base`` with ``lines`` lines (its lines repeated, each
+    with its own quantity and price)."""
+    d = json.loads(base.read_text(encoding="utf-8"))
+    proto = d["lines"]
+    out = []
+    for i in range(lines):
+        ln = json.loads(json.dumps(proto[i % len(proto)]))
+        ln["quantity"] = str(1 + i % 7)
+        ln["unit_price"] = str(Decimal(ln["unit_price"]) + Decimal(i % 97) / 4)
+        out.append(ln)
+    d["lines"] = out
+    return d
 
-    net = Decimal(proto.findtext(CBC + "LineExtensionAmount")) * lines
-    tax = Decimal(proto.findtext(CAC + "TaxTotal/" + CBC + "TaxAmount")) * lines
-    for el in root.iter(CBC + "LineCountNumeric"):
-        el.text = str(lines)
-    tt = root.find(CAC + "TaxTotal")
-    tt.find(CBC + "TaxAmount").text = f"{tax:.2f}"
-    subs = tt.findall(CAC + "TaxSubtotal")
-    for s in subs[1:]:
-        tt.remove(s)
-    subs[0].find(CBC + "TaxableAmount").text = f"{net:.2f}"
-    subs[0].find(CBC + "TaxAmount").text = f"{tax:.2f}"
-    subs[0].find(CBC + "Percent").text = proto.findtext(CAC + "TaxTotal/" + CAC + "TaxSubtotal/" + CBC + "Percent")
-    lmt = root.find(CAC + "LegalMonetaryTotal")
-    for name, value in (("LineExtensionAmount", net), ("TaxExclusiveAmount", net),
-                        ("TaxInclusiveAmount", net + tax), ("PayableAmount", net + tax)):
-        lmt.find(CBC + name).text = f"{value:.2f}"
-    for name in ("AllowanceTotalAmount", "ChargeTotalAmount"):
-        el = lmt.find(CBC + name)
-        if el is not None:
-            el.text = "0.00"
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+def make_invoice(lines: int, base: Path = BASE) -> bytes:
+    """UBL-TR bytes of :func:`invoice_dict`, built by ubltr's builder."""
+    from ubltr import model, render
+
+    return render.build(model.load(invoice_dict(lines, base)))
 
 
 _SCHEMA: etree.XMLSchema | None = None
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
 def bare_xsd(data: bytes) -> bool:
     global _SCHEMA
     if _SCHEMA is None:
         _SCHEMA = etree.XMLSchema(etree.parse(str(official.path("xsd/maindoc/UBL-Invoice-2.1.xsd"))))
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    return _SCHEMA.validate(etree.ElementTree(etree.fromstring(data, parser)))
+    return _SCHEMA.validate(etree.ElementTree(etree.fromstring(data, _PARSER)))
 
 
 def ours(data: bytes) -> bool:
+    from ubltr.validate import validate
+
     return validate(data).valid
 
 
@@ -94,10 +97,25 @@ def theirs(data: bytes) -> bool:
     return kontrol_et(data).gecerli
 
 
+ENGINES: dict[str, Callable[[bytes], bool]] = {"xsd": bare_xsd, "ubltr": ours, "ek": theirs}
+
+
+def warm(engine: str) -> None:
+    if engine == "ubltr":
+        from ubltr.validate import warm_up
+
+        warm_up()
+    elif engine == "ek":
+        from efatura_kontrol.kontrol import hazirla
+
+        hazirla()
+    ENGINES[engine](make_invoice(1))
+
+
 def timed(fn: Callable[[bytes], bool], data: bytes, budget: float) -> float:
     """Median seconds per call, repeating within ``budget`` seconds (at least 3 runs
-    unless a single run exceeds the budget)."""
-    runs = []
+    unless one run exceeds the budget)."""
+    runs: list[float] = []
     start = time.perf_counter()
     while True:
         t = time.perf_counter()
@@ -105,78 +123,126 @@ def timed(fn: Callable[[bytes], bool], data: bytes, budget: float) -> float:
         runs.append(time.perf_counter() - t)
         if len(runs) >= 3 and time.perf_counter() - start > budget:
             break
-        if runs[0] > budget:
-            break
-        if len(runs) >= 200:
+        if runs[0] > budget or len(runs) >= 500:
             break
     return statistics.median(runs)
 
 
-def peak(fn: Callable[[bytes], bool], data: bytes) -> float:
-    tracemalloc.start()
-    fn(data)
-    _, top = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return top / 1e6
+def _child_peak(engine: str, path: str) -> None:
+    """Child process: warm up, then report the RSS peak increase of one validation."""
+    warm(engine)
+    data = Path(path).read_bytes()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ENGINES[engine](data)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"kb": after - before}))
+
+
+def peak_mb(engine: str, data: bytes) -> float:
+    with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as fh:
+        fh.write(data)
+    try:
+        out = subprocess.run([sys.executable, __file__, "--child-peak", engine, fh.name],
+                             capture_output=True, text=True, check=True, timeout=600)
+        return json.loads(out.stdout.strip().splitlines()[-1])["kb"] / 1024
+    finally:
+        os.unlink(fh.name)
+
+
+def _bare_file(path: str) -> bool:
+    return bare_xsd(Path(path).read_bytes())
+
+
+def batch(n: int, reference: bool) -> None:
+    from ubltr.validate import validate
+
+    sources = sorted(FIXTURES.glob("*.json"))
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i in range(n):
+            d = invoice_dict(1, sources[i % len(sources)])
+            d["id"] = d["id"][:7] + f"{i + 1:09d}"
+            d["uuid"] = f"{i:08x}-1c3c-47d9-9e94-abf915a6ffe2"
+            from ubltr import model, render
+
+            p = Path(tmp) / f"inv{i:06d}.xml"
+            p.write_bytes(render.build(model.load(d)))
+            paths.append(str(p))
+        bad = [p for p in paths[:50] if not validate(p).valid]
+        assert not bad, validate(bad[0]).to_text()
+        print(f"\ndirectory of {n} one-line invoices (every fixture's scenario), files read from disk:")
+        t = time.perf_counter()
+        for p in paths:
+            _bare_file(p)
+        tb = time.perf_counter() - t
+        t = time.perf_counter()
+        for p in paths:
+            validate(p)
+        to = time.perf_counter() - t
+        print(f"  1 process : bare XSD {tb:6.2f} s ({n / tb:6.0f} docs/s)   ubltr {to:6.2f} s ({n / to:6.0f} docs/s)"
+              f"   ubltr/XSD = {to / tb:.1f}x (target <= 5x)")
+        if reference:
+            from efatura_kontrol.kontrol import kontrol_et
+
+            k = min(n, 300)
+            t = time.perf_counter()
+            for p in paths[:k]:
+                kontrol_et(p)
+            te = (time.perf_counter() - t) * n / k
+            print(f"              efatura-kontrol ~{te:6.2f} s (extrapolated from {k})   ek/ubltr = {te / to:.1f}x")
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(2) as pool:
+            pool.map(_bare_file, paths[:10])
+            t = time.perf_counter()
+            pool.map(_bare_file, paths, chunksize=64)
+            tb2 = time.perf_counter() - t
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "ubltr.cli", "validate", "--workers", "2", "-q",
+                        "--format", "json", tmp], capture_output=True, check=False, cwd=ROOT)
+        tc = time.perf_counter() - t
+        print(f"  2 workers : bare XSD {tb2:6.2f} s ({n / tb2:6.0f} docs/s)   ubltr validate --workers 2 "
+              f"{tc:6.2f} s incl. start-up and JSON output ({n / tc:6.0f} docs/s)   ratio {tc / tb2:.1f}x")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-reference", action="store_true", help="skip efatura-kontrol")
+    ap.add_argument("--child-peak", nargs=2, metavar=("ENGINE", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child_peak:
+        _child_peak(*args.child_peak)
+        return
     sizes = [1, 10, 100, 1000] if args.quick else [1, 10, 100, 1000, 10000]
-    batch = 1000 if args.quick else 10000
+    n_batch = 1000 if args.quick else 4000
+    engines = ["xsd", "ubltr"] + ([] if args.no_reference else ["ek"])
 
-    t = time.perf_counter()
-    warm_up()
-    bare_xsd(make_invoice(1))
-    print(f"warm-up (schemas + compiled rules): {time.perf_counter() - t:.2f} s")
-    if not args.no_reference:
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    for e in engines:
         t = time.perf_counter()
-        theirs(make_invoice(1))
-        print(f"efatura-kontrol warm-up: {time.perf_counter() - t:.2f} s")
+        warm(e)
+        print(f"warm-up {e}: {time.perf_counter() - t:.2f} s (excluded from every time below)")
+    docs = {n: make_invoice(n) for n in sizes}
+    for n, data in docs.items():
+        from ubltr.validate import validate
 
-    for n in sizes:
-        assert validate(make_invoice(n)).valid, validate(make_invoice(n)).to_text()[:2000]
+        r = validate(data)
+        assert r.valid and not r.findings, r.to_text()[:2000]
 
     print(f"\n{'lines':>6} {'bytes':>10} {'bare XSD':>10} {'ubltr':>10} {'efatura-k':>10} "
-          f"{'ek/ubltr':>9} {'ubltr/XSD':>9} {'ek/XSD':>8} {'ubltr MB':>9} {'ek MB':>7}")
-    for n in sizes:
-        data = make_invoice(n)
-        budget = 2.0 if n < 1000 else 0.5
+          f"{'ek/ubltr':>9} {'ubltr/XSD':>9} {'ek/XSD':>8} {'XSD MB':>7} {'ubltr MB':>8} {'ek MB':>7}")
+    for n, data in docs.items():
+        budget = 2.0 if n < 1000 else 1.0
         b = timed(bare_xsd, data, budget)
         o = timed(ours, data, budget)
-        mo = peak(ours, data)
-        if args.no_reference:
-            e, me = float("nan"), float("nan")
-        else:
-            e = timed(theirs, data, budget if n < 10000 else 0.0)
-            me = peak(theirs, data) if n <= 1000 else float("nan")
+        e = timed(theirs, data, budget if n < 10000 else 0.0) if "ek" in engines else float("nan")
+        mb = {x: peak_mb(x, data) for x in engines}
         print(f"{n:>6} {len(data):>10} {b * 1e3:>8.2f}ms {o * 1e3:>8.2f}ms {e * 1e3:>8.1f}ms "
-              f"{e / o:>8.1f}x {o / b:>8.1f}x {e / b:>7.1f}x {mo:>9.1f} {me:>7.1f}")
-
-    one = make_invoice(1)
-    docs = [one] * batch
-    print(f"\nbatch of {batch} one-line documents (single process):")
-    t = time.perf_counter()
-    for d in docs:
-        bare_xsd(d)
-    tb = time.perf_counter() - t
-    t = time.perf_counter()
-    for d in docs:
-        ours(d)
-    to = time.perf_counter() - t
-    print(f"  bare XSD {tb:.2f} s ({batch / tb:.0f} docs/s); ubltr {to:.2f} s ({batch / to:.0f} docs/s); "
-          f"ubltr/XSD = {to / tb:.1f}x (target <= 5x)")
-    if not args.no_reference:
-        k = min(batch, 500)
-        t = time.perf_counter()
-        for d in docs[:k]:
-            theirs(d)
-        te = (time.perf_counter() - t) * batch / k
-        print(f"  efatura-kontrol ~{te:.1f} s (extrapolated from {k}); efatura-kontrol/ubltr = {te / to:.1f}x")
-    print(f"\nprocess max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+              f"{e / o:>8.1f}x {o / b:>8.1f}x {e / b:>7.1f}x {mb['xsd']:>7.1f} {mb['ubltr']:>8.1f} "
+              f"{mb.get('ek', float('nan')):>7.1f}")
+    batch(n_batch, "ek" in engines)
+    print(f"\nload average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -288,11 +288,13 @@ def value_only(expr: str) -> bool:
         if tok.isspace():
             continue
         if m.group("name"):
-            if m.group("call"):
+            if tok.split("(")[0].strip() in ("and", "or", "div", "mod") and prev and prev not in "(,":
+                tok = "("  # an operator (followed by an opening parenthesis, if any)
+            elif m.group("call"):
                 if m.group("name") not in _VALUE_FUNCTIONS:
                     return False
                 tok = "("
-            elif tok not in ("and", "or", "div", "mod"):
+            elif tok not in ("and", "or", "div", "mod", "("):
                 return False
         elif tok in ("..", "//", "/", "::", "@", "|", "[", "]"):
             return False
@@ -300,6 +302,50 @@ def value_only(expr: str) -> bool:
             return False
         prev = tok
     return True
+
+
+def context_free(expr: str, local: set[str]) -> bool:
+    """True when ``expr`` is the same for every node of a document: literals, globals
+    (no variable of ``local``), pure functions with arguments; no ``.``, no path."""
+    if "." in re.sub(r"\d\.\d|'[^']*'|\"[^\"]*\"|\$[\w.\-]+", "", expr):
+        return False
+    if re.search(r"(?<![\w:\-])(?:string|number|normalize-space|string-length)\s*\(\s*\)", expr):
+        return False
+    if any(v in local for v in re.findall(r"\$([A-Za-z_][\w.\-]*)", xpath2._mask(expr))):
+        return False
+    return value_only(expr)
+
+
+def _top_level(expr: str, op: str) -> list[str]:
+    """Operands of ``expr`` at the top level of the boolean operator ``op``."""
+    masked = xpath2._mask(expr)
+    out, depth, start, i = [], 0, 0, 0
+    pat = re.compile(rf"\s{op}\s")
+    while i < len(masked):
+        c = masked[i]
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif depth == 0 and c.isspace():
+            m = pat.match(masked, i)
+            if m:
+                out.append(expr[start:i])
+                start = i = m.end()
+                continue
+        i += 1
+    out.append(expr[start:])
+    return [o.strip() for o in out]
+
+
+def _strip_not(cond: str) -> str | None:
+    """``X`` when ``cond`` is exactly ``not(X)``."""
+    cond = cond.strip()
+    if not cond.startswith("not(") or not cond.endswith(")"):
+        return None
+    if xpath2._matching_paren(xpath2._mask(cond), 3) != len(cond) - 1:
+        return None
+    return cond[4:-1]
 
 
 _LITERAL = re.compile(r"\s*(?:'[^']*'|\"[^\"]*\"|-?\d+(?:\.\d*)?|-?\.\d+)\s*")
@@ -491,7 +537,55 @@ class _Program:
                             select = f"({select})"
                         select += "".join(f"[not({f})]" for f in filters)
                     loop = self._loop(rule, select, mode, indices, expr, global_names, label)
-                    self.body.extend(self._by_value(loop))
+                    for part in self._guarded(loop):
+                        self.body.extend(self._by_value(part))
+
+    def _guarded(self, loop: etree._Element) -> list[etree._Element]:
+        """Take asserts out of the per-node loop when the document decides them.
+
+        GİB's asserts are mostly ``A or B`` with ``A`` the same for every node
+        (``not($ProfileID = 'IHRACAT') or ...``): the assert can only fail where
+        ``not(A)`` holds, and that is known once per document.  Such asserts move to a
+        copy of the loop that runs only ``<xsl:if test="not(A)">``, testing ``not(B)``."""
+        local = {v.get("name") for v in loop if v.tag == _X + "variable"}
+        lets = [v for v in loop if v.tag == _X + "variable"]
+        groups: dict[str, list[tuple[etree._Element, str]]] = {}
+        for el in list(loop):
+            if el.tag != _X + "if":
+                continue
+            inner = _strip_not(el.get("test"))
+            if inner is None:
+                continue
+            # the assert fails only where every or-operand of ``inner`` is false: a
+            # context-free operand A must be false (not(A)); an operand not(Y1 and Y2 ..)
+            # needs every Yi true, so a context-free Yi must hold
+            facts = []
+            for o in _top_level(inner, "or"):
+                if context_free(o, local):
+                    facts.append(f"not({o})")
+                    continue
+                y = _strip_not(o)
+                if y is not None:
+                    facts += [f"({c})" for c in _top_level(y, "and") if context_free(c, local)]
+            if not facts:
+                continue
+            groups.setdefault(" and ".join(facts), []).append((el, el.get("test")))
+        if not groups:
+            return [loop]
+        out = []
+        for guard, items in groups.items():
+            holder = etree.Element(_X + "if", test=guard)
+            copy_ = etree.SubElement(holder, _X + "for-each", select=loop.get("select"))
+            for v in lets:
+                copy_.append(copy.deepcopy(v))
+            for el, cond in items:
+                loop.remove(el)
+                el.set("test", cond)
+                copy_.append(el)
+            out.append(holder)
+        if any(el.tag == _X + "if" for el in loop):
+            out.insert(0, loop)
+        return out
 
     def _by_value(self, loop: etree._Element) -> list[etree._Element]:
         """A rule whose tests read only the string value of the node (GİB's code-list
@@ -499,6 +593,8 @@ class _Program:
         of its first node when it has several; every node with that same value reuses the
         answer, the others are tested as usual.  Exact, and ~20x cheaper on the usual
         invoice where every amount carries the same currency."""
+        if loop.tag != _X + "for-each":
+            return [loop]
         tests = [el for el in loop if el.tag == _X + "if"]
         if len(tests) != len(loop) or not tests or not all(value_only(t.get("test")) for t in tests):
             return [loop]
