@@ -337,6 +337,7 @@ def _number_hook(text: str) -> Any:
 
 
 _DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?")
+_PLAIN_DECIMAL_RE = re.compile(r"\d{1,15}(\.\d+)?")  # non-negative, within the digit limit
 _MAX_INT_DIGITS = 15
 
 
@@ -351,20 +352,26 @@ class _Reader:
 
     # -- primitives
     def obj(self, value: Any, path: str, allowed: Iterable[str]) -> dict | None:
-        if not isinstance(value, Mapping):
-            self.err(path, f"must be an object, got {_kind(value)}")
-            return None
-        allowed = set(allowed)
-        for key in value:
-            if key not in allowed:
-                hint = _close(key, allowed)
-                self.err(_join(path, key), "unknown key" + (f" (did you mean '{hint}'?)" if hint else ""))
-        return dict(value)
+        if type(value) is not dict:
+            if not isinstance(value, Mapping):
+                self.err(path, f"must be an object, got {_kind(value)}")
+                return None
+            value = dict(value)
+        extra = value.keys() - allowed
+        if extra:
+            allowed = set(allowed)
+            for key in value:  # in input order
+                if key in extra:
+                    hint = _close(key, allowed) if isinstance(key, str) else None
+                    self.err(_join(path, str(key)), "unknown key" + (f" (did you mean '{hint}'?)" if hint else ""))
+        return value
 
     def text(self, d: dict, key: str, path: str, required: bool = False,
              max_len: int | None = None) -> str | None:
-        p = _join(path, key)
         v = d.get(key)
+        if type(v) is str and max_len is None and _CTRL_RE.search(v) is None and (not required or v.strip()):
+            return v  # the common case, without building the path
+        p = _join(path, key)
         if v is None:
             if required:
                 self.err(p, "is required")
@@ -388,8 +395,12 @@ class _Reader:
     def decimal(self, d: dict, key: str, path: str, required: bool = False,
                 positive: bool = False, non_negative: bool = False,
                 allow_negative: bool = False) -> Decimal | None:
-        p = _join(path, key)
         v = d.get(key)
+        if (type(v) is str or type(v) is _JsonNumber) and _PLAIN_DECIMAL_RE.fullmatch(v):
+            out = Decimal(v)  # the common case: plain digits, at most 15 before the point, >= 0
+            if not positive or out > 0:
+                return out
+        p = _join(path, key)
         if v is None:
             if required:
                 self.err(p, "is required")
