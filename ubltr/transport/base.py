@@ -22,8 +22,8 @@ The contract the outbox relies on (see docs/transport.md):
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
@@ -184,6 +184,27 @@ class BaseClient:
 
     def status(self, uuid: str) -> SendResult:
         raise Unsupported(f"{self.name}: no status lookup")
+
+    def _send_mapped(self, doc: Document, body_for: Callable[[Document], bytes], url: str,
+                     headers: Mapping[str, str], interpret: Callable[[str, httpx.Response], SendResult],
+                     no_lookup_hint: str | None = None) -> SendResult:
+        """Map ``doc`` to the provider's body, post it, and turn any answer into one
+        :class:`SendResult`: input the provider's fields cannot hold is REJECTED before
+        any request (``ubltr:mapping``); for a provider with no lookup, an unknown outcome
+        carries ``no_lookup_hint`` (reconcile by hand, never resend)."""
+        try:
+            body = body_for(doc)
+        except ValueError as exc:  # MappingError, InvoiceInputError, calc.CalcError
+            return SendResult(outcome=Outcome.REJECTED, provider=self.name, uuid=doc.uuid,
+                              error_code="ubltr:mapping", message=str(exc)[:500])
+        try:
+            resp = self._http.post(url, content=body, headers=dict(headers))  # type: ignore[attr-defined]
+        except httpx.HTTPError as exc:
+            res = failure_result(self.name, doc.uuid, exc)
+            if no_lookup_hint and res.outcome is Outcome.UNKNOWN:
+                res = replace(res, message=no_lookup_hint)
+            return res
+        return interpret(doc.uuid, resp)
 
     def fetch(self, uuid: str, fmt: str = "pdf") -> bytes:
         """The provider's rendering of a sent document (``pdf`` / ``xml``)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from .. import model
-from .base import BaseClient, Document, Outcome, ProviderError, SendResult, failure_result, http_failure
+from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
 
 __all__ = ["BizimHesapClient", "Amounts", "LineAmounts", "MappingError", "amounts_from_totals",
            "to_addinvoice", "dumps_exact", "ADDINVOICE_PATH", "CURRENCIES"]
@@ -270,20 +270,10 @@ class BizimHesapClient(BaseClient):
         return dumps_exact(to_addinvoice(inv, compute_amounts(inv), firm_id=self._firm_id))
 
     def send(self, doc: Document) -> SendResult:
-        try:
-            body = self.body_for(doc)
-        except ValueError as exc:  # MappingError, InvoiceInputError, calc.CalcError
-            return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:mapping",
-                                message=str(exc)[:500])
-        try:
-            resp = self._http.post(self._base + ADDINVOICE_PATH, content=body,
-                                   headers={"Content-Type": "application/json; charset=utf-8"})
-        except httpx.HTTPError as exc:
-            res = failure_result(self.name, doc.uuid, exc)
-            if res.outcome is Outcome.UNKNOWN:   # no lookup exists: say what to do instead
-                res = replace(res, message="no answer; BizimHesap has no lookup: reconcile by hand, never resend" )
-            return res
-        return self.interpret(doc.uuid, resp)
+        return self._send_mapped(
+            doc, self.body_for, self._base + ADDINVOICE_PATH,
+            {"Content-Type": "application/json; charset=utf-8"}, self.interpret,
+            no_lookup_hint="no answer; BizimHesap has no lookup: reconcile by hand, never resend")
 
     def interpret(self, uuid: str, resp: httpx.Response) -> SendResult:
         """One :class:`SendResult` out of an ``addinvoice`` answer."""

@@ -22,7 +22,6 @@ wholesale sale; the shared document does not list it, see docs/transport-provide
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from collections.abc import Mapping
@@ -31,7 +30,7 @@ from typing import Any, Callable
 import httpx
 
 from .. import model
-from .base import BaseClient, Document, Outcome, ProviderError, SendResult, failure_result, http_failure
+from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
 from .bizimhesap import KDV, MappingError, dumps_exact
 
 __all__ = ["LogoClient", "to_invoice_transfer", "line_params", "TRANSFER_PATH", "PRODUCER_INVOICE",
@@ -193,19 +192,9 @@ class LogoClient(BaseClient):
         return dumps_exact(body)
 
     def send(self, doc: Document) -> SendResult:
-        try:
-            body = self.body_for(doc)
-        except ValueError as exc:  # MappingError, InvoiceInputError, calc.CalcError
-            return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:mapping",
-                                message=str(exc)[:500])
-        try:
-            resp = self._http.post(self._base + TRANSFER_PATH, content=body, headers=self._headers)
-        except httpx.HTTPError as exc:
-            res = failure_result(self.name, doc.uuid, exc)
-            if res.outcome is Outcome.UNKNOWN:   # no lookup exists: say what to do instead
-                res = replace(res, message="no answer; MaxiApi has no lookup: reconcile by hand, never resend" )
-            return res
-        return self.interpret(doc.uuid, resp)
+        return self._send_mapped(
+            doc, self.body_for, self._base + TRANSFER_PATH, self._headers, self.interpret,
+            no_lookup_hint="no answer; MaxiApi has no lookup: reconcile by hand, never resend")
 
     def interpret(self, uuid: str, resp: httpx.Response) -> SendResult:
         """One :class:`SendResult` out of an ``InvoiceTransfer`` answer."""
