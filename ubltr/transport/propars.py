@@ -139,6 +139,17 @@ def _message(resp: httpx.Response) -> str:
     return str(body)[:300]
 
 
+def _sale_params(doc: Document, uuid: str, code: str) -> dict[str, str]:
+    """Query parameters naming the sale and our invoice (send and preview alike)."""
+    params = {"sale_code": code, "invoice_uuid": uuid}
+    if doc.invoice_id:
+        params["invoice_number"] = doc.invoice_id
+    date = invoice_date_param(doc.neutral)
+    if date:
+        params["invoice_date"] = date
+    return params
+
+
 class ProparsClient(BaseClient):
     """Send, look up, fetch and cancel Propars sale invoices.
 
@@ -248,12 +259,7 @@ class ProparsClient(BaseClient):
             return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:uuid",
                                 message="Propars requires invoice_uuid to be a UUID version 4")
         uuid, code = self._code(doc)
-        params = {"sale_code": code, "invoice_uuid": uuid}
-        if doc.invoice_id:
-            params["invoice_number"] = doc.invoice_id
-        date = invoice_date_param(doc.neutral)
-        if date:
-            params["invoice_date"] = date
+        params = _sale_params(doc, uuid, code)
         try:
             resp = self._request("POST", SEND_PATH, params)
         except httpx.HTTPError as exc:
@@ -379,12 +385,7 @@ class ProparsClient(BaseClient):
         """The HTML preview.  Note (from the document): this *creates* the invoice when
         the sale has none yet, with our ETTN."""
         uuid, code = self._code(doc)
-        params = {"sale_code": code, "invoice_uuid": uuid}
-        if doc.invoice_id:
-            params["invoice_number"] = doc.invoice_id
-        date = invoice_date_param(doc.neutral)
-        if date:
-            params["invoice_date"] = date
+        params = _sale_params(doc, uuid, code)
         resp = self._request("GET", PREVIEW_PATH, params)
         resp.raise_for_status()
         return resp.text
