@@ -92,6 +92,12 @@ class Exemption:
     reason: str | None = None
 
 
+def default_exemption_reason(code: str) -> str:
+    """The TaxExemptionReason text written when an exemption has no reason of its own
+    (GİB requires a non-empty one); ``parse`` reads it back as "no reason"."""
+    return f"{code} kodlu KDV istisnası"
+
+
 @dataclass(frozen=True, slots=True)
 class AllowanceCharge:
     """An allowance (``is_charge=False``) or charge; by ``amount`` or ``rate`` (percent)."""

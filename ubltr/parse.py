@@ -29,7 +29,7 @@ from . import xmlsafe
 
 from .model import (
     Address, AllowanceCharge, Carrier, Delivery, DocumentReference, EArchive, Exemption,
-    InternetSale, Invoice, Line, LineDelivery, Package, Party, Payment, Period, Tax, Withholding,
+    InternetSale, Invoice, Line, default_exemption_reason, LineDelivery, Package, Party, Payment, Period, Tax, Withholding,
 )
 
 __all__ = ["parse", "ParseError", "MAX_BYTES", "safe_parser"]
@@ -194,10 +194,6 @@ def _allowances(parent: etree._Element) -> tuple[tuple[AllowanceCharge, ...], tu
     return tuple(allow), tuple(charge)
 
 
-def _default_exemption_text(code: str) -> str:
-    return f"{code} kodlu KDV istisnası"
-
-
 def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Withholding | None) -> Line:
     taxes: list[Tax] = []
     exemption = None
@@ -211,7 +207,7 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
         ecode = _t(st, "cac:TaxCategory/cbc:TaxExemptionReasonCode")
         if code == "0015" and ecode:
             reason = _t(st, "cac:TaxCategory/cbc:TaxExemptionReason")
-            exemption = Exemption(code=ecode, reason=None if reason == _default_exemption_text(ecode) else reason)
+            exemption = Exemption(code=ecode, reason=None if reason == default_exemption_reason(ecode) else reason)
     # KDV last, as the builder writes it and as the loader keeps the input order otherwise
     withholding = None
     wst = ln.find("cac:WithholdingTaxTotal/cac:TaxSubtotal", NS)

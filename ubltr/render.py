@@ -20,7 +20,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import calc
-from .model import Invoice, InvoiceInputError, InputProblem, Party
+from .model import Invoice, InvoiceInputError, InputProblem, Party, default_exemption_reason
 from .resources import folder
 
 __all__ = ["build", "build_with_totals", "assign_identity"]
@@ -72,7 +72,7 @@ class _Helpers:
 
     @staticmethod
     def exemption_text(code: str) -> str:
-        return f"{code} kodlu KDV istisnası"
+        return default_exemption_reason(code)
 
     @staticmethod
     def withholding_name(code: str) -> str:
