@@ -7,10 +7,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from conftest import ROOT
 from ubltr.cli import cli
+from ubltr.testing import tckns, vkns
 from ubltr.validate import Finding, Report, validate
 
 GOOD = ROOT / "fixtures" / "TEMELFATURA-SATIS.xml"
@@ -129,3 +132,41 @@ def test_cli_explain() -> None:
     res = CliRunner().invoke(cli, ["explain", "InvoiceIDCheck-1"])
     assert res.exit_code == 0 and "1150" in res.output and "SchemaSchematronError" in res.output
     assert CliRunner().invoke(cli, ["explain", "NoSuchRule-9"]).exit_code == 2
+
+
+def _party_id_doc(scheme: str, value: str) -> bytes:
+    return (
+        '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"'
+        ' xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"'
+        ' xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">'
+        '<cac:AccountingCustomerParty><cac:Party><cac:PartyIdentification>'
+        f'<cbc:ID schemeID="{scheme}">{value}</cbc:ID>'
+        '</cac:PartyIdentification></cac:Party></cac:AccountingCustomerParty></Invoice>'
+    ).encode()
+
+
+_DIGITS = "0123456789"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(vkns(), st.text(_DIGITS, min_size=10, max_size=10), st.text(_DIGITS + "A ", min_size=8, max_size=11)))
+def test_vkn_rule_equals_the_model_checksum(value: str) -> None:
+    """The schematron's table-driven checksum (schematron/ubltr.sch) says exactly what
+    ubltr.model.vkn_valid says, for valid numbers, random digit strings and junk."""
+    from ubltr.model import vkn_valid
+    from ubltr.validate import engine
+
+    r = engine.run(_party_id_doc("VKN", value), layers=("ubltr",), strict=True)
+    plain = " ".join(value.split())
+    applies = len(plain) == 10 and plain.isdigit()
+    assert ("UBLTR-VKN-CHECKSUM" in r.failed_rules()) == (applies and not vkn_valid(plain))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(tckns(), st.text(_DIGITS, min_size=11, max_size=11)))
+def test_tckn_rule_equals_the_model_checksum(value: str) -> None:
+    from ubltr.model import tckn_valid
+    from ubltr.validate import engine
+
+    r = engine.run(_party_id_doc("TCKN", value), layers=("ubltr",), strict=True)
+    assert ("UBLTR-TCKN-CHECKSUM" in r.failed_rules()) == (not tckn_valid(value))
