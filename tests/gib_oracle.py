@@ -55,7 +55,8 @@ class Oracle:
         if type_ != self._param:
             self.exe.set_parameter("type", self.proc.make_string_value(type_))
             self._param = type_
-        node = self.proc.parse_xml(xml_text=xml.decode("utf-8"))
+        # utf-8-sig: a byte-order mark is encoding, not content (an XML parser drops it)
+        node = self.proc.parse_xml(xml_text=xml.decode("utf-8-sig"))
         svrl = etree.fromstring(self.exe.transform_to_string(xdm_node=node).encode("utf-8"))
         out = []
         for f in svrl.iter(SVRL + "failed-assert"):
