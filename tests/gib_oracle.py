@@ -66,7 +66,7 @@ class Oracle:
         return tuple(out)
 
     def check(self, xml: bytes, type_: str | None = None) -> OracleResult:
-        doc = etree.fromstring(xml)
+        doc = etree.fromstring(xml, etree.XMLParser(huge_tree=True))
         if type_ is None:
             prof = doc.findtext("{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}ProfileID")
             type_ = "earchive" if prof == "EARSIVFATURA" else "efatura"

@@ -11,6 +11,8 @@ oracle's.  (Held-out documents from real integrators are judged the same way.)
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 from pathlib import Path
 from typing import Callable
@@ -123,3 +125,29 @@ def test_a_valid_fixture_stays_valid_in_every_variant(vname: str) -> None:
     assert r.valid, r.to_text()
     tree, _, findings = engine.load(other)
     assert tree is not None and not findings
+
+
+def _with_attachment(data: bytes, size: int) -> bytes:
+    """The invoice with a base64 "PDF" of ``size`` random bytes as an attachment."""
+    blob = base64.b64encode(os.urandom(size))
+    att = (b"<cac:AdditionalDocumentReference><cbc:ID>EK-1</cbc:ID><cbc:IssueDate>2026-01-15</cbc:IssueDate>"
+           b'<cac:Attachment><cbc:EmbeddedDocumentBinaryObject mimeCode="application/pdf" encodingCode="Base64"'
+           b' characterSetCode="UTF-8" filename="ek.pdf">' + blob
+           + b"</cbc:EmbeddedDocumentBinaryObject></cac:Attachment></cac:AdditionalDocumentReference>")
+    i = data.index(b"<cac:Signature")
+    return data[:i] + att + data[i:]
+
+
+def test_a_scanned_pdf_over_libxml2s_10mb_text_limit_is_read(oracle) -> None:
+    """A 9 MB attachment (12 MB of base64 in one text node) is over libxml2's default
+    text-node limit; GİB accepts such invoices, so validate and parse must read them
+    (the byte cap still applies) and give GİB's verdict."""
+    from ubltr import parse
+
+    big = _with_attachment((ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes(), 9_000_000)
+    assert len(big) > 12_000_000
+    report = validate(big)
+    assert report.valid == oracle.check(big).ok == True, report.to_text()  # noqa: E712
+    assert parse(big).id == parse((ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes()).id
+    deep = b"<a>" * 300 + b"</a>" * 300  # the depth limit is not lifted
+    assert [f.rule for f in validate(deep).findings] == ["xml:limits"]

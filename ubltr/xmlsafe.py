@@ -2,7 +2,13 @@
 
 No DTD is loaded, no entity is expanded, nothing is fetched from the network,
 libxml2's huge-tree limits stay on, the size is capped, and a document that declares
-a DOCTYPE (where entity bombs and XXE live) is refused outright.  Stages turn
+a DOCTYPE (where entity bombs and XXE live) is refused outright.
+
+One limit is lifted on demand: libxml2 refuses a single text node over 10 MB, and a
+real invoice can carry a scanned PDF of that size base64-encoded in
+``cbc:EmbeddedDocumentBinaryObject`` (GİB accepts it).  Such a document is parsed a
+second time with only that relaxed (:func:`too_long`); the byte cap still bounds it,
+and the depth limit and everything else stay as they are.  Stages turn
 :class:`UnsafeXML` into their own error types; the validator reports the same checks
 as findings instead (``ubltr/validate/engine.py``).
 """
@@ -11,7 +17,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-__all__ = ["UnsafeXML", "parser", "fromstring", "MAX_BYTES"]
+__all__ = ["UnsafeXML", "parser", "fromstring", "too_long", "MAX_BYTES"]
 
 #: default size limit for one document
 MAX_BYTES = 100 * 1024 * 1024
@@ -25,11 +31,20 @@ class UnsafeXML(ValueError):
         super().__init__(message)
 
 
-def parser(*, keep_comments: bool = True) -> etree.XMLParser:
+def too_long(exc: etree.XMLSyntaxError) -> bool:
+    """libxml2 stopped at its 10 MB text/attribute/name length limit (not at a depth
+    or entity limit): the one case worth a second parse with ``parser(long_text=True)``."""
+    msg = str(getattr(exc, "msg", "") or exc)
+    return "too long" in msg.lower() and "depth" not in msg.lower()
+
+
+def parser(*, keep_comments: bool = True, long_text: bool = False) -> etree.XMLParser:
     """A fresh parser with every unsafe feature off (lxml parsers are not thread-safe,
-    so callers do not share one across threads)."""
+    so callers do not share one across threads).  ``long_text``: text nodes over 10 MB
+    are allowed (libxml2's XML_PARSE_HUGE; only after :func:`too_long`, the byte cap
+    of the caller still applies)."""
     return etree.XMLParser(
-        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
+        resolve_entities=False, no_network=True, huge_tree=long_text, load_dtd=False,
         dtd_validation=False, remove_blank_text=False, remove_comments=not keep_comments,
         remove_pis=False, strip_cdata=False,
     )
@@ -46,7 +61,12 @@ def fromstring(data: bytes, *, max_bytes: int = MAX_BYTES, what: str = "document
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise UnsafeXML(f"{what} declares a DOCTYPE/entities, which are refused (entity expansion, XXE)")
     try:
-        root = etree.fromstring(bytes(data), parser())
+        try:
+            root = etree.fromstring(bytes(data), parser())
+        except etree.XMLSyntaxError as exc:
+            if not too_long(exc):
+                raise
+            root = etree.fromstring(bytes(data), parser(long_text=True))
     except etree.XMLSyntaxError as exc:
         raise UnsafeXML(f"line {exc.lineno}: {what} is not well-formed XML: {exc.msg}", exc.lineno) from None
     tree = root.getroottree()

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Union
 
 from lxml import etree
 
-from .. import official
+from .. import official, xmlsafe
 from ..resources import folder
 from . import compiler, xpath2
 from .report import Finding, Report, sort_findings
@@ -343,7 +343,13 @@ def load(source: Source, max_bytes: int | None = None) -> tuple[etree._ElementTr
     if not data.strip():
         return None, name, [_xml_finding("not-xml", "the input is empty")]
     try:
-        tree = etree.ElementTree(etree.fromstring(data, _PARSER))
+        try:
+            tree = etree.ElementTree(etree.fromstring(data, _PARSER))
+        except etree.XMLSyntaxError as exc:
+            if not xmlsafe.too_long(exc):
+                raise
+            # a >10 MB text node (a scanned PDF attachment): see ubltr/xmlsafe.py
+            tree = etree.ElementTree(etree.fromstring(data, xmlsafe.parser(long_text=True)))
     except etree.XMLSyntaxError as exc:
         return None, name, [_syntax_finding(exc)]
     except ValueError as exc:  # e.g. unicode strings with encoding declarations
