@@ -21,6 +21,14 @@ from ubltr.validate.xpath2 import UnsupportedXPath, hoist_root_paths, translate
         ("xs:date(.) le xs:date(current-date())", "ub:date-le(string(.), string(ub:current-date()))"),
         ("xs:date('2005-01-01+04:00')  le xs:date(normalize-space(cbc:D))", "ub:date-le('2005-01-01+04:00', string(normalize-space(cbc:D)))"),
         ("contains($L, concat(',', 'matches(', ','))", "contains($L, concat(',', 'matches(', ','))"),
+        # a path step that calls normalize-space (GİB's user-account rules)
+        ("normalize-space(hr:U) = following-sibling::node()/normalize-space(hr:U)",
+         "normalize-space(hr:U) = ub:normalize-each(following-sibling::node(), following-sibling::node()/hr:U, 1)"),
+        ("hr:P/normalize-space(hr:F) = following::node()/hr:P/normalize-space(hr:F)",
+         "ub:normalize-each(hr:P, hr:P/hr:F, 1) = ub:normalize-each(following::node()/hr:P, following::node()/hr:P/hr:F, 1)"),
+        ("a[b = 'x/normalize-space(y)']/normalize-space(c/d[@k = 'v/w'])",
+         "ub:normalize-each(a[b = 'x/normalize-space(y)'], a[b = 'x/normalize-space(y)']/c/d[@k = 'v/w'], 2)"),
+        ("$v/normalize-space()", "ub:normalize-each($v, $v, 0)"),
     ],
 )
 def test_translate(src: str, want: str) -> None:
@@ -34,7 +42,10 @@ def test_translate(src: str, want: str) -> None:
         "for $x in a return $x",
         "a eq 'x'",
         "tokenize(a, ',')",
-        "hr:A/normalize-space(hr:B) = 'x'",
+        "hr:A/upper-case(hr:B) = 'x'",
+        "hr:A/normalize-space(../hr:B) = 'x'",
+        "hr:A/normalize-space(string(hr:B)) = 'x'",
+        "hr:A/normalize-space(hr:B, hr:C) = 'x'",
         "xs:date(.) = xs:date('2020-01-01')",
         "upper-case(a)",
     ],
@@ -103,3 +114,70 @@ def test_node_set_arguments_use_first_node() -> None:
     root = etree.fromstring("<r><a>ABC2026000000001</a><a>x</a></r>")
     assert xpath2.FUNCTIONS["matches"](None, root.findall("a"), r"^[A-Z0-9]{3}20[0-9]{2}[0-9]{9}$")
     assert not xpath2.FUNCTIONS["matches"](None, [], "x")
+
+
+# ----------------------------------------------------------------- P/normalize-space(R)
+
+_MAPPED = [
+    "normalize-space(n) = following-sibling::node()/normalize-space(n)",
+    "p/normalize-space(n) = following::node()/p/normalize-space(n)",
+    "following-sibling::node()/normalize-space(n) = ''",
+    "count(following-sibling::node()/normalize-space(n))",
+    "count(following::node()/p/normalize-space(n))",
+    "count(p/normalize-space(n[2]))",
+    "count(*/normalize-space()) + count(following-sibling::*/normalize-space(p/n))",
+    "following-sibling::u/normalize-space(p/n) = normalize-space(p/n)",
+    "string(count(../u[normalize-space(n) = current()/following-sibling::u/normalize-space(n)]))",
+]
+
+
+def _stylesheet(exprs: list[str]) -> str:
+    body = "".join(f'<c><xsl:value-of select="{e}"/></c>' for e in exprs)
+    return (
+        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" '
+        f'xmlns:ub="{xpath2.EXT_NS}">'
+        f'<xsl:template match="/"><r><xsl:for-each select="//u"><u>{body}</u></xsl:for-each></r></xsl:template>'
+        "</xsl:stylesheet>"
+    )
+
+
+def _run_saxon(xml: str, exprs: list[str]) -> list[list[str]]:
+    saxonche = pytest.importorskip("saxonche")
+    proc = saxonche.PySaxonProcessor(license=False)
+    exe = proc.new_xslt30_processor().compile_stylesheet(stylesheet_text=_stylesheet(exprs))
+    out = etree.fromstring(exe.transform_to_string(xdm_node=proc.parse_xml(xml_text=xml)).encode())
+    return [[c.text or "" for c in u] for u in out]
+
+
+def _run_lxml(xml: str, exprs: list[str]) -> list[list[str]]:
+    ext = {(xpath2.EXT_NS, k): v for k, v in xpath2.FUNCTIONS.items()}
+    xslt = etree.XSLT(etree.fromstring(_stylesheet([translate(e) for e in exprs])), extensions=ext)
+    out = xslt(etree.fromstring(xml)).getroot()
+    return [[c.text or "" for c in u] for u in out]
+
+
+_space = st.sampled_from(["", " ", "  ", "\n\t", "\u00a0"])
+_word = st.sampled_from(["", "A", "B", "A B", "A  B"])
+_n = st.builds(lambda a, w, b: f"<n>{a}{w}{b}</n>", _space, _word, _space)
+_p = st.lists(_n, max_size=2).map(lambda ns: "<p>" + "".join(ns) + "</p>")
+_u = st.builds(
+    lambda ns, ps, sp: sp + "<u>" + "".join(ns) + "".join(ps) + "</u>",
+    st.lists(_n, max_size=2), st.lists(_p, max_size=2), st.sampled_from(["", " ", "<!--c-->", "<x/>", "t"]),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(_u, min_size=1, max_size=4))
+def test_normalize_space_steps_agree_with_saxon(us: list[str]) -> None:
+    """Mapped normalize-space steps, run as an XSLT 1.0 stylesheet (XPath 1.0
+    backwards-compatible mode, as GİB's efatura.xsl runs): Saxon on the original,
+    libxslt on the translation.  Covers missing and repeated children, whitespace
+    (including a no-break space, which normalize-space keeps), text and comment
+    siblings, and identical values on several nodes."""
+    xml = "<r>" + "".join(us) + " </r>"
+    assert _run_lxml(xml, _MAPPED) == _run_saxon(xml, _MAPPED), xml
+
+
+def test_normalize_space_is_xml_whitespace_only() -> None:
+    assert xpath2.normalize_space(" \t a \n\r b  ") == "a b"
+    assert xpath2.normalize_space("\u00a0a\u2003b") == "\u00a0a\u2003b"

@@ -16,7 +16,16 @@ XPath 2.0                              XPath 1.0 + extension (namespace ``EXT_NS
 ``E castable as xs:time``              ``ub:castable-time(E)``
 ``xs:date(A) le xs:date(B)``           ``ub:date-le(A, B)`` (also ``ge``)
 ``current-date()``                     ``ub:current-date()``
+``P/normalize-space(R)``               ``ub:normalize-each(P, P/R, k)``
 =====================================  =========================================
+
+``P/normalize-space(R)`` is a path step that calls a function (GİB's user-account
+rules compare ``following::node()/hr:PersonName/normalize-space(hr:FormattedName)``):
+one string per node ``n`` of ``P``, in document order, ``normalize-space((n/R)[1])``
+(``""`` when ``n`` has no ``R``, so text nodes of ``following-sibling::node()`` give
+``""`` too).  ``R`` must be ``k`` >= 0 child steps; the extension gets ``P`` and
+``P/R`` and pairs each node of ``P/R`` with its ``k``-th ancestor.  The result is a
+node-set of text nodes, so ``=`` compares it existentially like XPath 2.0 does.
 
 and one pure performance rewrite: a location path that starts at the root
 (``//cbc:UBLVersionID`` inside a rule that fires once per line) does not depend on
@@ -111,6 +120,8 @@ def _operand_before(masked: str, end: int) -> int:
 _CASTABLE = re.compile(r"\bcastable\s+as\s+xs:(date|time)\b")
 _DATE_CMP = re.compile(r"xs:date\s*\(")
 _STEP = r"[A-Za-z_*@.][\w.\-]*(?::[\w.\-*]+)?(?:\[[^\[\]]*\])*"
+#: one child step: a (prefixed) name or ``*``, with optional predicates (no axis, no ``//``)
+_STEP_NAME = r"(?:\*|[A-Za-z_][\w.\-]*(?::(?:\*|[A-Za-z_][\w.\-]*))?)(?:\[[^\[\]]*\])*"
 _ROOT_PATH = re.compile(r"(?:^|(?<=[\s(,=!<>|]))(//?" + _STEP + r"(?://?" + _STEP + r")*)(?![\w:(\[/])")
 _FORBIDDEN = re.compile(
     r"\s(?:eq|ne|lt|gt|le|ge|idiv|except|intersect|instance\s+of|treat\s+as|cast\s+as|castable\s+as)\s"
@@ -151,6 +162,71 @@ def _rewrite_date_compare(expr: str) -> str:
         a = expr[a_open + 1 : a_close].strip()
         b = expr[b_open + 1 : b_close].strip()
         expr = f"{expr[:m.start()]}{EXT_PREFIX}:date-{op.group(1)}({a}, {b}){expr[b_close + 1:]}"
+
+
+_MAPPED_STEP = re.compile(r"/\s*normalize-space\s*\(")
+_CHILD_STEPS = re.compile(r"\s*(?:" + _STEP_NAME + r"(?:\s*/\s*" + _STEP_NAME + r")*)?\s*")
+
+
+def _path_before(masked: str, end: int) -> int:
+    """Start of the location path that ends just before ``end`` (names, axes, ``/``,
+    predicates and node tests such as ``node()``), scanning backwards."""
+    i = end
+    while i > 0:
+        c = masked[i - 1]
+        if c in ")]":
+            depth, j = 0, i - 1
+            while j >= 0:
+                if masked[j] in ")]":
+                    depth += 1
+                elif masked[j] in "([":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j -= 1
+            if j < 0:
+                raise UnsupportedXPath(f"unbalanced brackets in {masked!r}")
+            i = j
+        elif c.isalnum() or c in "_-.:/@*$":
+            i -= 1
+        else:
+            break
+    if i == end:
+        raise UnsupportedXPath(f"no path before a function step in {masked!r}")
+    return i
+
+
+def _rewrite_mapped_steps(expr: str) -> str:
+    """``P/normalize-space(R)`` → ``ub:normalize-each(P, P/R, k)`` (see the module doc)."""
+    while True:
+        masked = _mask(expr)
+        m = _MAPPED_STEP.search(masked)
+        if not m:
+            return expr
+        start = _path_before(masked, m.start())
+        close = _matching_paren(masked, m.end() - 1)
+        path = expr[start : m.start()].strip()
+        rel = expr[m.end() : close].strip()
+        if not _CHILD_STEPS.fullmatch(_mask(rel)):
+            raise UnsupportedXPath(f"normalize-space() step over {rel!r} (only child steps are supported): {expr!r}")
+        depth = len(_split_steps(rel)) if rel else 0
+        values = f"{path}/{rel}" if rel else path
+        expr = f"{expr[:start]}{EXT_PREFIX}:normalize-each({path}, {values}, {depth}){expr[close + 1:]}"
+
+
+def _split_steps(rel: str) -> list[str]:
+    """The ``/``-separated steps of a relative path (``/`` inside predicates ignored)."""
+    masked, out, depth, start = _mask(rel), [], 0, 0
+    for i, c in enumerate(masked):
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+        elif c == "/" and depth == 0:
+            out.append(rel[start:i])
+            start = i + 1
+    out.append(rel[start:])
+    return [s.strip() for s in out]
 
 
 def _rewrite_calls(expr: str) -> str:
@@ -200,6 +276,7 @@ def translate(expr: str) -> str:
     """Translate one XPath 2.0 (GİB subset) expression into XPath 1.0 + extensions."""
     expr = _rewrite_castable(expr)
     expr = _rewrite_date_compare(expr)
+    expr = _rewrite_mapped_steps(expr)
     expr = _rewrite_calls(expr)
     expr = _string_arguments(expr)
     bad = _FORBIDDEN.search(_mask(expr))
@@ -418,7 +495,35 @@ def _current_date(_ctx: Any) -> str:
     return f"{now.date().isoformat()}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+_XML_SPACE = re.compile(r"[ \t\n\r]+")
+
+
+def normalize_space(text: str) -> str:
+    """XPath ``normalize-space``: XML whitespace only (not Python's Unicode set)."""
+    return _XML_SPACE.sub(" ", text).strip(" ")
+
+
+def _normalize_each(_ctx: Any, nodes: Any, values: Any, depth: Any) -> list[str]:
+    """``ub:normalize-each(P, P/R, k)``: for each node of ``P`` (document order), the
+    normalized string value of the first node of ``P/R`` whose ``k``-th ancestor it is,
+    or ``""``.  Returned as a list of strings, which lxml hands libxslt as a node-set
+    of text nodes."""
+    nodes = nodes if isinstance(nodes, list) else [nodes]
+    k = int(depth)
+    if k == 0:
+        return [normalize_space(_string(n)) for n in nodes]
+    first: dict[Any, Any] = {}
+    for v in values if isinstance(values, list) else [values]:
+        owner = v
+        for _ in range(k):
+            owner = owner.getparent() if owner is not None else None
+        if owner is not None:
+            first.setdefault(owner, v)  # lxml keeps one proxy per node: identity works
+    return [normalize_space(_string(first[n])) if hasattr(n, "tag") and n in first else "" for n in nodes]
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "normalize-each": _normalize_each,
     "matches": _matches,
     "castable-date": _castable_date,
     "castable-time": _castable_time,
