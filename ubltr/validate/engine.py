@@ -480,12 +480,14 @@ def run(
     root = tree.getroot()
     doc = _documents().get(root.tag)
     if doc is None:
-        known = ", ".join(d["name"] for d in scenarios()["documents"])
+        known = ", ".join(
+            d["name"] if d["root"].endswith("}" + d["name"]) else f"{d['name']} ({d['root'].rsplit('}', 1)[1]})"
+            for d in scenarios()["documents"])
         return Report(name=display, readable=True, layers=("xml",), findings=(_xml_finding(
             "root", f"the root element is {etree.QName(root).localname} in namespace "
-                    f"'{etree.QName(root).namespace or ''}'; expected a UBL-TR document ({known}) in its UBL 2.1 namespace",
+                    f"'{etree.QName(root).namespace or ''}'; expected one of: {known} (each in its own namespace)",
             line=root.sourceline,
-            fix="validate the UBL document itself (unwrap envelopes; check the default xmlns)"),))
+            fix="check the root element's name and its xmlns (UBL 2.1, GİB envelope or HR-XML namespace)"),))
     profile = _text(root, doc.get("profile"))
     type_code = _text(root, doc.get("type_code"))
     mapping = doc.get("schematron_type", {})
