@@ -80,3 +80,27 @@ def test_pairs_we_forbid_are_pairs_gib_forbids(profile, oracle):
             assert not type_rules, (profile, type_, fired)
         else:
             assert type_rules, (profile, type_, "we forbid it but GİB's rules do not", fired)
+
+
+def test_schema_path_checks_every_imported_xsd(tmp_path, monkeypatch) -> None:
+    """The Invoice XSD pulls ~15 files through xs:import/xs:include; a change to any of
+    them (not only to the entry file) is refused before libxml2 reads it."""
+    import shutil
+
+    real = official._root()
+    copy = tmp_path / "ekler"
+    shutil.copytree(real, copy)
+    monkeypatch.setattr(official, "_root", lambda: copy)
+    official.path.cache_clear()
+    official.schema_path.cache_clear()
+    try:
+        assert official.schema_path("xsd/maindoc/UBL-Invoice-2.1.xsd") == copy / "xsd/maindoc/UBL-Invoice-2.1.xsd"
+        official.path.cache_clear()
+        official.schema_path.cache_clear()
+        target = copy / "xsd/common/UBL-CommonBasicComponents-2.1.xsd"
+        target.write_bytes(target.read_bytes().replace(b"</xsd:schema>", b"<!-- edited --></xsd:schema>"))
+        with pytest.raises(official.OfficialArtifactError, match="UBL-CommonBasicComponents"):
+            official.schema_path("xsd/maindoc/UBL-Invoice-2.1.xsd")
+    finally:
+        official.path.cache_clear()
+        official.schema_path.cache_clear()

@@ -67,6 +67,37 @@ def path(name: str) -> Path:
     return p
 
 
+_XS = "{http://www.w3.org/2001/XMLSchema}"
+
+
+@cache
+def schema_path(name: str) -> Path:
+    """:func:`path` for an XSD, checking also every file it includes or imports
+    (recursively, by ``schemaLocation``) against the lock: libxml2 reads those from
+    disk by itself, so checking only the entry file would leave them unchecked."""
+    from lxml import etree
+
+    root = _root()
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        cur = todo.pop()
+        if cur in seen:
+            continue
+        seen.add(cur)
+        p = path(cur)  # checks the sha256 (and that the file is locked at all)
+        doc = etree.parse(str(p), etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+        for el in doc.getroot():
+            if el.tag in (_XS + "include", _XS + "import", _XS + "redefine") and el.get("schemaLocation"):
+                target = (p.parent / el.get("schemaLocation")).resolve()
+                try:
+                    rel = target.relative_to(root.resolve())
+                except ValueError:
+                    raise OfficialArtifactError(f"{cur} loads {el.get('schemaLocation')}, outside {PACKAGE}") from None
+                todo.append(rel.as_posix())
+    return path(name)
+
+
 def verify_all() -> list[str]:
     """Check every locked file; returns the list of names checked."""
     return [str(path(n)) and n for n in lock()["files"]]

@@ -516,9 +516,9 @@ def _signature_schema() -> etree.XMLSchema:
         from . import official
 
         imports = [
-            (DS, official.path("xsd/common/UBL-xmldsig-core-schema-2.1.xsd").as_uri()),
-            (XADES, official.path("xsd/common/UBL-XAdESv132-2.1.xsd").as_uri()),
-            (XADES141, official.path("xsd/common/UBL-XAdESv141-2.1.xsd").as_uri()),
+            (DS, official.schema_path("xsd/common/UBL-xmldsig-core-schema-2.1.xsd").as_uri()),
+            (XADES, official.schema_path("xsd/common/UBL-XAdESv132-2.1.xsd").as_uri()),
+            (XADES141, official.schema_path("xsd/common/UBL-XAdESv141-2.1.xsd").as_uri()),
             (_EXC_C14N_NS, "urn:ubltr:exc-c14n.xsd"),
         ]
         wrapper = '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">%s</xs:schema>' % "".join(

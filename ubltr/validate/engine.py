@@ -272,7 +272,7 @@ def program(names: tuple[str, ...]) -> Program:
 
 @cache
 def schema(official_name: str) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(official.path(official_name))))
+    return etree.XMLSchema(etree.parse(str(official.schema_path(official_name))))
 
 
 @cache
