@@ -106,8 +106,8 @@ class _TaxView:
 class _ACView:
     __slots__ = ("indicator", "reason", "factor", "amount", "base")
 
-    def __init__(self, ac, amount: Decimal, gross: Decimal):
-        self.indicator = "true" if ac.is_charge else "false"
+    def __init__(self, ac, amount: Decimal, gross: Decimal, is_charge: bool | None = None):
+        self.indicator = "true" if (ac.is_charge if is_charge is None else is_charge) else "false"
         self.reason = ac.reason
         self.factor = _factor(ac.rate) if ac.rate is not None else None
         self.amount = _amt(amount)
@@ -142,6 +142,33 @@ class _LineView:
         self.withholding = _WithholdingView(lt.withholding) if lt.withholding else None
         self.acs = [_ACView(a, amt, lt.gross) for a, amt in zip(ln.allowances, lt.allowances)] + \
                    [_ACView(c, amt, lt.gross) for c, amt in zip(ln.charges, lt.charges)]
+
+
+class _DocView:
+    """The document-level amounts already formatted, and the document's tax subtotals,
+    withholding subtotals and allowances/charges as the same views the lines use: the
+    template reads attributes instead of calling helpers (a jinja2 call costs several
+    times an attribute read)."""
+
+    __slots__ = ("tax_total", "withholding_total", "line_extension", "tax_exclusive", "tax_inclusive",
+                 "allowance_total", "charge_total", "rounding", "payable", "subtotals",
+                 "withholding_subtotals", "acs")
+
+    def __init__(self, inv: Invoice, t: calc.Totals):
+        self.tax_total = _amt(t.tax_total)
+        self.withholding_total = _amt(t.withholding_total)
+        self.line_extension = _amt(t.line_extension)
+        self.tax_exclusive = _amt(t.tax_exclusive)
+        self.tax_inclusive = _amt(t.tax_inclusive)
+        self.allowance_total = _amt(t.allowance_total)
+        self.charge_total = _amt(t.charge_total)
+        self.rounding = _amt(t.rounding)
+        self.payable = _amt(t.payable)
+        self.subtotals = [_TaxView(s) for s in t.subtotals]
+        self.withholding_subtotals = [_WithholdingView(w) for w in t.withholding_subtotals]
+        # allowances then charges, each with its place's indicator; BaseAmount = Σ line nets when by rate
+        self.acs = [_ACView(a, amt, t.line_extension, False) for a, amt in zip(inv.allowances, t.doc_allowances)] + \
+                   [_ACView(c, amt, t.line_extension, True) for c, amt in zip(inv.charges, t.doc_charges)]
 
 
 _XML_SPECIAL = re.compile(r"[&<>\"']")
@@ -218,7 +245,7 @@ def build_with_totals(inv: Invoice, totals: calc.Totals | None = None,
     inv = assign_identity(inv, sequence)
     t = totals if totals is not None else calc.compute(inv)
     lines = [_LineView(i, ln, lt) for i, (ln, lt) in enumerate(zip(inv.lines, t.lines), 1)]
-    text = _template().render(inv=inv, t=t, x=_Helpers(inv), lines=lines)
+    text = _template().render(inv=inv, t=t, x=_Helpers(inv), lines=lines, d=_DocView(inv, t))
     return text.encode("utf-8"), inv, t
 
 
