@@ -227,12 +227,13 @@ class Invoice:
     additional_references: tuple[DocumentReference, ...] = ()
 
     def with_identity(self, *, id: str | None = None, uuid: str | None = None) -> "Invoice":
-        """A copy with ``id`` / ``uuid`` filled (a fresh UUID4 when neither has one)."""
-        return replace(
-            self,
-            id=id or self.id,
-            uuid=uuid or self.uuid or str(_uuid.uuid4()),
-        )
+        """A copy with ``id`` / ``uuid`` filled (a fresh UUID4 when neither has one);
+        ``self`` when that changes nothing (the invoice is immutable, so no copy is needed)."""
+        new_id = id or self.id
+        new_uuid = uuid or self.uuid or str(_uuid.uuid4())
+        if new_id == self.id and new_uuid == self.uuid:
+            return self
+        return replace(self, id=new_id, uuid=new_uuid)
 
 
 # --------------------------------------------------------------------------- errors
@@ -377,11 +378,11 @@ class _Reader:
         v = d.get(key)
         if type(v) is str and max_len is None and _CTRL_RE.search(v) is None and (not required or v.strip()):
             return v  # the common case, without building the path
-        p = _join(path, key)
-        if v is None:
+        if v is None:  # the next most common case: an optional key left out
             if required:
-                self.err(p, "is required")
+                self.err(_join(path, key), "is required")
             return None
+        p = _join(path, key)
         if isinstance(v, (_JsonNumber,)):
             v = str(v)
         if not isinstance(v, str):
@@ -406,11 +407,11 @@ class _Reader:
             out = Decimal(v)  # the common case: plain digits, at most 15 before the point, >= 0
             if not positive or out > 0:
                 return out
-        p = _join(path, key)
         if v is None:
             if required:
-                self.err(p, "is required")
+                self.err(_join(path, key), "is required")
             return None
+        p = _join(path, key)
         out = self.decimal_value(v, p)
         if out is None:
             return None
@@ -496,12 +497,12 @@ class _Reader:
         return s
 
     def items(self, d: dict, key: str, path: str, required: bool = False) -> list[tuple[str, Any]]:
-        p = _join(path, key)
         v = d.get(key)
         if v is None:
             if required:
-                self.err(p, "is required")
+                self.err(_join(path, key), "is required")
             return []
+        p = _join(path, key)
         if not isinstance(v, list):
             self.err(p, f"must be a list, got {_kind(v)}")
             return []
@@ -569,6 +570,7 @@ _ADDRESS_KEYS = {"street", "building_number", "district", "city", "postal_code",
 _LINE_KEYS = {"name", "description", "code", "brand", "model", "quantity", "unit",
               "unit_price", "allowances", "charges", "taxes", "withholding", "exemption",
               "delivery", "item_ids", "classification", "product_trace_id", "serial_id"}
+_TAX_KEYS = frozenset({"code", "percent", "amount"})
 # AdditionalItemIdentification schemes: GİB's list plus ETIKETNO (IDIS, GİB IdisEtiketNoCheck-1)
 _ITEM_ID_SCHEMES_EXTRA = frozenset({"ETIKETNO"})
 
@@ -972,7 +974,7 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
     taxes: list[Tax] = []
     seen: set[str] = set()
     for tp, traw in r.items(d, "taxes", path):
-        td = r.obj(traw, tp, {"code", "percent", "amount"})
+        td = r.obj(traw, tp, _TAX_KEYS)
         if td is None:
             continue
         code = r.code(td, "code", tp, codes.tax_codes(), "tax code", required=True)
@@ -980,7 +982,7 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
         amt = r.decimal(td, "amount", tp)
         if pct is not None and pct > 100:
             r.err(_join(tp, "percent"), f"{pct} is more than 100 percent")
-        if len([k for k in ("percent", "amount") if td.get(k) is not None]) != 1:
+        if (td.get("percent") is not None) + (td.get("amount") is not None) != 1:
             r.err(tp, "give exactly one of percent or amount (per unit)")
         if code == "0015" and amt is not None:
             r.err(_join(tp, "amount"), "KDV (0015) is a percent, not a per-unit amount")
@@ -1048,7 +1050,8 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
 
     allowances = tuple(_allowance(r, x, p, False) for p, x in r.items(d, "allowances", path))
     charges = tuple(_allowance(r, x, p, True) for p, x in r.items(d, "charges", path))
-    delivery = _line_delivery(r, d.get("delivery"), _join(path, "delivery"))
+    raw_delivery = d.get("delivery")
+    delivery = _line_delivery(r, raw_delivery, _join(path, "delivery")) if raw_delivery is not None else None
     item_ids: list[tuple[str, str]] = []
     raw_ids = d.get("item_ids")
     if raw_ids is not None:
