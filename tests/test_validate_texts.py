@@ -123,3 +123,16 @@ def test_cli_explain_ubltr_rule_prints_schematron_message_and_fix() -> None:
     res = CliRunner().invoke(cli, ["explain", rule])
     assert res.exit_code == 0, res.output
     assert "means:" in res.output and f"fix:     {engine.rule_texts()[rule]['fix']}" in res.output
+
+
+def test_xml_examples_in_fix_hints_are_well_formed() -> None:
+    """A hint such as ``<cbc:CopyIndicator>false</cbc:CopyIndicator>`` must be copyable."""
+    prefixes = ("cbc", "cac", "ext", "ds", "xades", "sh", "ef", "hr", "oa")
+    decl = " ".join(f'xmlns:{p}="urn:test:{p}"' for p in prefixes)
+    checked = 0
+    for rule, text in engine.rule_texts().items():
+        m = re.search(r"<[a-z]+:[A-Za-z].*>", text.get("fix") or "")
+        if m:
+            etree.fromstring(f"<r {decl}>{m.group()}</r>")  # raises on a broken example
+            checked += 1
+    assert checked > 50
