@@ -4,8 +4,8 @@ The document is produced by the jinja2 template ``templates/invoice.xml.j2`` fro
 model and the totals of :func:`ubltr.calc.compute`; this module only prepares values
 (formatting decimals, choosing GİB's scheme names) and never computes an amount.
 Output is deterministic: the same invoice (with its ``id`` and ``uuid`` set) gives
-the same bytes.  Text is escaped by jinja2's autoescape; control characters were
-already refused by the loader.
+the same bytes.  Text is escaped by the environment's ``finalize``
+(:func:`_xml_escape`); control characters were already refused by the loader.
 """
 
 from __future__ import annotations
@@ -177,8 +177,9 @@ _XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#3
 
 def _xml_escape(value: object) -> str:
     """jinja2 ``finalize``: every ``{{ expression }}`` is escaped here (text and
-    attribute safe), except macro output marked ``| safe``.  Cheaper than autoescape,
-    which builds a Markup object per expression; the result is the same bytes.
+    attribute safe), except macro output marked ``| safe`` (the address macro).
+    Cheaper than autoescape, which builds a Markup object per expression; the result
+    is the same bytes.
 
     Runs once per expression (~300 times for a ten-line invoice): plain strings
     without a special character (nearly all of them) return after five substring
