@@ -583,6 +583,9 @@ Mapper = Callable[[Iterator[list[Record]], BatchOptions], Iterator[list[RecordRe
 
 
 def _warm(options: BatchOptions) -> None:
+    from .render import warm_up as render_warm_up
+
+    render_warm_up()  # the jinja2 template, compiled once before the pool forks
     if options.validate:
         from .validate import warm_up
 
