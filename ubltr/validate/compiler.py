@@ -592,7 +592,14 @@ class _Program:
         checks on every ``@currencyID``, ``@unitCode``...) is decided once for the value
         of its first node when it has several; every node with that same value reuses the
         answer, the others are tested as usual.  Exact, and ~20x cheaper on the usual
-        invoice where every amount carries the same currency."""
+        invoice where every amount carries the same currency.  A loop under a guard of
+        :meth:`_guarded` (GİB's ``@unitCode`` check runs only for UBL 2.1 documents) is
+        decided the same way inside its guard."""
+        if loop.tag == _X + "if" and len(loop) == 1 and loop[0].tag == _X + "for-each":
+            inner = loop[0]
+            loop.remove(inner)
+            loop.extend(self._by_value(inner))
+            return [loop]
         if loop.tag != _X + "for-each":
             return [loop]
         tests = [el for el in loop if el.tag == _X + "if"]
