@@ -623,8 +623,14 @@ class _Program:
             probe = etree.SubElement(etree.SubElement(first, _X + "for-each", select=f"${nodes}[1]"),
                                      _X + "if", test=t.get("test"))
             _text(probe, "1")
-            same = f". = ${value}"
-            t.set("test", f"({same} and $ubltr-t-{k}-{i} = '1') or (not({same}) and ({t.get('test')}))")
+            # the nodes with the first node's value fail exactly when the first does: one
+            # test, then (rarely) one finding per such node
+            fire = etree.SubElement(many, _X + "if", test=f"$ubltr-t-{k}-{i} = '1'")
+            each = etree.SubElement(fire, _X + "for-each", select=f"${nodes}[. = ${value}]")
+            for part in t:
+                each.append(copy.deepcopy(part))
+        # the others (usually none: one predicate over the node set, in C) as written
+        loop.set("select", f"${nodes}[not(. = ${value})]")
         many.append(loop)
         etree.SubElement(choose, _X + "otherwise").append(plain)
         return out
