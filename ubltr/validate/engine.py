@@ -458,7 +458,8 @@ def _program_findings(
 def _text(root: etree._Element, tag: str | None) -> str | None:
     if not tag:
         return None
-    v = root.findtext(tag)
+    el = next(root.iterchildren(tag), None)  # (findtext goes through ElementPath: ~5x slower)
+    v = "".join(el.itertext()) if el is not None else None
     return v.strip() if v else None
 
 
