@@ -40,6 +40,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from time import monotonic
 from typing import Any, Callable
 
 EXT_NS = "urn:ubltr:xpath-ext"
@@ -430,12 +431,30 @@ def _tz(text: str | None) -> timezone | None:
     return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
 
 
+#: (monotonic time, implicit timezone, current-date) read from the clock at most once a
+#: second: GİB's date rules ask for both several times per IssueDate of every document
+_CLOCK: list[Any] = [float("-inf"), None, ""]
+
+
+def _clock() -> tuple[timezone, str]:
+    t = monotonic()
+    if t - _CLOCK[0] >= 1.0:
+        now = datetime.now().astimezone()
+        off = now.utcoffset() or timedelta(0)
+        minutes = int(off.total_seconds() // 60)
+        sign = "-" if minutes < 0 else "+"
+        minutes = abs(minutes)
+        text = f"{now.date().isoformat()}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+        _CLOCK[:] = [t, timezone(off), text]
+    return _CLOCK[1], _CLOCK[2]
+
+
 def _implicit_tz() -> timezone:
     """The processor's implicit timezone: like Saxon, the machine's local offset."""
-    off = datetime.now().astimezone().utcoffset() or timedelta(0)
-    return timezone(off)
+    return _clock()[0]
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str) -> tuple[date, timezone | None] | None:
     """An ``xs:date`` lexical value (whitespace-collapsed, as a cast does) or None."""
     m = _DATE.fullmatch(text.strip(" \t\n\r"))
@@ -487,12 +506,7 @@ def _date_ge(_ctx: Any, a: Any, b: Any) -> bool:
 
 
 def _current_date(_ctx: Any) -> str:
-    now = datetime.now().astimezone()
-    off = now.utcoffset() or timedelta(0)
-    minutes = int(off.total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    minutes = abs(minutes)
-    return f"{now.date().isoformat()}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return _clock()[1]
 
 
 _XML_SPACE = re.compile(r"[ \t\n\r]+")
