@@ -60,3 +60,25 @@ def test_non_invoices_and_unsafe_documents_are_refused():
     bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">&a;</Invoice>'
     with pytest.raises(ParseError, match="DOCTYPE"):
         parse(bomb)
+
+
+@pytest.mark.parametrize("fixture", ["TEMELFATURA-SATIS.json", "IHRACAT-ISTISNA.json"])
+def test_a_users_own_yalniz_note_survives_the_round_trip(fixture):
+    """Only the amount-in-words notes the builder writes (the words of PayableAmount and,
+    for a foreign currency, of its TRY equivalent) are dropped by parse; a user's note
+    that merely starts with "Yalnız ", or even repeats those words, is kept."""
+    import json
+    from pathlib import Path
+
+    from ubltr import compute, load
+    from ubltr.render import build
+
+    data = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / fixture).read_text(encoding="utf-8"))
+    inv = load(data)
+    totals = compute(inv)
+    own = ("Yalnız nakit ödeme kabul edilir", totals.words)
+    data["notes"] = list(data.get("notes", [])) + list(own)
+    inv = load(data)
+    back = parse(build(inv))
+    assert back.notes == inv.notes
+    assert back == inv

@@ -40,7 +40,7 @@ from .model import AllowanceCharge, Invoice
 __all__ = [
     "ROUNDING", "RoundingPoint", "TaxLine", "WithholdingLine", "LineTotals",
     "TaxSubtotal", "WithholdingSubtotal", "Totals", "CalcError", "compute",
-    "amount_in_words", "in_kdv_base",
+    "amount_in_words", "try_equivalent", "in_kdv_base",
 ]
 
 CENT = Decimal("0.01")
@@ -363,7 +363,7 @@ def compute(inv: Invoice) -> Totals:
     words_try = None
     if inv.currency != "TRY":
         assert inv.exchange_rate is not None
-        payable_try = _round("try_equivalent", payable * inv.exchange_rate)
+        payable_try = try_equivalent(payable, inv.exchange_rate)
         words_try = amount_in_words(payable_try, "TRY")
     return Totals(
         currency=inv.currency, lines=tuple(lines), doc_allowances=doc_allow, doc_charges=doc_charge,
@@ -462,6 +462,11 @@ def number_in_words(n: int) -> str:
                 groups.append(_three(g) + ([_SCALES[k]] if k else []))
         k += 1
     return " ".join(w for grp in reversed(groups) for w in grp)
+
+
+def try_equivalent(amount: Decimal, rate: Decimal) -> Decimal:
+    """The TRY equivalent of a document-currency amount (rounding point ``try_equivalent``)."""
+    return _round("try_equivalent", amount * rate)
 
 
 def amount_in_words(amount: Decimal, currency: str = "TRY") -> str:

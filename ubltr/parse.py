@@ -7,7 +7,8 @@ invalid VKN still parses.  ``parse(build(x)) == x`` for every invoice ``x`` that
 ``load`` accepts with ``id`` and ``uuid`` set.
 
 What the builder adds and the parser removes again, so that the identity holds:
-the amount-in-words notes (``cbc:Note`` starting with ``Yalnız ``), the default
+the amount-in-words notes (exactly the words of PayableAmount, and of its TRY
+equivalent for a foreign currency; a user's own "Yalnız ..." note is kept), the default
 exemption reason text, document delivery terms repeated on each IHRACAT line, and
 the payment means written for an e-Arşiv internet sale.
 
@@ -281,6 +282,29 @@ def _period(el: etree._Element | None) -> Period | None:
                   end_time=_time(el, "cbc:EndTime"))
 
 
+def _user_notes(texts: list[str], payable: Decimal | None, currency: str, rate: Decimal | None) -> tuple[str, ...]:
+    """The notes without the amount-in-words notes the builder writes: exactly
+    ``amount_in_words(PayableAmount)`` and, for a foreign currency, the TRY one, once
+    each.  Any other note, even one that starts with "Yalnız ", is the user's and kept."""
+    from .calc import amount_in_words, try_equivalent
+
+    expected: list[str] = []
+    if payable is not None and payable >= 0:
+        try:
+            expected.append(amount_in_words(payable, currency))
+            if currency != "TRY" and rate is not None and rate > 0:
+                expected.append(amount_in_words(try_equivalent(payable, rate), "TRY"))
+        except ValueError:  # an amount beyond 10^18: no words were written
+            expected = []
+    out = []
+    for text in texts:
+        if text in expected:
+            expected.remove(text)
+            continue
+        out.append(text)
+    return tuple(out)
+
+
 def parse(source: bytes | str | Path | etree._Element) -> Invoice:
     """Read a UBL-TR invoice (bytes, XML text, a path, or a parsed element)."""
     root = _root(source)
@@ -335,14 +359,12 @@ def parse(source: bytes | str | Path | etree._Element) -> Invoice:
     any_line_wh = root.find("cac:InvoiceLine/cac:WithholdingTaxTotal", NS) is not None
 
     allow, charge = _allowances(root)
-    notes = tuple(
-        (n.text or "") for n in root.findall("cbc:Note", NS)
-        if not (n.text or "").startswith("Yalnız ")
-    )
     currency = _t(root, "cbc:DocumentCurrencyCode") or "TRY"
     rate = _dec(root, "cac:PricingExchangeRate/cbc:CalculationRate")
     if rate is None and currency != "TRY":
         rate = _dec(root, "cac:TaxExchangeRate/cbc:CalculationRate") or _dec(root, "cac:PaymentExchangeRate/cbc:CalculationRate")
+    notes = _user_notes([n.text or "" for n in root.findall("cbc:Note", NS)],
+                        _dec(root, "cac:LegalMonetaryTotal/cbc:PayableAmount"), currency, rate)
     return Invoice(
         profile=_t(root, "cbc:ProfileID") or "",
         type=_t(root, "cbc:InvoiceTypeCode") or "",
