@@ -183,16 +183,20 @@ def batch(n: int, reference: bool) -> None:
         bad = [p for p in paths[:50] if not validate(p).valid]
         assert not bad, validate(bad[0]).to_text()
         print(f"\ndirectory of {n} one-line invoices (every fixture's scenario), files read from disk:")
-        t = time.perf_counter()
-        for p in paths:
-            _bare_file(p)
-        tb = time.perf_counter() - t
-        t = time.perf_counter()
-        for p in paths:
-            validate(p)
-        to = time.perf_counter() - t
+        # three rounds, alternating, best of each: one pass of bare XSD over 4,000 small
+        # files is ~0.5 s and moves by ±30 % with the machine's other work
+        tb = to = float("inf")
+        for _ in range(3):
+            t = time.perf_counter()
+            for p in paths:
+                _bare_file(p)
+            tb = min(tb, time.perf_counter() - t)
+            t = time.perf_counter()
+            for p in paths:
+                validate(p)
+            to = min(to, time.perf_counter() - t)
         print(f"  1 process : bare XSD {tb:6.2f} s ({n / tb:6.0f} docs/s)   ubltr {to:6.2f} s ({n / to:6.0f} docs/s)"
-              f"   ubltr/XSD = {to / tb:.1f}x (target <= 5x)")
+              f"   ubltr/XSD = {to / tb:.1f}x (target <= 5x; best of 3 alternating rounds each)")
         if reference:
             from efatura_kontrol.kontrol import kontrol_et
 
