@@ -89,6 +89,20 @@ def _matching_paren(masked: str, open_at: int) -> int:
     raise UnsupportedXPath(f"unbalanced parentheses in {masked!r}")
 
 
+def _matching_open(masked: str, close_at: int) -> int:
+    """Index of the ``(`` or ``[`` that opens the bracket closing at ``close_at``
+    (scanning backwards; literals are masked)."""
+    depth = 0
+    for j in range(close_at, -1, -1):
+        if masked[j] in ")]":
+            depth += 1
+        elif masked[j] in "([":
+            depth -= 1
+            if depth == 0:
+                return j
+    raise UnsupportedXPath(f"unbalanced brackets in {masked!r}")
+
+
 def _operand_before(masked: str, end: int) -> int:
     """Start index of the primary/path expression that ends just before ``end``
     (used for the left operand of ``castable as``)."""
@@ -97,17 +111,7 @@ def _operand_before(masked: str, end: int) -> int:
         i -= 1
     stop = i
     if stop and masked[stop - 1] == ")":
-        depth = 0
-        j = stop - 1
-        while j >= 0:
-            if masked[j] == ")":
-                depth += 1
-            elif masked[j] == "(":
-                depth -= 1
-                if depth == 0:
-                    break
-            j -= 1
-        i = j
+        i = _matching_open(masked, stop - 1)
     # a function name or path steps directly before
     while i > 0 and (masked[i - 1].isalnum() or masked[i - 1] in "_-.:/@*$[]"):
         i -= 1
@@ -176,18 +180,7 @@ def _path_before(masked: str, end: int) -> int:
     while i > 0:
         c = masked[i - 1]
         if c in ")]":
-            depth, j = 0, i - 1
-            while j >= 0:
-                if masked[j] in ")]":
-                    depth += 1
-                elif masked[j] in "([":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                j -= 1
-            if j < 0:
-                raise UnsupportedXPath(f"unbalanced brackets in {masked!r}")
-            i = j
+            i = _matching_open(masked, i - 1)
         elif c.isalnum() or c in "_-.:/@*$":
             i -= 1
         else:
