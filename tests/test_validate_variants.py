@@ -151,3 +151,18 @@ def test_a_scanned_pdf_over_libxml2s_10mb_text_limit_is_read(oracle) -> None:
     assert parse(big).id == parse((ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes()).id
     deep = b"<a>" * 300 + b"</a>" * 300  # the depth limit is not lifted
     assert [f.rule for f in validate(deep).findings] == ["xml:limits"]
+
+
+def test_a_long_document_is_parsed_with_the_same_options() -> None:
+    """The second parse of a >10 MB document keeps the validator's parser options: CDATA
+    stays merged into the text around it (one text node, as GİB's Saxon sees it), so
+    text()-based GİB rules mean the same for a big document as for a small one."""
+    small = (ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes()
+    small = small.replace(b"<cbc:Note>", b"<cbc:Note>x<![CDATA[y]]>", 1)
+    big = _with_attachment(small, 9_000_000)
+    counts = []
+    for data in (small, big):
+        tree, _, findings = engine.load(data)
+        assert tree is not None and not findings
+        counts.append(tree.xpath("count(/*/*[local-name()='Note'][1]/text())"))
+    assert counts == [1.0, 1.0]

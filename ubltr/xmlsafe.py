@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-__all__ = ["UnsafeXML", "parser", "fromstring", "too_long", "MAX_BYTES"]
+__all__ = ["UnsafeXML", "parser", "fromstring", "parse_bytes", "too_long", "MAX_BYTES"]
 
 #: default size limit for one document
 MAX_BYTES = 100 * 1024 * 1024
@@ -50,6 +50,18 @@ def parser(*, keep_comments: bool = True, long_text: bool = False) -> etree.XMLP
     )
 
 
+def parse_bytes(data: bytes, short: etree.XMLParser, long: etree.XMLParser) -> etree._Element:
+    """``etree.fromstring(data, short)``; when libxml2 stopped only at its text-length
+    limit (:func:`too_long`), once more with ``long`` (the same options with
+    ``huge_tree=True``).  Raises ``etree.XMLSyntaxError`` otherwise."""
+    try:
+        return etree.fromstring(data, short)
+    except etree.XMLSyntaxError as exc:
+        if not too_long(exc):
+            raise
+    return etree.fromstring(data, long)
+
+
 def fromstring(data: bytes, *, max_bytes: int = MAX_BYTES, what: str = "document") -> etree._Element:
     """Parse ``data``; raise :class:`UnsafeXML` for oversize input, malformed XML,
     a DOCTYPE / entity declaration, or an entity reference left in the tree."""
@@ -61,12 +73,7 @@ def fromstring(data: bytes, *, max_bytes: int = MAX_BYTES, what: str = "document
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise UnsafeXML(f"{what} declares a DOCTYPE/entities, which are refused (entity expansion, XXE)")
     try:
-        try:
-            root = etree.fromstring(bytes(data), parser())
-        except etree.XMLSyntaxError as exc:
-            if not too_long(exc):
-                raise
-            root = etree.fromstring(bytes(data), parser(long_text=True))
+        root = parse_bytes(bytes(data), parser(), parser(long_text=True))
     except etree.XMLSyntaxError as exc:
         raise UnsafeXML(f"line {exc.lineno}: {what} is not well-formed XML: {exc.msg}", exc.lineno) from None
     tree = root.getroottree()

@@ -289,10 +289,12 @@ def warm_up() -> None:
 
 # ----------------------------------------------------------------- layer 1: safe XML
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
-    dtd_validation=False, remove_comments=False,
-)
+_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                       remove_comments=False)
+_PARSER = etree.XMLParser(huge_tree=False, **_PARSER_OPTIONS)
+#: the same parser for a >10 MB text node (see ubltr/xmlsafe.py); the same options matter:
+#: e.g. CDATA merged into the text around it, as GİB's Saxon sees it
+_LONG_PARSER = etree.XMLParser(huge_tree=True, **_PARSER_OPTIONS)
 
 
 def _xml_finding(rule: str, message: str, line: int | None = None, fix: str | None = None) -> Finding:
@@ -340,16 +342,10 @@ def load(source: Source, max_bytes: int | None = None) -> tuple[etree._ElementTr
         raise TypeError(f"validate() takes bytes, a path or an lxml tree, not {type(source).__name__}")
     if len(data) > limit:
         return None, name, [_xml_finding("limits", f"document is {len(data)} bytes; the limit is {limit}")]
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): no copy of a large document)
         return None, name, [_xml_finding("not-xml", "the input is empty")]
     try:
-        try:
-            tree = etree.ElementTree(etree.fromstring(data, _PARSER))
-        except etree.XMLSyntaxError as exc:
-            if not xmlsafe.too_long(exc):
-                raise
-            # a >10 MB text node (a scanned PDF attachment): see ubltr/xmlsafe.py
-            tree = etree.ElementTree(etree.fromstring(data, xmlsafe.parser(long_text=True)))
+        tree = etree.ElementTree(xmlsafe.parse_bytes(data, _PARSER, _LONG_PARSER))
     except etree.XMLSyntaxError as exc:
         return None, name, [_syntax_finding(exc)]
     except ValueError as exc:  # e.g. unicode strings with encoding declarations
