@@ -77,6 +77,8 @@ def schema_path(name: str) -> Path:
     disk by itself, so checking only the entry file would leave them unchecked."""
     from lxml import etree
 
+    from . import xmlsafe
+
     root = _root()
     seen: set[str] = set()
     todo = [name]
@@ -86,7 +88,7 @@ def schema_path(name: str) -> Path:
             continue
         seen.add(cur)
         p = path(cur)  # checks the sha256 (and that the file is locked at all)
-        doc = etree.parse(str(p), etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+        doc = etree.parse(str(p), xmlsafe.parser())
         for el in doc.getroot():
             if el.tag in (_XS + "include", _XS + "import", _XS + "redefine") and el.get("schemaLocation"):
                 target = (p.parent / el.get("schemaLocation")).resolve()
