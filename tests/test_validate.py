@@ -170,3 +170,72 @@ def test_tckn_rule_equals_the_model_checksum(value: str) -> None:
 
     r = engine.run(_party_id_doc("TCKN", value), layers=("ubltr",), strict=True)
     assert ("UBLTR-TCKN-CHECKSUM" in r.failed_rules()) == (not tckn_valid(value))
+
+
+_NS = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+       "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}
+_CODE = "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_tax_subtotals_versus_lines_once_per_code(data: st.DataObject) -> None:
+    """UBLTR-TAXTOTAL-LINES: for each tax code of the document's subtotals, their sum
+    equals the lines' subtotals of that code.  Random codes on the document's and the
+    lines' subtotals and random errors in the document's amounts; the expected findings
+    are computed here with Decimal: exactly one per code whose sums differ."""
+    from decimal import Decimal
+
+    from ubltr.validate import engine
+
+    root = etree.fromstring(GOOD.read_bytes())
+    doc_subs = root.xpath("/*/cac:TaxTotal/cac:TaxSubtotal", namespaces=_NS)
+    line_subs = root.xpath("/*/cac:InvoiceLine/cac:TaxTotal/cac:TaxSubtotal", namespaces=_NS)
+    codes = st.sampled_from(["0015", "0071", "9040"])
+    for sub in line_subs:
+        sub.xpath(_CODE, namespaces=_NS)[0].text = data.draw(codes)
+    for sub in doc_subs:
+        sub.xpath(_CODE, namespaces=_NS)[0].text = data.draw(codes)
+        amount = sub.find("cbc:TaxAmount", _NS)
+        error = data.draw(st.sampled_from(["0", "0", "0.01", "-0.01", "0.004", "12.34"]))
+        amount.text = str(Decimal(amount.text) + Decimal(error))
+
+    def sums(subs: list) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        for s in subs:
+            code = s.xpath(_CODE, namespaces=_NS)[0].text
+            out[code] = out.get(code, Decimal(0)) + Decimal(s.find("cbc:TaxAmount", _NS).text)
+        return out
+
+    doc, lines = sums(doc_subs), sums(line_subs)
+    expected = sorted(c for c in doc if abs(doc[c] - lines.get(c, Decimal(0))) >= Decimal("0.0051"))
+    r = engine.run(etree.ElementTree(root), layers=("ubltr",), strict=True)
+    found = [f for f in r.findings if f.rule == "UBLTR-TAXTOTAL-LINES"]
+    assert sorted(f.message.split(":")[0].removeprefix("Tax ") for f in found) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(base=st.one_of(st.none(), st.decimals("0", "100000", places=2)),
+       factor=st.one_of(st.none(), st.decimals("0", "1", places=4)),
+       error=st.sampled_from(["0", "0", "0.004", "0.01", "-0.01", "-3.50"]))
+def test_line_allowance_rate(base, factor, error) -> None:
+    """UBLTR-LINE-ALLOWANCE-RATE flags a line allowance exactly when it has both
+    BaseAmount and MultiplierFactorNumeric and its Amount is a kuruş or more away
+    from their product (expected value computed here with Decimal)."""
+    from decimal import Decimal
+
+    from ubltr.validate import engine
+
+    root = etree.fromstring(GOOD.read_bytes())
+    ac = root.find("cac:InvoiceLine/cac:AllowanceCharge", _NS)
+    for tag, value in (("MultiplierFactorNumeric", factor), ("BaseAmount", base)):
+        el = ac.find(f"cbc:{tag}", _NS)
+        if value is None:
+            ac.remove(el)
+        else:
+            el.text = str(value)
+    product = (base or Decimal(0)) * (factor or Decimal(0))
+    ac.find("cbc:Amount", _NS).text = str((product + Decimal(error)).quantize(Decimal("0.0001")))
+    r = engine.run(etree.ElementTree(root), layers=("ubltr",), strict=True)
+    expected = base is not None and factor is not None and abs(Decimal(error)) >= Decimal("0.0051")
+    assert ("UBLTR-LINE-ALLOWANCE-RATE" in r.failed_rules()) == expected
