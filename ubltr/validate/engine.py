@@ -455,7 +455,10 @@ def _text(root: etree._Element, tag: str | None) -> str | None:
     if not tag:
         return None
     el = next(root.iterchildren(tag), None)  # (findtext goes through ElementPath: ~5x slower)
-    v = "".join(el.itertext()) if el is not None else None
+    if el is None:
+        return None
+    # no children (nor comments, which len() counts): .text is the whole string value
+    v = el.text if not len(el) else "".join(el.itertext())
     return v.strip() if v else None
 
 
