@@ -6,7 +6,6 @@ Our own validator (ubltr.validate) is judged against this; builders are judged b
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 

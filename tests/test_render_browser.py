@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import shared
-from lxml import etree, html as lhtml
+from lxml import html as lhtml
 
 from ubltr import view
 

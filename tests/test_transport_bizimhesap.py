@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ubltr import calc, model
 from ubltr.transport.base import Document, Outcome, Unsupported
-from ubltr.transport.bizimhesap import (ADDINVOICE_PATH, BizimHesapClient, MappingError, amounts_from_totals,
+from ubltr.transport.bizimhesap import (ADDINVOICE_PATH, BizimHesapClient, amounts_from_totals,
                                         dumps_exact, to_addinvoice)
 from ubltr.transport.fake.bizimhesap import BizimHesapFake
 from ubltr.transport.fake.server import FakeRequest, FakeServer

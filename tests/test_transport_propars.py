@@ -14,7 +14,7 @@ from ubltr.outbox import Outbox, Sender, SendPolicy, State
 from ubltr.transport.base import Document, Outcome
 from ubltr.transport.fake.propars import ProparsFake
 from ubltr.transport.fake.server import FAULT_KINDS, FakeServer
-from ubltr.transport.propars import (ALREADY_SENT, CANCEL_PATH, CONFLICT, PREVIEW_PATH, SEND_PATH, SIGNED_XML_PATH,
+from ubltr.transport.propars import (ALREADY_SENT, CANCEL_PATH, CONFLICT, SEND_PATH, SIGNED_XML_PATH,
                                      LookupFailed, NotFound, ProparsClient, SaleConflict, invoice_date_param,
                                      sale_code_for)
 from ubltr.transport.registry import make_client

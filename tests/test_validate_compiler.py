@@ -6,13 +6,12 @@ documents against GİB's schematron run by Saxon."""
 from __future__ import annotations
 
 import copy
-import glob
 
 import pytest
 from hypothesis import given, settings, strategies as st
 from lxml import etree
 
-from conftest import ROOT, shared
+from conftest import ROOT
 from ubltr.validate import compiler, engine
 from ubltr.validate.compiler import SchematronCompileError, _parse_pattern
 

@@ -12,7 +12,6 @@ import glob
 from pathlib import Path
 from typing import Callable
 
-import pytest
 from lxml import etree
 
 from conftest import ROOT, shared

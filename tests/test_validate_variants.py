@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-from pathlib import Path
 from typing import Callable
 
 import pytest

@@ -189,7 +189,6 @@ def send_cmd(provider: str | None, config_path: str | None, outbox_target: str |
     same inputs sends nothing twice.
     """
     from ..outbox import OutboxError
-    from ..transport.base import Document
 
     config = _load_config(config_path)
     name = _provider_name(provider, config)
