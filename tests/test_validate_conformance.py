@@ -12,6 +12,7 @@ import glob
 from pathlib import Path
 from typing import Callable
 
+import pytest
 from lxml import etree
 
 from conftest import ROOT, shared
@@ -178,3 +179,16 @@ def test_verdict_equals_oracle_on_samples(oracle) -> None:
         if report.document != "Invoice":
             continue
         assert report.valid == oracle.check(data).ok, (p.name, report.to_text(), str(oracle.check(data)))
+
+
+@pytest.mark.parametrize("value", ["0000-01-01", "0000-02-29", "-0001-05-05", "10000-01-01", "2026-02-29",
+                                   "2147483648-01-01", " 2026-01-05 ", "2026-01-05+14:00"])
+@pytest.mark.parametrize("stype", ["efatura", "earchive"])
+def test_issue_date_edge_values_fail_the_same_gib_rules(oracle, value: str, stype: str) -> None:
+    """XSD 1.1 dates as Saxon reads them (year 0000, negative and five-digit years, leap
+    days, whitespace, zones) reach GİB's date rules the same way through our engine."""
+    root = etree.fromstring((ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes())
+    root.find(f"{{{CBC}}}IssueDate").text = value
+    data = etree.tostring(root)
+    ours = engine.run(data, layers=("gib",), schematron_type=stype).failed_rules("gib")
+    assert ours == {r for r, _ in oracle.schematron(data, stype)}

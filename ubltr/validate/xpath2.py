@@ -38,7 +38,7 @@ silently disagreeing with GİB.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from functools import lru_cache
 from time import monotonic
 from typing import Any, Callable
@@ -447,20 +447,41 @@ def _implicit_tz() -> timezone:
     return _clock()[0]
 
 
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_YEAR_LIMIT = 2**31 - 1  # Saxon's: |year| up to 2147483647 (beyond, not castable)
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to a date of the proleptic Gregorian calendar, for any
+    year, 0 and negative ones included (astronomical numbering, as XSD 1.1)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
 @lru_cache(maxsize=4096)
-def parse_date(text: str) -> tuple[date, timezone | None] | None:
-    """An ``xs:date`` lexical value (whitespace-collapsed, as a cast does) or None."""
+def parse_date(text: str) -> tuple[int, timezone | None] | None:
+    """An ``xs:date`` lexical value (whitespace-collapsed, as a cast does) → (days from
+    1970-01-01, its timezone or None), or None when it is not castable.  As Saxon (XSD
+    1.1 dates): year 0000 and negative years exist (-0001 is the year before 0000, a
+    leap year every 4 as usual), at least four year digits and no leading zero beyond
+    four, |year| < 2^31."""
     m = _DATE.fullmatch(text.strip(" \t\n\r"))
-    if not m or m.group(1):
-        return None  # negative years cannot be represented (and never appear on invoices)
-    year = int(m.group(2))
-    if year == 0 or year > 9999 or (len(m.group(2)) > 4 and m.group(2)[0] == "0"):
+    if not m:
         return None
-    try:
-        d = date(year, int(m.group(3)), int(m.group(4)))
-    except ValueError:
+    digits = m.group(2)
+    if len(digits) > 4 and digits[0] == "0":
         return None
-    return d, _tz(m.group(5))
+    year = -int(digits) if m.group(1) else int(digits)
+    month, day = int(m.group(3)), int(m.group(4))
+    if abs(year) > _YEAR_LIMIT or not 1 <= month <= 12:
+        return None
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not 1 <= day <= (29 if month == 2 and leap else _MONTH_DAYS[month]):
+        return None
+    return _days_from_civil(year, month, day), _tz(m.group(5))
 
 
 def _castable_date(_ctx: Any, value: Any) -> bool:
@@ -481,13 +502,16 @@ def _castable_time(_ctx: Any, value: Any) -> bool:
     return True
 
 
-def _instant(value: Any) -> datetime:
+def _instant(value: Any) -> int:
+    """The start of an ``xs:date`` as seconds from 1970-01-01T00:00Z (its own timezone,
+    else the implicit one), which is how XPath compares dates."""
     parsed = parse_date(_string(value))
     if parsed is None:
         # XPath would raise a dynamic error (FORG0001); the rules guard with castable
         raise ValueError(f"not an xs:date: {_string(value)!r}")
-    d, tz = parsed
-    return datetime(d.year, d.month, d.day, tzinfo=tz or _implicit_tz())
+    days, tz = parsed
+    offset = (tz or _implicit_tz()).utcoffset(None) or timedelta(0)
+    return days * 86400 - int(offset.total_seconds())
 
 
 def _date_le(_ctx: Any, a: Any, b: Any) -> bool:
