@@ -168,3 +168,18 @@ def test_demirbas_555_needs_kdv():
     d = mutate(lines__0__taxes=[{"code": "0015", "percent": "0"}], lines__0__exemption={"code": "555", "reason": "demirbaş"})
     errs = errors_of(d)
     assert "DemirbasKDVTaxExemptionCheck-2" in errs["lines[0].exemption"]
+
+
+@pytest.mark.parametrize("rate", [None, "missing"])
+def test_foreign_currency_without_a_rate_is_an_input_error(rate) -> None:
+    """A null exchange_rate is as missing as no key at all (it used to reach calc and
+    fail an assertion there: found by tests/test_loader_fuzz.py)."""
+    d = json.loads((ROOT / "fixtures" / "IHRACAT-ISTISNA.json").read_text("utf-8"))
+    d["currency"] = "EUR"
+    d.pop("exchange_rate", None)
+    if rate is None:
+        d["exchange_rate"] = None
+    with pytest.raises(InvoiceInputError) as exc:
+        load(d)
+    assert [(p.path, p.message) for p in exc.value.problems] == [
+        ("exchange_rate", "is required when currency is EUR (TRY per 1 EUR)")]

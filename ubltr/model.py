@@ -412,9 +412,10 @@ class _Reader:
                 self.err(_join(path, key), "is required")
             return None
         p = _join(path, key)
-        out = self.decimal_value(v, p)
-        if out is None:
+        value = self.decimal_value(v, p)
+        if value is None:
             return None
+        out = value
         if positive and out <= 0:
             self.err(p, f"must be greater than 0, got {v}")
             return None
@@ -631,14 +632,14 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
     issue_time = r.time(d, "issue_time", "")
     currency = r.code(d, "currency", "", codes.currencies(), "currency") or "TRY"
     rate = r.decimal(d, "exchange_rate", "", positive=True)
-    if currency != "TRY" and rate is None and "exchange_rate" not in d:
+    if currency != "TRY" and rate is None and d.get("exchange_rate") is None:  # (a bad value: reported above)
         r.err("exchange_rate", f"is required when currency is {currency} (TRY per 1 {currency})")
     notes = []
     for p, n in r.items(d, "notes", ""):
         if not isinstance(n, str):
             r.err(p, f"must be a string, got {_kind(n)}")
-        elif _control_char(n) is not None:
-            r.err(p, f"contains control character U+{ord(_control_char(n)):04X}")
+        elif (bad := _control_char(n)) is not None:
+            r.err(p, f"contains control character U+{ord(bad):04X}")
         else:
             notes.append(n)
 
@@ -676,6 +677,9 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
     _sector_rules(r, profile, type_, supplier, customer, lines, period, contract, additional)
     if r.problems:
         return None
+    # every required field that is None has recorded a problem above
+    assert (profile is not None and type_ is not None and issue_date is not None and supplier is not None
+            and customer is not None)
     return Invoice(
         profile=profile, type=type_, issue_date=issue_date, supplier=supplier,
         customer=customer, lines=tuple(lines), id=inv_id, series=series, uuid=uid,
@@ -1068,7 +1072,7 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
                 else:
                     item_ids.append((scheme, value))
     classification = r.text(d, "classification", path)
-    if None in (name, qty, unit, price):
+    if name is None or qty is None or unit is None or price is None:
         return None
     return Line(
         name=name, quantity=qty, unit=unit, unit_price=price, taxes=tuple(taxes),
