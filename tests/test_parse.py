@@ -82,3 +82,22 @@ def test_a_users_own_yalniz_note_survives_the_round_trip(fixture):
     back = parse(build(inv))
     assert back.notes == inv.notes
     assert back == inv
+
+
+def test_internet_sale_payment_date_comes_from_the_reference_or_payment_means():
+    """The INTERNET_SATIS reference's IssueDate is the payment date; without it,
+    PaymentMeans' PaymentDueDate (ubltr writes both); without either, a ParseError
+    naming the line, not a model holding None."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "EARSIVFATURA-ISTISNA.xml"
+    root = etree.fromstring(path.read_bytes())
+    ref = next(a for a in root.findall("cac:AdditionalDocumentReference", NS)
+               if a.findtext("cbc:DocumentTypeCode", namespaces=NS) == "INTERNET_SATIS")
+    date = parse(root).earchive.internet_sale.payment_date
+    ref.remove(ref.find("cbc:IssueDate", NS))
+    assert parse(root).earchive.internet_sale.payment_date == date
+    due = root.find("cac:PaymentMeans/cbc:PaymentDueDate", NS)
+    due.getparent().remove(due)
+    with pytest.raises(ParseError, match=rf"line {ref.sourceline}: the INTERNET_SATIS .* no cbc:IssueDate"):
+        parse(root)

@@ -84,7 +84,7 @@ def _t(el: etree._Element | None, path: str) -> str | None:
 
 def _dec(el: etree._Element | None, path: str) -> Decimal | None:
     s = _t(el, path)
-    if s is None:
+    if s is None or el is None:
         return None
     s = s.strip()
     try:
@@ -181,7 +181,8 @@ def _fields(obj) -> dict:
 
 
 def _allowances(parent: etree._Element) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
-    allow, charge = [], []
+    allow: list[AllowanceCharge] = []
+    charge: list[AllowanceCharge] = []
     for ac in parent.findall("cac:AllowanceCharge", NS):
         is_charge = (_t(ac, "cbc:ChargeIndicator") or "false").lower() == "true"
         factor = _dec(ac, "cbc:MultiplierFactorNumeric")
@@ -226,8 +227,9 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     if d is not None:
         pkg = d.find("cac:Shipment/cac:TransportHandlingUnit/cac:ActualPackage", NS)
         package = None
-        if pkg is not None and _t(pkg, "cbc:PackagingTypeCode"):
-            package = Package(kind=_t(pkg, "cbc:PackagingTypeCode"), count=_dec(pkg, "cbc:Quantity"))
+        kind = _t(pkg, "cbc:PackagingTypeCode") if pkg is not None else None
+        if kind:
+            package = Package(kind=kind, count=_dec(pkg, "cbc:Quantity"))
         inc = _t(d, "cac:DeliveryTerms/cbc:ID")
         tm = _t(d, "cac:Shipment/cac:ShipmentStage/cbc:TransportModeCode")
         addr = _address(d.find("cac:DeliveryAddress", NS))
@@ -325,9 +327,15 @@ def parse(source: bytes | str | Path | etree._Element) -> Invoice:
     if send_ref is not None or root.findtext("cbc:ProfileID", namespaces=NS) == "EARSIVFATURA":
         sale = None
         if sale_ref is not None:
+            # the payment date: the reference's IssueDate, else PaymentMeans' due date
+            # (ubltr writes both); without either the model has no payment date to hold
+            paid = _date(sale_ref, "cbc:IssueDate") or _date(root, "cac:PaymentMeans/cbc:PaymentDueDate")
+            if paid is None:
+                raise ParseError(f"line {sale_ref.sourceline}: the INTERNET_SATIS AdditionalDocumentReference has no "
+                                 "cbc:IssueDate (the payment date), nor does PaymentMeans have a PaymentDueDate")
             sale = InternetSale(web_address=_t(sale_ref, "cbc:ID") or "",
                                 payment_type=_t(sale_ref, "cbc:DocumentType") or "DIGER",
-                                payment_date=_date(sale_ref, "cbc:IssueDate"), carrier=carrier)
+                                payment_date=paid, carrier=carrier)
         earchive = EArchive(send_type=(_t(send_ref, "cbc:DocumentType") if send_ref is not None else None) or "ELEKTRONIK",
                             internet_sale=sale)
 
