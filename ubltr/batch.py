@@ -42,7 +42,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .calc import CalcError
 from .model import InvoiceInputError, load, parse_json
@@ -357,7 +357,7 @@ def _parse_line(text: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return data, None
 
 
-def _read_jsonl(raw: io.BufferedReader) -> Iterator[Record]:
+def _read_jsonl(raw: BinaryIO) -> Iterator[Record]:
     line_no = 0
     while True:
         chunk = raw.readline(MAX_RECORD_BYTES + 1)
@@ -415,7 +415,7 @@ def _line_item(row: dict[str, str], line_cols: Sequence[str]) -> dict[str, Any]:
     return item
 
 
-def _read_csv(raw: io.BufferedReader) -> Iterator[Record]:
+def _read_csv(raw: BinaryIO) -> Iterator[Record]:
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
     try:

@@ -92,7 +92,7 @@ class _Helpers:
 class _TaxView:
     __slots__ = ("base", "amount", "percent", "per_unit", "name", "code", "exemption_code", "exemption_reason")
 
-    def __init__(self, t: calc.TaxLine):
+    def __init__(self, t: calc.TaxLine | calc.TaxSubtotal):
         self.base = _amt(t.base)
         self.amount = _amt(t.amount)
         self.percent = _num(t.percent) if t.percent is not None else None
@@ -117,7 +117,7 @@ class _ACView:
 class _WithholdingView:
     __slots__ = ("amount", "base", "percent", "name", "code")
 
-    def __init__(self, w: calc.WithholdingLine):
+    def __init__(self, w: calc.WithholdingLine | calc.WithholdingSubtotal):
         self.amount = _amt(w.amount)
         self.base = _amt(w.base)
         self.percent = _num(w.percent)
@@ -209,7 +209,9 @@ class _Environment(jinja2.Environment):
     a missing one was already an error), so the builtin gives the same result; a
     misspelt attribute now raises ``AttributeError`` instead of ``UndefinedError``."""
 
-    getattr = getattr  # a builtin is not a descriptor: env.getattr(obj, name) calls it as is
+    # a builtin is not a descriptor: env.getattr(obj, name) calls it as is (the builtin's
+    # overloads are wider than jinja2's (obj, str) signature, which mypy reports)
+    getattr = getattr  # type: ignore[assignment]
 
 
 @cache

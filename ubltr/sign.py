@@ -604,7 +604,7 @@ class _Checker:
         return target
 
     def _transforms(self, ref: etree._Element) -> list[tuple[str, list[str]]]:
-        out = []
+        out: list[tuple[str, list[str]]] = []
         transforms = ref.find(_ds("Transforms"))
         if transforms is None:
             return out
@@ -715,7 +715,7 @@ class _Checker:
         fields["signature_algorithm"] = sig_alg
         if sig_alg in _WEAK:
             warnings.append("SHA-1 signature algorithm (weak; GİB rejects it for UBL 2.1)")
-        cm_prefixes = []
+        cm_prefixes: list[str] = []
         for child in _elements(cm):
             if etree.QName(child).localname == "InclusiveNamespaces":
                 cm_prefixes = (child.get("PrefixList") or "").split()

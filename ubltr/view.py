@@ -773,7 +773,7 @@ def tr_number(value: Decimal, min_decimals: int = 2) -> str:
     sign = "-" if value.is_signed() and value != 0 else ""
     text = f"{abs(value):f}"
     whole, _, frac = text.partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -119,7 +119,7 @@ def _document(path: str, data: bytes, alias: str | None):  # type: ignore[no-unt
         except model.InvoiceInputError as exc:
             raise ValueError("; ".join(f"{p.path or '(root)'}: {p.message}" for p in exc.problems)) from None
         xml = render.build(inv)
-        neutral = model.to_dict(render.assign_identity(inv))
+        neutral: dict[str, Any] | None = model.to_dict(render.assign_identity(inv))
         return Document.from_xml(xml, receiver_alias=alias, neutral=neutral)
     doc = Document.from_xml(data, receiver_alias=alias)
     from .. import model

@@ -303,8 +303,9 @@ class HepsiburadaClient(BaseClient):
                               http_status=r.status_code)
         for item in body.get("Value") or []:
             if isinstance(item, Mapping) and str(item.get("InvoiceId", "")).lower() == uuid.lower():
+                raw = item.get("StatusCode")
                 try:
-                    code = int(item.get("StatusCode"))
+                    code = int(raw) if raw is not None else -1
                 except (TypeError, ValueError):
                     code = -1
                 outcome, error = STATUS_CODES.get(code, (Outcome.PENDING, None))

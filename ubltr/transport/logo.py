@@ -147,7 +147,7 @@ class LogoClient(BaseClient):
     idempotency_key = None
     secret_keys = ("authorization",)
 
-    def __init__(self, http: httpx.Client, *, firm_id: int, period_no: int, base_url: str = "",
+    def __init__(self, http: httpx.Client, *, firm_id: int | str, period_no: int | str, base_url: str = "",
                  invoice_type: int = SALES_INVOICE, authorization: str | None = None,
                  client_code: Callable[[model.Invoice], str] | None = None, line_type: int = 4,
                  units: Mapping[str, str] = UNIT_CODES) -> None:
@@ -168,7 +168,7 @@ class LogoClient(BaseClient):
     def from_config(cls, config: Mapping[str, Any], http: httpx.Client) -> LogoClient:
         """Keys: ``base_url``, ``firm_id``, ``period_no``, ``invoice_type`` (8 sales /
         26 producer), ``authorization`` (secret, optional header value)."""
-        return cls(http, firm_id=config.get("firm_id"), period_no=config.get("period_no"),
+        return cls(http, firm_id=config.get("firm_id", ""), period_no=config.get("period_no", ""),
                    base_url=str(config.get("base_url") or ""),
                    invoice_type=int(config.get("invoice_type") or SALES_INVOICE),
                    authorization=config.get("authorization") or None)

@@ -211,12 +211,12 @@ class ProparsClient(BaseClient):
             if code != ref.uuid:
                 self._codes[ref.uuid.lower()] = code
             return ref.uuid, code
-        code = self._codes.get(ref.lower())
-        if code is None and self._documents is not None and _UUID.fullmatch(ref):
+        known = self._codes.get(ref.lower())
+        if known is None and self._documents is not None and _UUID.fullmatch(ref):
             doc = self._documents(ref)
             if doc is not None:
                 return self._code(doc)
-        return ref, code or ref
+        return ref, known or ref
 
     def _request(self, method: str, path: str, params: dict[str, str]) -> httpx.Response:
         return self._http.request(method, self._base + path, params=params, headers=self._headers)

@@ -146,18 +146,19 @@ class BizimHesapFake(Handler):
             missing = [k for k, x in v.items() if x is None]
             if missing:
                 return f"{i}. satır: hatalı sayı ({', '.join(missing)})"
-            if v["quantity"] <= 0 or v["unitprice"] < 0 or not 0 <= v["taxrate"] <= 100:
+            n = {k: x for k, x in v.items() if x is not None}  # every value present
+            if n["quantity"] <= 0 or n["unitprice"] < 0 or not 0 <= n["taxrate"] <= 100:
                 return f"{i}. satır: hatalı miktar, fiyat veya KDV oranı"
-            if v["grossprice"] != (v["quantity"] * v["unitprice"]).quantize(CENT, ROUND_HALF_UP):
+            if n["grossprice"] != (n["quantity"] * n["unitprice"]).quantize(CENT, ROUND_HALF_UP):
                 return f"{i}. satır: brüt tutar miktar x birim fiyat değil"
-            if v["net"] != v["grossprice"] - v["discount"]:
+            if n["net"] != n["grossprice"] - n["discount"]:
                 return f"{i}. satır: net tutar brüt - indirim değil"
-            if v["tax"] != (v["net"] * v["taxrate"] / 100).quantize(CENT, ROUND_HALF_UP):
+            if n["tax"] != (n["net"] * n["taxrate"] / 100).quantize(CENT, ROUND_HALF_UP):
                 return f"{i}. satır: vergi tutarı KDV oranına uymuyor"
-            if v["total"] != v["net"] + v["tax"]:
+            if n["total"] != n["net"] + n["tax"]:
                 return f"{i}. satır: toplam net + vergi değil"
             for k in ("gross", "discount", "net", "tax", "total"):
-                sums[k] += v["grossprice" if k == "gross" else k]
+                sums[k] += n["grossprice" if k == "gross" else k]
         for k in ("gross", "discount", "net", "tax", "total"):
             got = _dec(amounts.get(k))
             if got is None or got != sums[k]:

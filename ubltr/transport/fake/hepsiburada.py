@@ -51,7 +51,7 @@ class HepsiburadaFake(Handler):
 
     def is_send(self, req: FakeRequest) -> bool:
         body = self._body(req)
-        return bool(body) and body.get("Action") == "SendInvoice"
+        return body is not None and body.get("Action") == "SendInvoice"
 
     def key_of(self, req: FakeRequest) -> str | None:
         body = self._body(req) or {}

@@ -459,7 +459,9 @@ def _make_request_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 for k, v in resp.headers.items():
                     self.send_header(k, v)
                 # headers and body in one write
-                self._headers_buffer.append(b"\r\n" + (resp.body if self.command != "HEAD" else b""))
+                # (http.server's own header buffer, filled by send_header; not in typeshed)
+                self._headers_buffer.append(  # type: ignore[attr-defined]
+                    b"\r\n" + (resp.body if self.command != "HEAD" else b""))
                 self.flush_headers()
             except OSError:
                 self.close_connection = True
