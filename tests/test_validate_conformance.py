@@ -182,7 +182,7 @@ def test_verdict_equals_oracle_on_samples(oracle) -> None:
 
 
 @pytest.mark.parametrize("value", ["0000-01-01", "0000-02-29", "-0001-05-05", "10000-01-01", "2026-02-29",
-                                   "2147483648-01-01", " 2026-01-05 ", "2026-01-05+14:00"])
+                                   "2147483648-01-01", " 2026-01-05 ", "2026-01-05+14:00", "1" * 5000 + "-01-01"])
 @pytest.mark.parametrize("stype", ["efatura", "earchive"])
 def test_issue_date_edge_values_fail_the_same_gib_rules(oracle, value: str, stype: str) -> None:
     """XSD 1.1 dates as Saxon reads them (year 0000, negative and five-digit years, leap

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings, strategies as st
 from lxml import etree
@@ -206,3 +208,18 @@ def test_normalize_space_steps_agree_with_saxon(us: list[str]) -> None:
 def test_normalize_space_is_xml_whitespace_only() -> None:
     assert xpath2.normalize_space(" \t a \n\r b  ") == "a b"
     assert xpath2.normalize_space("\u00a0a\u2003b") == "\u00a0a\u2003b"
+
+
+def test_a_year_of_thousands_of_digits_is_not_a_date_and_not_a_crash() -> None:
+    """Python's int() refuses strings over 4,300 digits: such a 'year' used to raise out
+    of the rule engine, so validate() raised instead of reporting."""
+    from ubltr.validate import validate
+
+    year = "1" * 5000
+    assert xpath2.parse_date(f"{year}-01-01") is None
+    assert xpath2.parse_date("2147483647-01-01") is not None  # ten digits, at the limit
+    raw = (Path(__file__).resolve().parent.parent / "fixtures" / "TEMELFATURA-SATIS.xml").read_text(encoding="utf-8")
+    start = raw.index("<cbc:IssueDate>") + len("<cbc:IssueDate>")
+    data = (raw[:start] + f"{year}-01-01" + raw[raw.index("</cbc:IssueDate>"):]).encode()
+    r = validate(data)
+    assert not r.valid and "TarihBicimi-1" in r.failed_rules("gib")

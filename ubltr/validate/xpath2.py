@@ -472,8 +472,8 @@ def parse_date(text: str) -> tuple[int, timezone | None] | None:
     if not m:
         return None
     digits = m.group(2)
-    if len(digits) > 4 and digits[0] == "0":
-        return None
+    if len(digits) > 10 or (len(digits) > 4 and digits[0] == "0"):
+        return None  # (over ten digits is past the year limit; and int() refuses > 4,300 digits)
     year = -int(digits) if m.group(1) else int(digits)
     month, day = int(m.group(3)), int(m.group(4))
     if abs(year) > _YEAR_LIMIT or not 1 <= month <= 12:
