@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from .. import model
+from . import payload_check
 from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
 
 __all__ = ["BizimHesapClient", "Amounts", "LineAmounts", "MappingError", "amounts_from_totals",
@@ -271,7 +272,7 @@ class BizimHesapClient(BaseClient):
 
     def send(self, doc: Document) -> SendResult:
         return self._send_mapped(
-            doc, self.body_for, self._base + ADDINVOICE_PATH,
+            doc, payload_check.checked(self, self.body_for), self._base + ADDINVOICE_PATH,
             {"Content-Type": "application/json; charset=utf-8"}, self.interpret,
             no_lookup_hint="no answer; BizimHesap has no lookup: reconcile by hand, never resend")
 
