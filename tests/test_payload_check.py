@@ -282,3 +282,56 @@ def test_every_real_document_is_refused_or_arrives_with_its_own_amounts(provider
     if SHARED.joinpath("samples").exists():
         key = payload_check.MISMATCH if reissue_signed else payload_check.SIGNED
         assert outcomes.get(key, 0) >= 1, outcomes
+
+
+# ------------------------------------------------------------------ Hepsiburada: the document in JSON form
+
+def test_hepsiburada_json_form_must_carry_the_documents_amounts():
+    """Hepsiburada receives the whole invoice in Uyumsoft's JSON object form; its
+    amounts are read back through the schema codec and compared like the others."""
+    from ubltr.transport.hepsiburada import HepsiburadaClient
+
+    client = HepsiburadaClient(httpx.Client(transport=NoRequests()), base_url="http://hb.invalid",
+                               username="u", password="p")
+    doc = fixture_doc()
+    payable = etree.fromstring(doc.xml).xpath("string(cac:LegalMonetaryTotal/cbc:PayableAmount)", namespaces=NS)
+    real = client.invoice_info
+
+    def lost_line(d):   # a converter that dropped the last line, and one that re-rounded
+        info = real(d)
+        info["Invoice"]["InvoiceLine"] = info["Invoice"]["InvoiceLine"][:-1]
+        return info
+    client.invoice_info = lost_line
+    r = client.send(doc)
+    assert r.outcome is Outcome.REJECTED and r.error_code == payload_check.MISMATCH
+    assert "lines = 1 in the payload, 2 in the document (InvoiceLine count)" in r.message
+
+    def rerounded(d):
+        info = real(d)
+        info["Invoice"]["LegalMonetaryTotal"]["PayableAmount"]["value"] = "57494.7"
+        return info
+    client.invoice_info = rerounded
+    r = client.send(doc)
+    assert r.outcome is Outcome.REJECTED and r.error_code == payload_check.MISMATCH
+    assert (f"InvoiceInfo.Invoice LegalMonetaryTotal/PayableAmount = 57494.7 in the payload, {payable} in the document"
+            in r.message), r.message
+
+
+def test_propars_refuses_a_signed_document_unless_told():
+    """Propars issues the invoice from the sale it holds (our ETTN, number and date are
+    all it receives): a signed document's signature cannot travel there either."""
+    from ubltr.sign import sign
+    from ubltr.testing import make_test_seal
+    from ubltr.transport.propars import ProparsClient
+
+    n = {**fixture_doc().neutral, "uuid": "8a5f1c2e-3b4d-4e6f-9a1b-2c3d4e5f6a7b"}   # Propars wants a v4 UUID
+    doc = _document("x.json", json.dumps(n).encode(), None)
+    key, chain = make_test_seal(vkn="1234567890")
+    signed = Document.from_xml(sign(doc.xml, key, chain), neutral=doc.neutral)
+    client = ProparsClient(httpx.Client(transport=NoRequests()), base_url="http://propars.invalid", token="t")
+    r = client.send(signed)
+    assert r.outcome is Outcome.REJECTED and r.error_code == payload_check.SIGNED
+    assert "from the sale it holds" in r.message and "--reissue-signed" in r.message
+    client.reissue_signed = True
+    with pytest.raises(AssertionError, match="a request was made"):
+        client.send(signed)

@@ -42,8 +42,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 __all__ = ["PayloadRefused", "Figures", "LineFigures", "Difference", "document_figures",
-           "bizimhesap_figures", "logo_figures", "compare", "is_signed", "check_payload",
-           "checked", "SIGNED", "MISMATCH", "FIGURE_READERS"]
+           "bizimhesap_figures", "logo_figures", "hepsiburada_figures", "compare", "is_signed", "check_payload",
+           "check_signed", "signed_refusal", "checked", "SIGNED", "MISMATCH", "FIGURE_READERS"]
 
 #: ``error_code`` of a signed document refused by a provider that re-issues from fields
 SIGNED = "ubltr:signed-reissue"
@@ -360,10 +360,31 @@ def logo_figures(body: bytes) -> Figures:
                "payable": "Σ (LineTotal + VAT − withholding)"})
 
 
+def hepsiburada_figures(body: bytes) -> Figures:
+    """What a Hepsiburada ``SendInvoice`` ``InvoiceInfo`` carries: the invoice in
+    Uyumsoft's JSON object form, turned back into XML by the schema-driven codec and
+    read by the same XPath as the document (names prefixed ``InvoiceInfo.Invoice``)."""
+    from dataclasses import replace
+
+    from .hepsiburada import codec
+
+    info = _json(body)
+    figures, _ = document_figures(codec().to_xml(info["Invoice"]))
+
+    def named(names: Mapping[str, str]) -> dict[str, str]:
+        return {k: f"InvoiceInfo.Invoice {v}" for k, v in names.items()}
+    return replace(figures, names=named(figures.names),
+                   lines=tuple(replace(ln, names=named(ln.names)) for ln in figures.lines))
+
+
+#: providers that receive the whole document (in another form), not fields to re-issue from
+WHOLE_DOCUMENT = frozenset({"hepsiburada"})
+
 #: provider name -> reader of its payload's figures
 FIGURE_READERS: dict[str, Callable[[bytes], Figures]] = {
     "bizimhesap": bizimhesap_figures,
     "logo": logo_figures,
+    "hepsiburada": hepsiburada_figures,
 }
 
 
@@ -409,14 +430,21 @@ def compare(sent: Figures, doc: Figures) -> list[Difference]:
     return out
 
 
-def check_payload(provider: str, xml: bytes, body: bytes) -> None:
+def check_payload(provider: str, xml: bytes, body: bytes | Mapping[str, Any]) -> None:
     """Raise :class:`PayloadRefused` (:data:`MISMATCH`) unless ``body``, what
-    ``provider`` would receive, carries the document's own amounts to the kuruş."""
+    ``provider`` would receive (bytes, or a JSON-ready mapping), carries the document's
+    own amounts to the kuruş."""
+    if not isinstance(body, bytes):
+        import json
+
+        body = json.dumps(body, ensure_ascii=False).encode("utf-8")
     reader = FIGURE_READERS[provider]
     try:
         doc, contradictions = document_figures(xml)
     except ValueError as exc:
         raise PayloadRefused(MISMATCH, f"the document's amounts cannot be read ({exc})") from None
+    if provider in WHOLE_DOCUMENT:
+        contradictions = []   # the document itself travels: its own arithmetic is GİB's business
     diffs = [str(d) for d in compare(reader(body), doc)]
     if diffs or contradictions:
         parts = []
@@ -429,16 +457,41 @@ def check_payload(provider: str, xml: bytes, body: bytes) -> None:
                              diffs + [f"document: {c}" for c in contradictions])
 
 
+#: what a provider issues its own invoice from, when not from the payload's fields
+_REISSUED_FROM = {"propars": "the sale it holds (only our ETTN, number and date are sent)"}
+
+
+def check_signed(client: Any, doc: Any) -> None:
+    """Raise :class:`PayloadRefused` (:data:`SIGNED`) for a signed document unless
+    ``client.reissue_signed``: ``client`` issues its own invoice, so the signature over
+    the document's bytes cannot travel."""
+    if doc.xml and not getattr(client, "reissue_signed", False) and is_signed(doc.xml):
+        source = _REISSUED_FROM.get(client.name, "the fields it receives")
+        raise PayloadRefused(
+            SIGNED, f"not sent to {client.name}: the document is signed, and {client.name} issues its own "
+            f"invoice from {source}, so the signature cannot travel with it; send the unsigned document, "
+            "or allow the re-issue explicitly (ubltr send --reissue-signed; reissue_signed=True in Python)")
+
+
+def signed_refusal(client: Any, doc: Any) -> Any:
+    """:func:`check_signed` as a ``REJECTED`` :class:`~ubltr.transport.base.SendResult`
+    (or ``None`` when the document may go), for a send path without a mapping step."""
+    from .base import Outcome, SendResult
+
+    try:
+        check_signed(client, doc)
+    except ValueError as exc:
+        return SendResult(Outcome.REJECTED, client.name, doc.uuid,
+                          error_code=getattr(exc, "error_code", SIGNED), message=str(exc)[:1000])
+    return None
+
+
 def checked(client: Any, body_for: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
     """``body_for`` with the two guards around it, for a client's send path:
     a signed document is refused unless ``client.reissue_signed``; the mapped body is
     then compared with the document (:func:`check_payload`)."""
     def body(doc: Any) -> bytes:
-        if doc.xml and not getattr(client, "reissue_signed", False) and is_signed(doc.xml):
-            raise PayloadRefused(
-                SIGNED, f"not sent to {client.name}: the document is signed, and {client.name} issues its own "
-                "invoice from fields, so the signature cannot travel with it; send the unsigned document, "
-                "or allow the re-issue explicitly (ubltr send --reissue-signed; reissue_signed=True in Python)")
+        check_signed(client, doc)
         out = body_for(doc)
         check_payload(client.name, doc.xml or _built(doc), out)
         return out
