@@ -131,7 +131,7 @@ def amounts_from_totals(invoice: model.Invoice, totals: Any) -> Amounts:
         kdv = [t for t in lt.taxes if t.code == KDV]
         if len(kdv) != 1 or len(lt.taxes) != 1:
             raise MappingError(f"lines[{i}].taxes: only one KDV (0015) tax fits TaxRate/Tax")
-        gross = _q(lt.gross)
+        gross = lt.base   # calc's line_base rounding point (quantity × price to the kuruş)
         lines.append(LineAmounts(gross=gross, discount=gross - lt.taxable, net=lt.taxable,
                                  kdv_percent=kdv[0].percent, kdv=kdv[0].amount,
                                  total=lt.taxable + kdv[0].amount))
