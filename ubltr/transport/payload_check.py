@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
 __all__ = ["PayloadRefused", "Figures", "LineFigures", "Difference", "document_figures",
@@ -113,12 +114,20 @@ DOC_FIELDS = ("currency", "exchange_rate", "gross", "discount", "net", "tax", "w
 
 # --------------------------------------------------------------------------- the document, by XPath
 
+@cache
+def _xpath(path: str) -> Any:
+    """A compiled XPath (compiling is most of the cost of a one-off ``el.xpath``)."""
+    from lxml import etree
+
+    return etree.XPath(path, namespaces=_NS)
+
+
 class _Reader:
     def __init__(self) -> None:
         self.problems: list[str] = []
 
     def dec(self, el: Any, path: str, where: str, default: Decimal | None = None) -> Decimal | None:
-        nodes = el.xpath(path, namespaces=_NS)
+        nodes = _xpath(path)(el)
         if not nodes:
             return default
         total = Decimal(0)
@@ -163,7 +172,7 @@ def document_figures(xml: bytes) -> tuple[Figures, list[str]]:
         charge = r.dec(el, "cac:AllowanceCharge[normalize-space(cbc:ChargeIndicator)='true']/cbc:Amount",
                        f"{at}/AllowanceCharge/Amount", _ZERO)
         kdv_path = f"cac:TaxTotal/cac:TaxSubtotal[cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode='{_KDV}']"
-        kdv_subs = el.xpath(kdv_path, namespaces=_NS)
+        kdv_subs = _xpath(kdv_path)(el)
         taxable = r.dec(el, f"{kdv_path}/cbc:TaxableAmount", f"{at} KDV TaxableAmount") if kdv_subs else ext
         rates = {r.dec(s, "cbc:Percent", f"{at} KDV Percent") for s in kdv_subs}
         if len(rates) > 1:
