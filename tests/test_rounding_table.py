@@ -242,6 +242,57 @@ def _issue_case() -> dict:
     return d
 
 
+def _ties_case() -> dict:
+    """Exact half-kuruş ties at the rounding points, worked out by hand (half-up):
+    line 1: 1 × 10.05, KDV 10 % = 1.005 -> 1.01; tevkifat 603 at 50 % of 1.01 = 0.505 -> 0.51;
+    line 2: 3 × 3.335 = 10.005 -> BaseAmount 10.01; 50 % of it = 5.005 -> 5.01;
+            net 10.005 − 5.01 = 4.995 -> 5.00; KDV 20 % = 1.00;
+    payable 15.05 + 2.01 − 0.51 = 16.55 USD; × 1.1 = 18.205 -> 18.21 TRY."""
+    d = copy.deepcopy(BASE)
+    d.update(type="TEVKIFAT", currency="USD", exchange_rate="1.1")
+    d["lines"] = [
+        {"name": "a", "quantity": "1", "unit": "C62", "unit_price": "10.05",
+         "taxes": [{"code": "0015", "percent": "10"}], "withholding": {"code": "603", "percent": "50"}},
+        {"name": "b", "quantity": "3", "unit": "C62", "unit_price": "3.335", "allowances": [{"rate": "50"}],
+         "taxes": [{"code": "0015", "percent": "20"}]},
+    ]
+    return d
+
+
+def _doc_allowance_tie() -> dict:
+    """1 × 10.05 with a 50 % document allowance: 5.025 -> 5.03; KDV 20 % of 5.02 = 1.004 -> 1.00."""
+    d = copy.deepcopy(BASE)
+    d["lines"] = [{"name": "a", "quantity": "1", "unit": "C62", "unit_price": "10.05",
+                   "taxes": [{"code": "0015", "percent": "20"}]}]
+    d["allowances"] = [{"rate": "50"}]
+    return d
+
+
+def test_half_kurus_ties_by_hand(oracle):
+    d = _ties_case()
+    xml = build(ubltr.load(d))
+    root = etree.fromstring(xml)
+    line1, line2 = root.findall("cac:InvoiceLine", NS)
+    assert D(line1, "cac:TaxTotal/cbc:TaxAmount") == Decimal("1.01")
+    assert D(line1, "cac:WithholdingTaxTotal/cbc:TaxAmount") == Decimal("0.51")
+    assert D(line2, "cac:AllowanceCharge/cbc:BaseAmount") == Decimal("10.01")
+    assert D(line2, "cac:AllowanceCharge/cbc:Amount") == Decimal("5.01")
+    assert D(line2, "cbc:LineExtensionAmount") == Decimal("5.00")
+    assert D(root, "cac:LegalMonetaryTotal/cbc:PayableAmount") == Decimal("16.55")
+    assert root.findall("cbc:Note", NS)[1].text == calc.amount_in_words(Decimal("18.21"), "TRY")
+    check_every_amount(d, xml)
+    d2 = _doc_allowance_tie()
+    xml2 = build(ubltr.load(d2))
+    root2 = etree.fromstring(xml2)
+    assert D(root2, "cac:AllowanceCharge/cbc:Amount") == Decimal("5.03")
+    assert D(root2, "cac:TaxTotal/cbc:TaxAmount") == Decimal("1.00")
+    check_every_amount(d2, xml2)
+    for x in (xml, xml2):
+        assert [(f.rule, f.message) for f in ubltr.validate(x).findings] == []
+        result = oracle.check(x)
+        assert result.ok, str(result)
+
+
 def test_issue_case_base_amount_is_calcs_line_base(oracle):
     """1 × 10.025 with 50 %: BaseAmount 10.03 (half-up), Amount 5.02 = 10.03 × 0.5
     half-up; main wrote BaseAmount 10.02 (Decimal's default half-even) and ubltr's own
@@ -289,6 +340,8 @@ def test_amounts_are_never_rounded_by_the_writer():
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example(d=_issue_case())
+@example(d=_ties_case())
+@example(d=_doc_allowance_tie())
 @given(d=invoice_dicts())
 def test_every_written_amount_is_the_independent_one(d):
     xml = built(d)
@@ -300,6 +353,8 @@ def test_every_written_amount_is_the_independent_one(d):
 def test_generated_documents_pass_gib_rules(oracle):
     @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @example(d=_issue_case())
+    @example(d=_ties_case())
+    @example(d=_doc_allowance_tie())
     @given(d=invoice_dicts())
     def check(d):
         xml = built(d)
