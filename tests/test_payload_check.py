@@ -161,11 +161,20 @@ def test_logo_any_difference_refuses_naming_field_and_values():
 
     def change(body):
         body[0]["MainParams"][0]["LineParams"][0]["LineTotal"] = first - 1
-    r = _tamper(offline(LogoClient), change).send(doc)
+    client = _tamper(offline(LogoClient), change)
+    r = client.send(doc)
     assert r.outcome is Outcome.REJECTED and r.error_code == payload_check.MISMATCH
-    assert f"LineParams[0].LineTotal = {first - 1} in the payload, {first} in the document" in r.message
+    nets = sum(xp(el, "cbc:LineExtensionAmount") for el in xml.findall("cac:InvoiceLine", NS))
+    assert f"Σ LineTotal = {nets - 1} in the payload, {nets} in the document" in r.message
+    with pytest.raises(payload_check.PayloadRefused) as refused:   # every problem, beyond the message's length
+        payload_check.check_payload("logo", doc.xml, client.body_for(doc))
+    problems = refused.value.problems
+    assert f"LineParams[0].LineTotal = {first - 1} in the payload, {first} in the document" \
+        " (InvoiceLine[1] KDV TaxableAmount)" in problems
     # the VAT Logo would compute from the changed LineTotal differs too, and is named as such
-    assert "LineParams[0] VAT (LineTotal × VatRate, as Logo computes it)" in r.message
+    assert any(p.startswith("LineParams[0] VAT (LineTotal × VatRate, as Logo computes it) = 9999.80 in the payload, "
+                            "10000.00 in the document") for p in problems), problems
+    assert len(r.message) <= 1000 and r.message.endswith("more")
 
 
 def _without_allowances(n: dict) -> dict:
@@ -369,14 +378,21 @@ def test_ubltr_output_passes_its_own_check_as_json_and_as_xml():
     seen: dict[tuple[str, str], int] = {}
 
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(d=invoice_dicts(), plain=st.booleans())
-    def check(d, plain):
-        if plain:   # what BizimHesap and Logo can hold: TRY sales, no charges, Logo without discounts
-            d.update(type="SATIS", currency="TRY")
+    @given(d=invoice_dicts(), shape=st.sampled_from(["any", "bizimhesap", "logo"]))
+    def check(d, shape):
+        if shape != "any":   # what the provider can hold: TRY, no charges; BizimHesap sales, Logo no discounts
+            d.update(currency="TRY")
             d.pop("exchange_rate", None)
             for ln in d["lines"]:
                 ln.pop("charges", None)
-                ln.pop("withholding", None)
+                if shape == "bizimhesap":
+                    ln.pop("withholding", None)
+                else:
+                    ln.pop("allowances", None)
+            if shape == "bizimhesap":
+                d["type"] = "SATIS"
+            else:
+                d.pop("allowances", None)
         xml = built(d)
         for path, data in (("x.json", json.dumps(d).encode()), ("x.xml", xml)):
             doc = _document(path, data, None)

@@ -62,10 +62,22 @@ _KDV = "0015"
 class PayloadRefused(ValueError):
     """The send is refused before any request; ``problems`` name each field and both values."""
 
+    #: the message stays under this many characters (the outbox keeps 1000): whole
+    #: problems up to it, then how many more there are (all of them are in ``problems``)
+    MAX_MESSAGE = 950
+
     def __init__(self, error_code: str, summary: str, problems: Sequence[str] = ()) -> None:
         self.error_code = error_code
         self.problems = list(problems)
-        text = summary + (": " + "; ".join(self.problems) if self.problems else "")
+        text = summary
+        for i, p in enumerate(self.problems):
+            more = len(self.problems) - i
+            piece = (": " if i == 0 else "; ") + p
+            tail = f"; and {more - 1} more" if more > 1 else ""
+            if len(text) + len(piece) + len(tail) > self.MAX_MESSAGE and i:
+                text += f"; and {more} more"
+                break
+            text += piece
         super().__init__(text)
 
 
@@ -237,6 +249,7 @@ def document_figures(xml: bytes) -> tuple[Figures, list[str]]:
     if incl is not None and withholding is not None and rounding is not None:
         differ("PayableAmount", payable, "TaxInclusiveAmount − withholding + PayableRoundingAmount",
                incl - withholding + rounding)
+    out.sort(key=lambda m: m.startswith("InvoiceLine["))   # the document's totals first, then its lines
     gross = _signed_sum([ln.gross for ln in lines])
     figures = Figures(
         currency=currency, exchange_rate=rate, gross=gross,
@@ -405,6 +418,7 @@ class Difference:
     sent: Any
     where: str          # the document's element(s)
     document: Any
+    line: int | None = None   # 0-based line index, None for a document-level field
 
     def __str__(self) -> str:
         if self.field.startswith("("):   # a field the provider does not have
@@ -431,11 +445,11 @@ def compare(sent: Figures, doc: Figures) -> list[Difference]:
             out.append(Difference(sent.names[f], a, doc.names[f], b))
     if len(sent.lines) != len(doc.lines):
         out.append(Difference("lines", len(sent.lines), "InvoiceLine count", len(doc.lines)))
-    for ls, ld in zip(sent.lines, doc.lines):
+    for i, (ls, ld) in enumerate(zip(sent.lines, doc.lines)):
         for f in LINE_FIELDS:
             a, b = getattr(ls, f), getattr(ld, f)
             if not _same(a, b):
-                out.append(Difference(ls.names[f], a, ld.names[f], b))
+                out.append(Difference(ls.names[f], a, ld.names[f], b, line=i))
     return out
 
 
@@ -454,7 +468,8 @@ def check_payload(provider: str, xml: bytes, body: bytes | Mapping[str, Any]) ->
         raise PayloadRefused(MISMATCH, f"the document's amounts cannot be read ({exc})") from None
     if provider in WHOLE_DOCUMENT:
         contradictions = []   # the document itself travels: its own arithmetic is GİB's business
-    diffs = [str(d) for d in compare(reader(body), doc)]
+    found = compare(reader(body), doc)
+    diffs = [str(d) for d in found]
     if diffs or contradictions:
         parts = []
         if diffs:
@@ -462,8 +477,10 @@ def check_payload(provider: str, xml: bytes, body: bytes | Mapping[str, Any]) ->
         if contradictions:
             parts.append(f"the document contradicts itself in {len(contradictions)} place(s), so no payload "
                          "can carry its amounts")
+        # the document's totals first, then where the document contradicts itself, then the lines
         raise PayloadRefused(MISMATCH, f"not sent to {provider}: " + " and ".join(parts),
-                             diffs + [f"document: {c}" for c in contradictions])
+                             [str(d) for d in found if d.line is None] + [f"document: {c}" for c in contradictions]
+                             + [str(d) for d in found if d.line is not None])
 
 
 #: what a provider issues its own invoice from, when not from the payload's fields
