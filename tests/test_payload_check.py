@@ -409,3 +409,16 @@ def test_ubltr_output_passes_its_own_check_as_json_and_as_xml():
 
     check()
     assert all(seen.get((c.name, "accepted"), 0) > 0 for c in clients), seen
+
+
+def test_ubltrs_own_fixtures_never_contradict_themselves():
+    """All 41 golden documents (every profile × type, ÖTV, konaklama vergisi, tevkifat,
+    foreign currency): the XPath reading finds them adding up, so a refusal for a
+    contradiction is always the document's doing, never the reader's."""
+    paths = sorted((ROOT / "fixtures").glob("*.xml"))
+    assert len(paths) >= 40
+    for path in paths:
+        figures, contradictions = payload_check.document_figures(path.read_bytes())
+        assert contradictions == [], (path.name, contradictions)
+        root = etree.fromstring(path.read_bytes())
+        assert figures.payable == xp(root, "cac:LegalMonetaryTotal/cbc:PayableAmount")

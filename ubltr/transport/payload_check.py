@@ -174,6 +174,9 @@ def document_figures(xml: bytes) -> tuple[Figures, list[str]]:
     rate = r.dec(root, "cac:PricingExchangeRate/cbc:CalculationRate", "PricingExchangeRate/CalculationRate")
     lines: list[LineFigures] = []
     line_els = root.xpath("cac:InvoiceLine", namespaces=_NS)
+    # a line's KDV TaxableAmount is its net only when KDV is its only tax (ÖTV & co. sit in the KDV base)
+    only_kdv = not root.xpath(f"cac:InvoiceLine/cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cac:TaxScheme"
+                              f"[normalize-space(cbc:TaxTypeCode)!='{_KDV}']", namespaces=_NS)
     for n, el in enumerate(line_els, start=1):
         at = f"InvoiceLine[{n}]"
         qty = r.dec(el, "cbc:InvoicedQuantity", f"{at}/InvoicedQuantity")
@@ -240,7 +243,8 @@ def document_figures(xml: bytes) -> tuple[Figures, list[str]]:
     if line_ext is not None and allow_total is not None and charge_total is not None:
         differ("TaxExclusiveAmount", excl, "LineExtensionAmount − AllowanceTotalAmount + ChargeTotalAmount",
                line_ext - allow_total + charge_total)
-    differ("TaxExclusiveAmount", excl, "Σ lines' KDV TaxableAmount", _signed_sum([ln.net for ln in lines]))
+    if only_kdv:
+        differ("TaxExclusiveAmount", excl, "Σ lines' KDV TaxableAmount", _signed_sum([ln.net for ln in lines]))
     differ("TaxTotal/TaxAmount", tax, "Σ InvoiceLine/TaxTotal/TaxAmount", _signed_sum([ln.tax for ln in lines]))
     if excl is not None and tax is not None:
         differ("TaxInclusiveAmount", incl, "TaxExclusiveAmount + TaxTotal/TaxAmount", excl + tax)
