@@ -145,6 +145,12 @@ class LineTotals:
     withholding: WithholdingLine | None
 
     @property
+    def base(self) -> Decimal:
+        """The ``BaseAmount`` the line's allowances/charges by rate apply to: the gross
+        at rounding point ``line_base`` (the value :func:`compute` multiplied by the rates)."""
+        return _round("line_base", self.gross)
+
+    @property
     def tax_amount(self) -> Decimal:
         return sum((t.amount for t in self.taxes), ZERO)
 
@@ -284,6 +290,10 @@ def compute(inv: Invoice) -> Totals:
         net = _round("line_net", gross - sum(allow, ZERO) + sum(charge, ZERO))
         if net < 0:
             problems.append((f"lines[{i}].allowances", f"allowances ({sum(allow, ZERO)}) exceed the line's amount ({gross})"))
+        for key, given in (("allowances", ln.allowances), ("charges", ln.charges)):
+            for k, ac in enumerate(given):  # written as Amount: no kuruş fraction may be dropped on the way
+                if ac.amount is not None and ac.amount != ac.amount.quantize(CENT):
+                    problems.append((f"lines[{i}].{key}[{k}].amount", f"{ac.amount} has more than 2 decimals"))
         for k, t in enumerate(ln.taxes):
             why = unsupported_line_tax(t.code)
             if why:
@@ -304,6 +314,8 @@ def compute(inv: Invoice) -> Totals:
             key = "allowances" if k < len(doc_allow) else "charges"
             idx = k if k < len(doc_allow) else k - len(doc_allow)
             problems.append((f"{key}[{idx}].amount", f"{amt} has more than 2 decimals"))
+    if inv.rounding != inv.rounding.quantize(CENT):
+        problems.append(("rounding", f"{inv.rounding} has more than 2 decimals"))
     if problems:
         raise CalcError(problems)
     allow_shares = _distribute(allowance_total, nets)

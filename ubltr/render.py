@@ -10,7 +10,7 @@ the same bytes.  Text is escaped by the environment's ``finalize``
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation
 from functools import cache
 from typing import Callable
 
@@ -35,8 +35,14 @@ _INTERNET_MEANS = {
 }
 
 
+#: quantize only to write two decimals ("5" -> "5.00"): an amount that would need
+#: rounding raises ``decimal.Inexact`` instead of being rounded by Decimal's default
+#: context (half-even); every rounding belongs to a named point of ``calc.ROUNDING``
+_EXACT = Context(prec=60, traps=[Inexact, InvalidOperation])
+
+
 def _amt(d: Decimal) -> str:
-    return str(d.quantize(calc.CENT))
+    return str(d.quantize(calc.CENT, context=_EXACT))
 
 
 def _num(d: Decimal) -> str:
@@ -106,12 +112,12 @@ class _TaxView:
 class _ACView:
     __slots__ = ("indicator", "reason", "factor", "amount", "base")
 
-    def __init__(self, ac, amount: Decimal, gross: Decimal, is_charge: bool | None = None):
+    def __init__(self, ac, amount: Decimal, base: Decimal, is_charge: bool | None = None):
         self.indicator = "true" if (ac.is_charge if is_charge is None else is_charge) else "false"
         self.reason = ac.reason
         self.factor = _factor(ac.rate) if ac.rate is not None else None
         self.amount = _amt(amount)
-        self.base = _amt(gross) if ac.rate is not None else None
+        self.base = _amt(base) if ac.rate is not None else None
 
 
 class _WithholdingView:
@@ -140,8 +146,9 @@ class _LineView:
         self.tax_amount = _amt(lt.tax_amount)
         self.taxes = [_TaxView(t) for t in lt.taxes]
         self.withholding = _WithholdingView(lt.withholding) if lt.withholding else None
-        self.acs = [_ACView(a, amt, lt.gross) for a, amt in zip(ln.allowances, lt.allowances)] + \
-                   [_ACView(c, amt, lt.gross) for c, amt in zip(ln.charges, lt.charges)]
+        # BaseAmount of a rate: the gross at calc's rounding point line_base, the value the rate was applied to
+        self.acs = [_ACView(a, amt, lt.base) for a, amt in zip(ln.allowances, lt.allowances)] + \
+                   [_ACView(c, amt, lt.base) for c, amt in zip(ln.charges, lt.charges)]
 
 
 class _DocView:

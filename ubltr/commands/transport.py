@@ -150,12 +150,13 @@ def _report(counts: dict[str, int], as_json: bool, stopped: str | None = None) -
 
 
 def _run(outbox, name: str, config: dict[str, Any], workers: int, max_attempts: int,  # type: ignore[no-untyped-def]
-         uuids: list[str] | None = None):
+         uuids: list[str] | None = None, reissue_signed: bool = False):
     from ..outbox import Sender
 
     from ..outbox import OutboxError
 
     client = _make_client(name, config)
+    client.reissue_signed = reissue_signed  # providers that issue their own invoice from fields
     attach = getattr(client, "attach_documents", None)  # providers whose lookup key lives in the document
     if attach is not None:
         attach(outbox.document)
@@ -171,6 +172,13 @@ def _run(outbox, name: str, config: dict[str, Any], workers: int, max_attempts: 
 
 # ---------------------------------------------------------------------- send
 
+_reissue_opt = click.option(
+    "--reissue-signed", "reissue_signed", is_flag=True,
+    help="let a provider that issues its own invoice from fields (bizimhesap, logo) take a signed "
+         "document: the signature cannot travel with it, so this is refused unless given")
+
+
+
 @click.command("send")
 @click.option("--provider", "provider", help="provider name (see docs/transport.md)")
 @click.option("--config", "config_path", type=str, help="JSON or TOML configuration file")
@@ -179,9 +187,10 @@ def _run(outbox, name: str, config: dict[str, Any], workers: int, max_attempts: 
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True, help="print the state counts as JSON")
+@_reissue_opt
 @click.argument("inputs", nargs=-1, required=True)
 def send_cmd(provider: str | None, config_path: str | None, outbox_target: str | None, alias: str | None,
-             workers: int, max_attempts: int, as_json: bool, inputs: tuple[str, ...]) -> None:
+             workers: int, max_attempts: int, as_json: bool, reissue_signed: bool, inputs: tuple[str, ...]) -> None:
     """Send documents (UBL-TR *.xml or neutral *.json files, or directories of *.xml)
     through the outbox, exactly once.
 
@@ -205,12 +214,15 @@ def send_cmd(provider: str | None, config_path: str | None, outbox_target: str |
         fail(str(exc))
     if present and not as_json:
         click.echo(f"{present} document(s) already in the outbox: not queued again", err=True)
-    summary = _run(outbox, name, config, workers, max_attempts, [d.uuid for d in docs])
+    summary = _run(outbox, name, config, workers, max_attempts, [d.uuid for d in docs], reissue_signed)
     counts: dict[str, int] = {}
     for d in docs:
         e = outbox.get(d.uuid)
         if e is not None:
             counts[e.state.value] = counts.get(e.state.value, 0) + 1
+            if e.state.value == "rejected" and (e.error_code or "").startswith("ubltr:"):
+                # refused here, before any request: say why (the outbox keeps the same text)
+                click.echo(f"{d.uuid}: not sent [{e.error_code}] {e.message}", err=True)
     sys.exit(_report(counts, as_json, summary.stopped))
 
 
@@ -278,8 +290,9 @@ def outbox_list(outbox_target: str | None, config_path: str | None, states: tupl
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True)
+@_reissue_opt
 def outbox_resume(outbox_target: str | None, config_path: str | None, provider: str | None, workers: int,
-                  max_attempts: int, as_json: bool) -> None:
+                  max_attempts: int, as_json: bool, reissue_signed: bool) -> None:
     """Drive every unfinished document to a final state (asks for status before any resend)."""
     config = _load_config(config_path)
     outbox = _open_outbox(_outbox_target(outbox_target, config))
@@ -287,7 +300,7 @@ def outbox_resume(outbox_target: str | None, config_path: str | None, provider: 
     stopped = None
     for name in names:
         _provider_name(name, {})
-        summary = _run(outbox, name, config, workers, max_attempts)
+        summary = _run(outbox, name, config, workers, max_attempts, reissue_signed=reissue_signed)
         stopped = stopped or summary.stopped
     sys.exit(_report(outbox.counts(), as_json, stopped))
 

@@ -173,6 +173,9 @@ class BaseClient:
     supports_status: ClassVar[bool] = False
     idempotent: ClassVar[bool] = False
     secret_keys: ClassVar[tuple[str, ...]] = ()
+    #: a provider that issues its own invoice from fields refuses a signed document
+    #: unless this is set (the signature cannot travel): see ubltr.transport.payload_check
+    reissue_signed: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], http: httpx.Client) -> BaseClient:
@@ -194,9 +197,9 @@ class BaseClient:
         carries ``no_lookup_hint`` (reconcile by hand, never resend)."""
         try:
             body = body_for(doc)
-        except ValueError as exc:  # MappingError, InvoiceInputError, calc.CalcError
+        except ValueError as exc:  # MappingError, InvoiceInputError, calc.CalcError, payload_check.PayloadRefused
             return SendResult(outcome=Outcome.REJECTED, provider=self.name, uuid=doc.uuid,
-                              error_code="ubltr:mapping", message=str(exc)[:500])
+                              error_code=getattr(exc, "error_code", "ubltr:mapping"), message=str(exc)[:1000])
         try:
             resp = self._http.post(url, content=body, headers=dict(headers))  # type: ignore[attr-defined]
         except httpx.HTTPError as exc:

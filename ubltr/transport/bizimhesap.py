@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from .. import model
+from . import payload_check
 from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
 
 __all__ = ["BizimHesapClient", "Amounts", "LineAmounts", "MappingError", "amounts_from_totals",
@@ -130,7 +131,7 @@ def amounts_from_totals(invoice: model.Invoice, totals: Any) -> Amounts:
         kdv = [t for t in lt.taxes if t.code == KDV]
         if len(kdv) != 1 or len(lt.taxes) != 1:
             raise MappingError(f"lines[{i}].taxes: only one KDV (0015) tax fits TaxRate/Tax")
-        gross = _q(lt.gross)
+        gross = lt.base   # calc's line_base rounding point (quantity × price to the kuruş)
         lines.append(LineAmounts(gross=gross, discount=gross - lt.taxable, net=lt.taxable,
                                  kdv_percent=kdv[0].percent, kdv=kdv[0].amount,
                                  total=lt.taxable + kdv[0].amount))
@@ -271,7 +272,7 @@ class BizimHesapClient(BaseClient):
 
     def send(self, doc: Document) -> SendResult:
         return self._send_mapped(
-            doc, self.body_for, self._base + ADDINVOICE_PATH,
+            doc, payload_check.checked(self, self.body_for), self._base + ADDINVOICE_PATH,
             {"Content-Type": "application/json; charset=utf-8"}, self.interpret,
             no_lookup_hint="no answer; BizimHesap has no lookup: reconcile by hand, never resend")
 

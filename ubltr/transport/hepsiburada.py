@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
+from . import payload_check
 from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, failure_result, http_failure,
                    parse_xml)
 
@@ -256,8 +257,10 @@ class HepsiburadaClient(BaseClient):
     def send(self, doc: Document) -> SendResult:
         try:
             info = self.invoice_info(doc)
+            payload_check.check_payload(self.name, doc.xml, info)   # the JSON form carries the XML's amounts
         except ValueError as exc:
-            return SendResult(Outcome.REJECTED, self.name, doc.uuid, error_code="ubltr:mapping", message=str(exc))
+            return SendResult(Outcome.REJECTED, self.name, doc.uuid,
+                              error_code=getattr(exc, "error_code", "ubltr:mapping"), message=str(exc)[:1000])
         try:
             r = self._call("SendInvoice", {"invoices": [info]})
         except httpx.HTTPError as exc:

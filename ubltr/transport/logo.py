@@ -30,6 +30,7 @@ from typing import Any, Callable
 import httpx
 
 from .. import model
+from . import payload_check
 from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
 from .bizimhesap import KDV, MappingError, dumps_exact
 
@@ -193,7 +194,7 @@ class LogoClient(BaseClient):
 
     def send(self, doc: Document) -> SendResult:
         return self._send_mapped(
-            doc, self.body_for, self._base + TRANSFER_PATH, self._headers, self.interpret,
+            doc, payload_check.checked(self, self.body_for), self._base + TRANSFER_PATH, self._headers, self.interpret,
             no_lookup_hint="no answer; MaxiApi has no lookup: reconcile by hand, never resend")
 
     def interpret(self, uuid: str, resp: httpx.Response) -> SendResult:

@@ -43,6 +43,7 @@ import httpx
 
 from .. import xmlsafe
 
+from . import payload_check
 from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, Unsupported, failure_result,
                    http_failure)
 
@@ -255,6 +256,9 @@ class ProparsClient(BaseClient):
     # ------------------------------------------------------------------ API
     def send(self, doc: Document) -> SendResult:
         """``send_invoice_for_sale`` with our ETTN (and number, date when known)."""
+        refused = payload_check.signed_refusal(self, doc)   # Propars issues its own invoice from the sale
+        if refused is not None:
+            return refused
         if not _UUID4.fullmatch(doc.uuid or ""):
             return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:uuid",
                                 message="Propars requires invoice_uuid to be a UUID version 4")
