@@ -17,15 +17,17 @@ from ._common import EXIT_BAD_INPUT, EXIT_INVALID, fail, read_input, write_outpu
 @click.option("--note", "notes", multiple=True, help="a note (cbc:Note); repeatable")
 @click.option("--received", "received", default=None, metavar="YYYY-MM-DD",
               help="the day the invoice reached you (the 8 days run from it; default: its issue date)")
+@click.option("--store", "store", default=None, metavar="DB",
+              help="the inbox/outbox database: refuse an invoice already answered there, record this answer")
 @click.option("-o", "--output", default="-", metavar="OUT.xml", help="where to write the XML (- for stdout)")
 def answer_cmd(input: str, accept: bool, reject: str | None, return_: str | None, notes: tuple[str, ...],
-               received: str | None, output: str) -> None:
+               received: str | None, store: str | None, output: str) -> None:
     """Build the application response (uygulama yanıtı) to an invoice.
 
     INPUT is the invoice's XML (with --accept, --reject REASON or --return REASON) or a
     neutral answer JSON (see README, "Answers and the inbox").  The answer is unsigned:
     seal it with `ubltr sign`.  Refused, with exit 1: a TEMELFATURA (GİB allows answers to
-    TICARIFATURA only), an answer after the 8-day period.
+    TICARIFATURA only), an answer after the 8-day period, a second answer (with --store).
 
     \b
     Examples:
@@ -66,6 +68,14 @@ def answer_cmd(input: str, accept: bool, reject: str | None, return_: str | None
     except ans.AnswerRefused as exc:
         fail(f"{label}: refused: {exc}", EXIT_INVALID)
     xml = ans.build(answer)
+    if store:
+        from ..inbox import AlreadyAnswered, Inbox
+
+        try:
+            with Inbox(store) as inbox:
+                inbox.record_answer(answer, xml)
+        except AlreadyAnswered as exc:
+            fail(f"{label}: refused: {exc}", EXIT_INVALID)
     write_output(output, xml)
 
 
