@@ -138,9 +138,11 @@ def test_the_eighth_day_is_the_last() -> None:
     ans.check_deadline(late_received, dt.date(2026, 12, 13))
     d = answer_json(issue_date="2026-12-10")
     with pytest.raises(ans.AnswerRefused):
-        ans.load(d)
+        ans.load(d, today=dt.date(2026, 12, 10))
+    with pytest.raises(ans.AnswerRefused):  # dated inside the period, issued after it
+        ans.load(answer_json(), today=dt.date(2026, 12, 10))
     d["invoice"]["received_date"] = "2026-12-04"
-    assert ans.load(d).invoice.received_date == dt.date(2026, 12, 4)
+    assert ans.load(d, today=dt.date(2026, 12, 10)).invoice.received_date == dt.date(2026, 12, 4)
 
 
 def test_bad_answer_input_names_every_field() -> None:

@@ -227,3 +227,35 @@ def test_cli_answer_refuses_a_second_answer_with_a_store(tmp_path) -> None:
                                  "-o", str(tmp_path / "b.xml")])
     assert r.exit_code == 1 and "already answered" in r.output
     assert not (tmp_path / "b.xml").exists()
+
+
+@pytest.mark.skipif(not os.environ.get("UBLTR_PG_DSN"), reason="UBLTR_PG_DSN not set (no PostgreSQL server)")
+def test_sync_and_answers_on_postgresql() -> None:
+    """The same store on PostgreSQL (scripts/test.sh starts one under CI=true / UBLTR_PG=1)."""
+    psycopg = pytest.importorskip("psycopg")
+    from urllib.parse import urlsplit, urlunsplit
+
+    dsn = os.environ["UBLTR_PG_DSN"]
+    name = "ubltr_inbox_" + _uuid.uuid4().hex[:12]
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    target = urlunsplit(urlsplit(dsn)._replace(path="/" + name))
+    try:
+        with FakeServer(inbox_fake_class("nilvera"), faults=FaultPlan(0.3, seed=2, weights=ALL_FAULTS),
+                        hold=0.05) as fake:
+            sent = _seed(fake, 12)
+            with Inbox(target) as inbox:
+                client = _client("nilvera", fake)
+                for _ in range(20):
+                    try:
+                        sync(inbox, client, retries=3, backoff=0.01)
+                        break
+                    except SyncError:
+                        continue
+                _assert_stored_once(inbox, sent)
+                answer_stored(inbox, sorted(sent)[0], "KABUL")
+                with pytest.raises(AlreadyAnswered):
+                    answer_stored(inbox, sorted(sent)[0], "RED", reason="x")
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -268,7 +268,8 @@ def load(data: Mapping[str, Any] | str | bytes, *, today: _dt.date | None = None
 
     Raises :class:`AnswerInputError` listing every problem with its JSON path, and
     :class:`AnswerRefused` for an answer GİB does not allow (not a TICARIFATURA, past
-    the eight days; ``check_period=False`` skips the latter, e.g. to rebuild an old answer).
+    the eight days on ``today`` (default: the later of today in Turkey and the answer's
+    issue date); ``check_period=False`` skips the latter, e.g. to rebuild an old answer).
     """
     if isinstance(data, (str, bytes)):
         try:
@@ -339,8 +340,8 @@ def load(data: Mapping[str, Any] | str | bytes, *, today: _dt.date | None = None
     check_answerable(inv)
     if adate and adate < (inv.received_date or inv.issue_date):
         raise AnswerInputError([InputProblem("issue_date", f"{adate} is before the invoice was received")])
-    if check_period:
-        check_deadline(inv, today or answer.issue_date)
+    if check_period:  # when it is issued or, if that is in the past, now (an answer is not backdated past the period)
+        check_deadline(inv, today or max(model._turkey_today(), answer.issue_date))
     return answer
 
 
