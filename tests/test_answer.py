@@ -247,3 +247,39 @@ def test_cli_json_answer_and_its_errors(tmp_path) -> None:
     for path in ("invoice.uuid", "invoice.issue_date", "invoice.supplier", "reason"):
         assert path in r.output
     assert "Traceback" not in r.output
+
+
+def _ticari_invoices_at_hand() -> list[str]:
+    out = []
+    for p in sorted(SHARED.glob("**/*.xml")) if SHARED.is_dir() else []:
+        head = p.read_bytes()[:20000]
+        if b"TICARIFATURA" in head and b"StandardBusinessDocument" not in head[:3000] \
+                and re.search(rb"<([\w-]+:)?Invoice[\s>]", head):
+            out.append(str(p.relative_to(SHARED)))
+    return out or ["<absent>"]
+
+
+def test_every_ticarifatura_at_hand_gets_an_answer_gib_accepts_or_a_clear_reason(oracle) -> None:
+    """GİB's and integrators' TICARIFATURA invoices (../shared): the answer to each passes
+    GİB's rules, or ubltr names the invoice's own defect that would make GİB refuse it."""
+    names = _ticari_invoices_at_hand()
+    if names == ["<absent>"]:
+        pytest.skip("../shared not present")
+    answered = refused = 0
+    for name in names:
+        data = (SHARED / name).read_bytes()
+        try:
+            etree.fromstring(data)
+        except etree.XMLSyntaxError:
+            continue
+        try:
+            a = ans.from_invoice(data, "RED", reason="Sipariş dışı", check_period=False)
+        except ans.AnswerInputError as exc:
+            refused += 1
+            assert all(p.path.startswith("invoice.") for p in exc.problems), (name, exc)
+            continue
+        result = oracle.check(ans.build(a))
+        assert result.ok, (name, str(result))
+        answered += 1
+    assert answered >= 25, (answered, refused)
+    assert refused <= 3  # GİB's ISTISNA-1.xml (no customer id) and OTV.xml (a 9-digit VKN)

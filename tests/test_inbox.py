@@ -259,3 +259,16 @@ def test_sync_and_answers_on_postgresql() -> None:
     finally:
         with psycopg.connect(dsn, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_document_under_another_uuid_is_kept_and_flagged(tmp_path) -> None:
+    with FakeServer(inbox_fake_class("nilvera")) as fake:
+        listed = str(_uuid.uuid4())
+        xml = with_identity(TICARI, str(_uuid.uuid4()))
+        fake.handler.incoming.add(listed, xml)  # the provider lists it under another UUID
+        inbox = Inbox(str(tmp_path / "s.sqlite"))
+        sync(inbox, _client("nilvera", fake))
+        (e,) = inbox.entries()
+        assert e.uuid == listed and inbox.xml(listed) == xml and e.verdict == "invalid"
+        findings = json.loads(inbox._query("SELECT findings FROM inbox")[0][0])
+        assert findings[0]["rule"] == "ubltr:inbox-uuid"

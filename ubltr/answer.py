@@ -443,6 +443,12 @@ def from_invoice(source: bytes | str | Path | etree._Element, response: str, *, 
     for role, p in (("supplier", inv.supplier), ("customer", inv.customer)):
         if not p.tax_id:
             problems.append(InputProblem(f"invoice.{role}", "the invoice names no VKN/TCKN for this party"))
+        elif not re.fullmatch(r"\d{10}" if p.vkn else r"\d{11}", p.tax_id):
+            # the invoice's fault; an answer repeating it fails GİB's PartyIdentificationTCKNVKNCheck-1
+            problems.append(InputProblem(
+                f"invoice.{role}.{p.tax_id_scheme.lower()}",
+                f"the invoice's {p.tax_id_scheme} {p.tax_id!r} is not {10 if p.vkn else 11} digits; "
+                "GİB would refuse an answer naming it"))
         if p.address is None:
             problems.append(InputProblem(f"invoice.{role}", "the invoice gives no cac:PostalAddress for this party"))
     if problems:

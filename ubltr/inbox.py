@@ -211,9 +211,20 @@ class Inbox:
         uuid = uuid.lower()
         if self.has(uuid):
             return False
+        verdict: dict[str, Any]
+        recompute: dict[str, Any] | None
         verdict, recompute = check_invoice(xml) if check else (
             {"verdict": "unchecked", "errors": 0, "warnings": 0, "findings": []}, None)
         meta = _metadata(xml)
+        if meta.get("uuid") and str(meta["uuid"]).lower() != uuid:
+            # the provider's fault (or a mix-up): kept under the UUID it was listed with, and said
+            finding: dict[str, Any] = {"rule": "ubltr:inbox-uuid", "severity": "error", "source": "ubltr",
+                                       "message": f"the provider listed {uuid} but the document's cbc:UUID is "
+                                                  f"{meta['uuid']}"}
+            verdict = dict(verdict)
+            verdict["verdict"] = "invalid"
+            verdict["errors"] = verdict["errors"] + 1
+            verdict["findings"] = [finding, *verdict["findings"]]
         now = time.time()
         with self._tx() as cur:
             cur.execute("SELECT 1 FROM inbox WHERE uuid = ?", (uuid,))
@@ -323,7 +334,7 @@ def _metadata(xml: bytes) -> dict[str, str | None]:
     tax_id = next((el.text.strip() for el in root.findall(sup + "cac:PartyIdentification/cbc:ID", _answer.NS)
                    if el.get("schemeID") in ("VKN", "TCKN") and el.text), None)
     person = " ".join(x for x in (t(sup + "cac:Person/cbc:FirstName"), t(sup + "cac:Person/cbc:FamilyName")) if x)
-    return {"id": t("cbc:ID"), "profile": t("cbc:ProfileID"), "type": t("cbc:InvoiceTypeCode"),
+    return {"id": t("cbc:ID"), "uuid": t("cbc:UUID"), "profile": t("cbc:ProfileID"), "type": t("cbc:InvoiceTypeCode"),
             "issue_date": t("cbc:IssueDate"), "supplier_tax_id": tax_id,
             "supplier_name": t(sup + "cac:PartyName/cbc:Name") or person or None,
             "payable": t("cac:LegalMonetaryTotal/cbc:PayableAmount"), "currency": t("cbc:DocumentCurrencyCode")}
