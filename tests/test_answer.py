@@ -283,3 +283,31 @@ def test_every_ticarifatura_at_hand_gets_an_answer_gib_accepts_or_a_clear_reason
         answered += 1
     assert answered >= 25, (answered, refused)
     assert refused <= 3  # GİB's ISTISNA-1.xml (no customer id) and OTV.xml (a 9-digit VKN)
+
+
+def test_system_response_codes_are_gibs_table() -> None:
+    """The codes and texts of GİB's Ek-2 (Sistem Yanıtı Şema Yapısı v1.5, §4 table)."""
+    text = shared("gib", "docs", "Ek-2e-FaturaUygulamasiSistemYanitiSemaYapisi-v1.5.txt").read_text(encoding="utf-8")
+    table = text[text.index("Durum Kodu Durum Açıklaması"):text.index("4.1 Merkez Birimde")]
+    codes = set(re.findall(r"^\s+(1\d{3})\b", table, re.M))
+    assert codes == set(ans.SYSTEM_RESPONSE_CODES)
+    for code, (label, _) in ans.SYSTEM_RESPONSE_CODES.items():
+        m = re.search(rf"^[ \t]+{code}[ \t]+(\S.*)$", table, re.M)
+        if m:  # 1163/1164 wrap over lines in the guide
+            assert m.group(1).strip().replace("TERKAR", "TEKRAR") == label, code
+
+
+def test_system_responses_render_with_their_meaning() -> None:
+    from ubltr import envelope
+
+    for name in ("1_SISTEM_YANITI_MERKEZ.xml", "1_SISTEM_YANITI_POSTA_KUTUSU.xml", "1_SISTEM_YANITI_GTB_POSTA_KUTUSU.xml"):
+        data = shared("gib", "e-FaturaPaketi", "xml", name).read_bytes()
+        docs = [it.xml() for it in envelope.open_envelope(data).items] if envelope.is_envelope(data) else [data]
+        for doc in docs:
+            a = ans.parse(doc)
+            html = ans.render_html(doc).decode()
+            assert "SİSTEM YANITI" in html
+            for ln in a.lines:
+                label, outcome = ans.system_status(ln.response)
+                assert label and outcome == "done", ln  # GİB's samples report success
+                assert label in html

@@ -50,7 +50,7 @@ from .resources import folder
 __all__ = [
     "Answer", "AnswerParty", "AnsweredInvoice", "LineAnswer", "AnswerInputError", "AnswerRefused",
     "AnswerReadError", "load", "from_invoice", "build", "parse", "render_html", "check_deadline",
-    "deadline", "RESPONSES", "ANSWER_PERIOD_DAYS",
+    "deadline", "RESPONSES", "ANSWER_PERIOD_DAYS", "SYSTEM_RESPONSE_CODES", "system_status",
 ]
 
 #: what a receiver may answer (GİB's ResponseCodeType, without the system codes)
@@ -567,6 +567,41 @@ def to_dict(answer: Answer) -> dict[str, Any]:
     return d
 
 
+# --------------------------------------------------------------------------- system responses
+
+#: GİB's system-response status codes (Ek-2 e-Fatura Uygulaması Sistem Yanıtı Şema Yapısı
+#: v1.5, §4): code -> (GİB's text, what it means for the envelope: pending, failed, done)
+SYSTEM_RESPONSE_CODES: dict[str, tuple[str, str]] = {
+    "1000": ("ZARF KUYRUGA EKLENDI", "pending"), "1100": ("ZARF ISLENIYOR", "pending"),
+    "1110": ("ZIP DOSYASI DEGIL", "failed"), "1111": ("ZARF ID UZUNLUGU GECERSIZ", "failed"),
+    "1120": ("ZARF ARSIVDEN_KOPYALANAMADI", "failed"), "1130": ("ZIP ACILAMADI", "failed"),
+    "1131": ("ZIP BIR DOSYA ICERMELI", "failed"), "1132": ("XML DOSYASI DEGIL", "failed"),
+    "1133": ("ZARF ID VE XML DOSYASININ ADI AYNI OLMALI", "failed"), "1140": ("DOKUMAN AYRISTIRILAMADI", "failed"),
+    "1141": ("ZARF ID YOK", "failed"), "1142": ("ZARF ID VE ZIP DOSYASI ADI AYNI OLMALI", "failed"),
+    "1143": ("GECERSIZ VERSIYON", "failed"), "1150": ("SCHEMATRON KONTROL SONUCU HATALI", "failed"),
+    "1160": ("XML SEMA KONTROLUNDEN GECEMEDI", "failed"), "1161": ("IMZA SAHIBI TCKN VKN ALINAMADI", "failed"),
+    "1162": ("IMZA KAYDEDILEMEDI", "failed"),
+    "1163": ("GONDERILEN ZARF SISTEMDE DAHA ONCE KAYITLI OLAN BIR FATURAYI ICERMEKTEDIR", "failed"),
+    "1164": ("GONDERILEN ZARF SISTEMDE DAHA ONCE KAYITLI OLAN BIR BELGEYI ICERMEKTEDIR", "failed"),
+    "1170": ("YETKI KONTROL EDILEMEDI", "failed"), "1171": ("GONDERICI BIRIM YETKISI YOK", "failed"),
+    "1172": ("POSTA KUTUSU YETKISI YOK", "failed"), "1175": ("IMZA YETKISI KONTROL EDILEMEDI", "failed"),
+    "1176": ("IMZA SAHIBI YETKISIZ", "failed"), "1177": ("GEÇERSİZ İMZA", "failed"),
+    "1180": ("ADRES KONTROL EDILEMEDI", "failed"), "1181": ("ADRES BULUNAMADI", "failed"),
+    "1182": ("KULLANICI EKLENEMEDİ", "failed"), "1183": ("KULLANICI SİLENEMEDİ", "failed"),
+    "1190": ("SISTEM YANITI HAZIRLANAMADI", "failed"), "1195": ("SISTEM HATASI", "failed"),
+    "1200": ("ZARF BASARIYLA ISLENDI", "done"), "1210": ("DOKUMAN BULUNAN ADRESE GONDERILEMEDI", "pending"),
+    "1215": ("DOKUMAN GONDERIMI BASARISIZ. TEKRAR GONDERME SONLANDI", "failed"),
+    "1220": ("HEDEFTEN SISTEM YANITI GELMEDI", "pending"), "1230": ("HEDEFTEN SISTEM YANITI BASARISIZ GELDI", "failed"),
+    "1235": ("FATURA IPTAL'E KONU EDILDI", "done"), "1300": ("BASARIYLA TAMAMLANDI", "done"),
+}
+
+
+def system_status(code: str) -> tuple[str, str]:
+    """GİB's text and ``pending`` / ``failed`` / ``done`` for a system-response code
+    (``("", "unknown")`` for a code GİB's table does not list)."""
+    return SYSTEM_RESPONSE_CODES.get(code.strip(), ("", "unknown"))
+
+
 # --------------------------------------------------------------------------- for people
 
 _TITLES = {"KABUL": "KABUL (Accepted)", "RED": "RED (Rejected)", "IADE": "İADE (Returned)"}
@@ -577,8 +612,9 @@ def render_html(source: bytes | str | Path | etree._Element) -> bytes:
     who answers whom, which invoice, the answer and its reason, line responses, notes.
     Raises :class:`AnswerReadError` for what is not a readable ApplicationResponse."""
     a = parse(source)
+    system = a.response == "S_APR" or a.profile == "UBL-TR-PROFILE-1"
     html = _env().get_template("html/application-response.html.j2").render(
-        a=a, title=_TITLES.get(a.response, a.response), system=a.profile == "UBL-TR-PROFILE-1")
+        a=a, title=_TITLES.get(a.response, a.response), system=system, status=system_status)
     return html.encode("utf-8")
 
 
