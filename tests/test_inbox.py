@@ -272,3 +272,63 @@ def test_a_document_under_another_uuid_is_kept_and_flagged(tmp_path) -> None:
         assert e.uuid == listed and inbox.xml(listed) == xml and e.verdict == "invalid"
         findings = json.loads(inbox._query("SELECT findings FROM inbox")[0][0])
         assert findings[0]["rule"] == "ubltr:inbox-uuid"
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
+def test_killed_answer_senders_answer_each_invoice_once(tmp_path, name) -> None:
+    """`ubltr inbox send-answers` SIGKILLed at random moments under lost/late replies:
+    each answer reaches the provider once and ends `sent` (never `refused` by our own resend)."""
+    with FakeServer(inbox_fake_class(name), hold=0.05) as fake:
+        sent = _seed(fake, 12)
+        store = tmp_path / "store.sqlite"
+        with Inbox(str(store)) as inbox:
+            sync(inbox, _client(name, fake))
+            for i, u in enumerate(sorted(sent)):
+                answer_stored(inbox, u, "KABUL" if i % 3 else "RED", reason=None if i % 3 else "eksik teslimat")
+        fake.configure({"rate": 0.4, "seed": 9, "weights": {"lost": 2, "late": 1, "timeout": 1, "503": 1},
+                        "hold": 0.3})
+        cfg = tmp_path / "cfg.json"
+        cfg.write_text(json.dumps({"provider": name, "outbox": str(store), "base_url": fake.url, "timeout": 0.2,
+                                   **PROVIDERS[name]}))
+        env = {**os.environ, "UBLTR_CACHE_DIR": os.environ.get("UBLTR_CACHE_DIR", str(ROOT / ".cache-rules"))}
+        cmd = [sys.executable, "-m", "ubltr.cli", "inbox", "send-answers", "--config", str(cfg)]
+        rng = random.Random(4)
+        for _ in range(3):
+            p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.8, 2.0))
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+            p.wait(timeout=30)
+        for _ in range(15):
+            p = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+            if p.returncode == 0:
+                break
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+        with Inbox(str(store)) as inbox:
+            assert [a.state for a in inbox.answers()] == ["sent"] * 12
+        st = fake.handler.incoming.stats()
+        assert st["answered"] == 12 and st["answer_duplicates"] == {}
+
+
+def test_inbox_fake_command_serves_what_it_is_given(tmp_path) -> None:
+    port_probe = __import__("socket").socket()
+    port_probe.bind(("127.0.0.1", 0))
+    port = port_probe.getsockname()[1]
+    port_probe.close()
+    files = [tmp_path / f"{i}.xml" for i in range(3)]
+    for f in files:
+        f.write_bytes(with_identity(TICARI, str(_uuid.uuid4())))
+    env = {**os.environ, "UBLTR_CACHE_DIR": os.environ.get("UBLTR_CACHE_DIR", str(ROOT / ".cache-rules"))}
+    fake = subprocess.Popen([sys.executable, "-m", "ubltr.cli", "inbox", "fake", "hepsiburada", str(tmp_path),
+                             "--port", str(port)], env=env, stderr=subprocess.PIPE)
+    try:
+        line = fake.stderr.readline().decode()
+        assert "with 3 incoming invoices" in line, line
+        cfg = tmp_path / "cfg.json"
+        cfg.write_text(json.dumps({"provider": "hepsiburada", "outbox": str(tmp_path / "s.sqlite"),
+                                   "base_url": f"http://127.0.0.1:{port}", **PROVIDERS["hepsiburada"]}))
+        r = CliRunner().invoke(cli, ["inbox", "sync", "--config", str(cfg)])
+        assert r.exit_code == 0 and "3 stored" in r.output, r.output
+    finally:
+        fake.send_signal(signal.SIGTERM)
+        fake.wait(timeout=10)

@@ -171,4 +171,53 @@ def _print_answers(results: list[Any]) -> None:
         sys.exit(EXIT_INVALID)
 
 
+@inbox_group.command("fake")
+@click.argument("name")
+@click.argument("incoming", nargs=-1)
+@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port")
+@click.option("--fail-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--seed", default=0, show_default=True, type=int)
+def fake_cmd(name: str, incoming: tuple[str, ...], port: int, fail_rate: float, seed: int) -> None:
+    """Run provider NAME's fake with an inbox on 127.0.0.1, holding the INCOMING invoice
+    files (or the .xml files of INCOMING directories) as newly arrived: for trying
+    `ubltr inbox sync` against it (credentials: the provider's test defaults)."""
+    from pathlib import Path
+
+    from ..transport.base import ProviderError
+    from ..transport.fake.server import serve
+    from ..transport.inbox_api import inbox_fake_class
+
+    try:
+        handler = inbox_fake_class(name)
+    except ProviderError as exc:
+        fail(str(exc))
+    files: list[Path] = []
+    for item in incoming:
+        p = Path(item)
+        files += sorted(p.glob("*.xml")) if p.is_dir() else [p]
+    docs: list[bytes] = []
+    for f in files:
+        try:
+            docs.append(f.read_bytes())
+        except OSError as exc:
+            fail(f"{f}: cannot read ({exc.strerror})")
+
+    def ready(srv) -> None:  # type: ignore[no-untyped-def]
+        held = 0
+        for f, data in zip(files, docs):
+            try:
+                srv.handler.receive(data)
+                held += 1
+            except ValueError as exc:
+                click.echo(f"{f}: not held ({exc})", err=True)
+        click.echo(f"{name} inbox fake listening on {srv.url} with {held} incoming invoices", err=True)
+
+    try:
+        serve(handler, port=port, fail_rate=fail_rate, seed=seed, ready=ready)
+    except OSError as exc:
+        fail(f"--port {port}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        pass
+
+
 COMMANDS = [inbox_group]
