@@ -311,3 +311,36 @@ def test_system_responses_render_with_their_meaning() -> None:
                 label, outcome = ans.system_status(ln.response)
                 assert label and outcome == "done", ln  # GİB's samples report success
                 assert label in html
+
+
+def test_cli_render_of_an_answer_shows_the_answer(tmp_path) -> None:
+    """`ubltr render` of an application response used to show the invoice layout without
+    the response code or reason."""
+    a = ans.load(answer_json("RED", "Birim fiyat sözleşmeden yüksek"), check_period=False)
+    f = tmp_path / "red.xml"
+    f.write_bytes(ans.build(a))
+    r = CliRunner().invoke(cli, ["render", str(f), "-o", str(tmp_path / "red.html")])
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "red.html").read_text(encoding="utf-8")
+    assert 'id="response-code">RED' in html and "Birim fiyat sözleşmeden yüksek" in html
+    assert a.invoice.uuid in html and "ABC2026000000001" in html
+
+
+@pytest.mark.parametrize("content,expected", [
+    (b"not xml at all", "not well-formed"),
+    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>', "DOCTYPE"),
+    (b"<ApplicationResponse xmlns='urn:oasis:names:specification:ubl:schema:xsd:ApplicationResponse-2'/>",
+     "only an invoice can be answered"),
+])
+def test_cli_answer_bad_input_is_named_without_traceback(tmp_path, content, expected) -> None:
+    f = tmp_path / "in.xml"
+    f.write_bytes(content)
+    r = CliRunner().invoke(cli, ["answer", str(f), "--accept"])
+    assert r.exit_code == 2 and expected in r.output and "Traceback" not in r.output, r.output
+
+
+def test_a_reason_xml_cannot_carry_is_refused(tmp_path) -> None:
+    with pytest.raises(ans.AnswerInputError, match="reason: contains control character U\\+0001"):
+        ans.from_invoice(_ticari_invoice(), "RED", reason="bad\x01", check_period=False)
+    with pytest.raises(ans.AnswerInputError, match="reason"):
+        ans.load(answer_json("RED", "bad\x0b"), check_period=False)

@@ -440,6 +440,10 @@ def from_invoice(source: bytes | str | Path | etree._Element, response: str, *, 
     :class:`AnswerReadError`."""
     inv = read_invoice(source, received_date)
     problems = [InputProblem(k, m) for k, m in _check_response(response, reason)]
+    for key, text in [("reason", reason)] + [(f"notes[{i}]", n) for i, n in enumerate(notes)]:
+        bad = model._control_char(text) if text else None
+        if bad is not None:
+            problems.append(InputProblem(key, f"contains control character U+{ord(bad):04X}, which XML 1.0 cannot carry"))
     for role, p in (("supplier", inv.supplier), ("customer", inv.customer)):
         if not p.tax_id:
             problems.append(InputProblem(f"invoice.{role}", "the invoice names no VKN/TCKN for this party"))
