@@ -14,6 +14,13 @@ from lxml import etree
 from ubltr import official
 
 SVRL = "{http://purl.oclc.org/dsdl/svrl}"
+INVOICE_ROOT = "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
+#: GİB's maindoc schema per root element (paths in the pinned package)
+MAINDOC_XSD = {
+    INVOICE_ROOT: "xsd/maindoc/UBL-Invoice-2.1.xsd",
+    "{urn:oasis:names:specification:ubl:schema:xsd:ApplicationResponse-2}ApplicationResponse":
+        "xsd/maindoc/UBL-ApplicationResponse-2.1.xsd",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,16 @@ class Oracle:
         self.exe = xslt.compile_stylesheet(stylesheet_file=str(official.path("sematron/efatura.xsl")))
         self._param: str | None = None
         self.schema = etree.XMLSchema(file=str(official.path("xsd/maindoc/UBL-Invoice-2.1.xsd")))
+        self._schemas: dict[str, etree.XMLSchema] = {INVOICE_ROOT: self.schema}
+
+    def schema_for(self, root_tag: str) -> etree.XMLSchema:
+        """GİB's UBL 2.1 maindoc schema for a root element (Invoice, ApplicationResponse, ...)."""
+        if root_tag not in self._schemas:
+            name = MAINDOC_XSD.get(root_tag)
+            if name is None:
+                raise ValueError(f"the oracle has no schema for {root_tag}")
+            self._schemas[root_tag] = etree.XMLSchema(file=str(official.path(name)))
+        return self._schemas[root_tag]
 
     @classmethod
     @cache
@@ -69,7 +86,8 @@ class Oracle:
         if type_ is None:
             prof = doc.findtext("{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}ProfileID")
             type_ = "earchive" if prof == "EARSIVFATURA" else "efatura"
-        xsd = () if self.schema.validate(doc) else tuple(
-            f"line {e.line}: {e.message}" for e in self.schema.error_log
+        schema = self.schema_for(doc.tag)
+        xsd = () if schema.validate(doc) else tuple(
+            f"line {e.line}: {e.message}" for e in schema.error_log
         )
         return OracleResult(xsd_errors=xsd, failed=self.schematron(xml, type_))

@@ -42,9 +42,12 @@ def render_command(file: str, output: str | None, pdf: bool, default_template: b
             fail("--pdf needs headless Chromium, which was not found "
                  "(install it: apt-get install chromium, or set UBLTR_CHROMIUM=/path/to/chrome)",
                  EXIT_BAD_INPUT)
+    from ..envelope import render_document_html
+
     data = read_input(file)
     try:
-        result = view.render_html(data, use_embedded=not default_template, timeout=xslt_timeout)
+        # envelopes (every document by position) and answers have their own pages
+        result = render_document_html(data, use_embedded=not default_template, timeout=xslt_timeout)
     except view.DocumentError as exc:
         fail(f"{file}: {exc}")
     for w in result.warnings:

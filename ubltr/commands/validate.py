@@ -41,8 +41,21 @@ def _one(path: str) -> dict:
 
     if path == "-":
         data: bytes | str = sys.stdin.buffer.read()
-        return validate(data, name="<stdin>", **_OPTS).to_dict()
-    return validate(path, **_OPTS).to_dict()
+        return _with_positions(validate(data, name="<stdin>", **_OPTS).to_dict(), data)
+    return _with_positions(validate(path, **_OPTS).to_dict(), path)
+
+
+def _with_positions(r: dict, source: bytes | str) -> dict:
+    """An envelope's report gains ``positions``: each document inside it by position
+    (0 = the envelope itself) with the findings that fall in it (ubltr.envelope)."""
+    if r.get("document") == "Envelope" and r.get("readable"):
+        from ubltr.envelope import EnvelopeError, position_reports
+
+        try:
+            r["positions"] = position_reports(source, r["findings"])
+        except EnvelopeError:
+            pass  # the envelope's own findings already say what is wrong with it
+    return r
 
 
 def _junit(results: list[dict]) -> str:
@@ -76,6 +89,11 @@ def _text_report(r: dict, provider: str | None) -> str:
         code = (f.get("provider_codes") or {}).get(provider or "")
         if code:
             lines.append(f"          {provider} answers: {code}")
+    for p in r.get("positions", ()):
+        if p["position"]:
+            what = " ".join(x for x in (p["root"], p["id"]) if x)
+            lines.append(f"  #{p['position']} {what} (line {p['line']}, {p['kind']}): "
+                         f"{'valid' if p['valid'] else 'INVALID'} ({p['errors']} errors, {p['warnings']} warnings)")
     return "\n".join(lines)
 
 

@@ -336,3 +336,112 @@ def _customer_id(invoice: Mapping[str, Any]) -> str:
         if str(ident.get("schemeId", "")).upper() in ("VKN", "TCKN"):
             return str(ident.get("value", ""))
     return ""
+
+
+# ====================================================================== inbox (issue #13)
+# Incoming invoices and answers, from Uyumsoft's web-service manual 2.0.0 (§2.2), as actions
+# of the same JSON endpoint:
+#   GetInboxInvoices     {"query": {"PageIndex": 0, "PageSize": N, "OnlyNewestInvoices": true,
+#                                   "SetTaken": false}}     -> Value {"Items": [InvoiceInfo], ...}
+#                        (SetTaken stays false: an invoice is marked taken only once it is stored)
+#   GetInboxInvoiceData  {"invoiceId": UUID}                 -> Value {"Data": base64 of the XML}
+#   SetInvoicesTaken     {"invoiceIds": [UUID, ...]}         -> Value true
+#   SendDocumentResponse {"responses": [{"InvoiceId", "Status": 1 Declined | 2 Approved, "Reason"}]}
+#   QueryDocumentResponseStatus {"invoiceIds": [UUID]}       -> Value [{"InvoiceId", "Status", "Message"}]
+# Assumptions where the manual is silent: PageIndex counts from 0; an InvoiceInfo's UUID is
+# Invoice.Uuid.value (the JSON form SendInvoice uses); the status enum comes as its name;
+# a resent response for an answered invoice is refused (IsSucceded false).  Uyumsoft's
+# Status has no return (IADE): an IADE answer is refused here.
+
+import base64 as _base64  # noqa: E402
+import binascii as _binascii  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+from .inbox_api import InboxCallError, call_failed, check_response  # noqa: E402
+
+_UYUMSOFT_ANSWER = {"RED": 1, "KABUL": 2}
+
+
+class HepsiburadaInbox(HepsiburadaClient):
+    """The Hepsiburada / Uyumsoft client with the receiving side
+    (:class:`ubltr.transport.inbox_api.InboxClient`)."""
+
+    def _value(self, action: str, parameters: dict[str, Any], what: str) -> Any:
+        try:
+            r = self._call(action, parameters)
+        except httpx.HTTPError as exc:
+            raise call_failed(exc, what) from None
+        check_response(r, what)
+        body = self._body(r)
+        if body is None:
+            raise InboxCallError(f"{what}: unreadable answer", retryable=True)
+        if not body.get("IsSucceded"):
+            raise InboxCallError(f"{what}: refused ({body.get('Message') or 'no message'})", retryable=False)
+        return body.get("Value")
+
+    def inbox_page(self, page_size: int = 50) -> list[str]:
+        value = self._value("GetInboxInvoices", {"query": {"PageIndex": 0, "PageSize": page_size,
+                                                           "OnlyNewestInvoices": True, "SetTaken": False}},
+                            "hepsiburada GetInboxInvoices")
+        out = []
+        for item in (value or {}).get("Items") or []:
+            uuid = ((item.get("Invoice") or {}).get(json_name("UUID")) or {}).get("value") if isinstance(item, Mapping) else None
+            if uuid:
+                out.append(str(uuid).lower())
+        return out
+
+    def inbox_xml(self, uuid: str) -> bytes:
+        value = self._value("GetInboxInvoiceData", {"invoiceId": uuid}, f"hepsiburada GetInboxInvoiceData {uuid}")
+        try:
+            data = _base64.b64decode((value or {}).get("Data") or "", validate=True)
+        except (_binascii.Error, ValueError, AttributeError):
+            raise InboxCallError(f"hepsiburada GetInboxInvoiceData {uuid}: Data is not base64", retryable=True) from None
+        if not data.strip():
+            raise InboxCallError(f"hepsiburada GetInboxInvoiceData {uuid}: empty Data", retryable=True)
+        return data
+
+    def mark_taken(self, uuids: Sequence[str]) -> None:
+        if uuids:
+            self._value("SetInvoicesTaken", {"invoiceIds": list(uuids)}, "hepsiburada SetInvoicesTaken")
+
+    def send_answer(self, uuid: str, response: str, reason: str | None) -> SendResult:
+        status = _UYUMSOFT_ANSWER.get(response)
+        if status is None:
+            return SendResult(Outcome.REJECTED, self.name, uuid, error_code="ubltr:unsupported-answer",
+                              message=f"Uyumsoft's SendDocumentResponse documents Approved/Declined only, not {response}")
+        item = {"InvoiceId": uuid, "Status": status, "Reason": reason if response == "RED" else None}
+        try:
+            r = self._call("SendDocumentResponse", {"responses": [item]})
+        except httpx.HTTPError as exc:
+            return failure_result(self.name, uuid, exc)
+        failed = http_failure(self.name, uuid, r)
+        if failed is not None:
+            return failed
+        body = self._body(r)
+        if r.status_code != 200 or body is None:
+            return SendResult(Outcome.UNKNOWN, self.name, uuid, error_code=str(r.status_code),
+                              message="unreadable answer", http_status=r.status_code)
+        if body.get("IsSucceded") and body.get("Value") is not False:
+            return SendResult(Outcome.ACCEPTED, self.name, uuid, error_code=response, http_status=200)
+        st = self.answer_status(uuid)  # refused: already answered (then that is the answer) or really refused
+        if st.outcome in (Outcome.ACCEPTED, Outcome.PENDING):
+            return st
+        return SendResult(Outcome.REJECTED, self.name, uuid, error_code="Refused",
+                          message=str(body.get("Message") or ""), http_status=200)
+
+    def answer_status(self, uuid: str) -> SendResult:
+        try:
+            value = self._value("QueryDocumentResponseStatus", {"invoiceIds": [uuid]},
+                                "hepsiburada QueryDocumentResponseStatus")
+        except InboxCallError as exc:
+            return SendResult(Outcome.UNKNOWN, self.name, uuid, message=str(exc))
+        for item in value or []:
+            if isinstance(item, Mapping) and str(item.get("InvoiceId", "")).lower() == uuid.lower():
+                status = str(item.get("Status"))
+                if status == "Error":
+                    return SendResult(Outcome.REJECTED, self.name, uuid, error_code="Error",
+                                      message=str(item.get("Message") or ""))
+                if status in ("Success", "SentToGib"):
+                    return SendResult(Outcome.ACCEPTED, self.name, uuid, error_code=str(item.get("Response") or ""))
+                return SendResult(Outcome.PENDING, self.name, uuid, message=status)
+        return SendResult(Outcome.RETRYABLE, self.name, uuid, message="no answer held", retry_safe=True)

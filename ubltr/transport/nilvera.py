@@ -240,3 +240,101 @@ class NilveraClient(BaseClient):
             raise ProviderError(f"nilvera: SendStore failed ({r.status_code} {code or ''} {message or ''})")
         body = r.json()
         return [dict(x) for x in body] if isinstance(body, list) else []
+
+
+# ====================================================================== inbox (issue #13)
+# Incoming invoices and answers, from Nilvera's OpenAPI (einvoice.swagger.json):
+#   GET  /einvoice/Purchase?IsTransfer=false&Page=1&PageSize=N   -> {"Content": [{"UUID", ...}], ...}
+#   GET  /einvoice/Purchase/{UUID}/xml                            -> the invoice XML
+#   PUT  /einvoice/Purchase/Operation/Transferred  [UUID, ...]    -> marks them taken ("transferred")
+#   POST /einvoice/Purchase/SendAnswer {"UUID", "AnswerCode": approved|rejected, "RejectNote"}
+#   GET  /einvoice/Purchase/{UUID}/Status                         -> {"Answer": {"AnswerCode", ...}}
+# Nilvera builds and seals the application response itself from SendAnswer; its AnswerCode
+# enum has no return (IADE), so an IADE answer is refused here rather than sent as something else.
+
+from collections.abc import Sequence  # noqa: E402
+
+from .inbox_api import InboxCallError, call_failed, check_response  # noqa: E402
+
+_NILVERA_ANSWER = {"KABUL": "approved", "RED": "rejected"}
+_NILVERA_ANSWERED = {"approved": "KABUL", "rejected": "RED"}
+
+
+class NilveraInbox(NilveraClient):
+    """The Nilvera client with the receiving side (:class:`ubltr.transport.inbox_api.InboxClient`)."""
+
+    def inbox_page(self, page_size: int = 50) -> list[str]:
+        try:
+            r = self._request("GET", "/einvoice/Purchase",
+                              params={"IsTransfer": "false", "Page": 1, "PageSize": page_size})
+        except httpx.HTTPError as exc:
+            raise call_failed(exc, "nilvera Purchase list") from None
+        check_response(r, "nilvera Purchase list")
+        try:
+            body = r.json()
+            return [str(item["UUID"]).lower() for item in (body.get("Content") or []) if item.get("UUID")]
+        except (ValueError, AttributeError, TypeError, KeyError):
+            raise InboxCallError("nilvera Purchase list: unreadable answer", retryable=True) from None
+
+    def inbox_xml(self, uuid: str) -> bytes:
+        try:
+            r = self._request("GET", f"/einvoice/Purchase/{uuid}/xml")
+        except httpx.HTTPError as exc:
+            raise call_failed(exc, f"nilvera Purchase {uuid} xml") from None
+        check_response(r, f"nilvera Purchase {uuid} xml")
+        if not r.content.strip():
+            raise InboxCallError(f"nilvera Purchase {uuid} xml: empty answer", retryable=True)
+        return r.content
+
+    def mark_taken(self, uuids: Sequence[str]) -> None:
+        if not uuids:
+            return
+        try:
+            r = self._request("PUT", "/einvoice/Purchase/Operation/Transferred", json=list(uuids))
+        except httpx.HTTPError as exc:
+            raise call_failed(exc, "nilvera Operation/Transferred") from None  # idempotent: safe to repeat
+        check_response(r, "nilvera Operation/Transferred")
+
+    def send_answer(self, uuid: str, response: str, reason: str | None) -> SendResult:
+        code = _NILVERA_ANSWER.get(response)
+        if code is None:
+            return SendResult(Outcome.REJECTED, self.name, uuid, error_code="ubltr:unsupported-answer",
+                              message=f"Nilvera's SendAnswer documents approved/rejected only, not {response}")
+        body = {"UUID": uuid, "AnswerCode": code, "RejectNote": reason if response == "RED" else None}
+        try:
+            r = self._request("POST", "/einvoice/Purchase/SendAnswer", json=body)
+        except httpx.HTTPError as exc:
+            return failure_result(self.name, uuid, exc)
+        err, message = _errors(r) if r.status_code >= 300 else (None, None)
+        failed = http_failure(self.name, uuid, r, err, message)
+        if failed is not None:
+            return failed
+        if r.status_code == 200:
+            return self._result(Outcome.ACCEPTED, uuid, r, error_code=response)
+        if r.status_code == 409:  # already answered: what Nilvera holds is the answer
+            st = self.answer_status(uuid)
+            if st.outcome is Outcome.ACCEPTED:
+                return st
+            return self._result(Outcome.UNKNOWN, uuid, r, error_code=err or "409", message=message)
+        if r.status_code in _AUTH:
+            return self._result(Outcome.RETRYABLE, uuid, r, error_code="Unauthorized",
+                                message="credentials refused by the provider", retry_safe=False)
+        return self._result(Outcome.REJECTED, uuid, r, error_code=err or str(r.status_code), message=message)
+
+    def answer_status(self, uuid: str) -> SendResult:
+        try:
+            r = self._request("GET", f"/einvoice/Purchase/{uuid}/Status")
+        except httpx.HTTPError as exc:
+            return failure_result(self.name, uuid, exc)
+        failed = http_failure(self.name, uuid, r)
+        if failed is not None:
+            return failed
+        if r.status_code != 200:
+            return self._result(Outcome.UNKNOWN, uuid, r, error_code=str(r.status_code))
+        try:
+            answer = (r.json().get("Answer") or {}).get("AnswerCode")
+        except (ValueError, AttributeError):
+            return self._result(Outcome.UNKNOWN, uuid, r, message="unreadable status")
+        if answer in _NILVERA_ANSWERED:
+            return self._result(Outcome.ACCEPTED, uuid, r, error_code=_NILVERA_ANSWERED[answer])
+        return self._result(Outcome.RETRYABLE, uuid, r, message=f"no answer held ({answer})", retry_safe=True)

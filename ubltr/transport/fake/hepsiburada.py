@@ -158,3 +158,108 @@ class HepsiburadaFake(Handler):
 
 
 __all__ = ["HepsiburadaFake"]
+
+
+# ====================================================================== inbox (issue #13)
+# The receiving side of Uyumsoft's manual (§2.2): GetInboxInvoices, GetInboxInvoiceData,
+# SetInvoicesTaken, SendDocumentResponse, QueryDocumentResponseStatus.  A separate
+# handler so the sending fake stays as it is; tests seed it with receive().
+
+import base64 as _base64  # noqa: E402
+
+from ..base import Document as _Document  # noqa: E402
+from .inbox import Incoming  # noqa: E402
+
+_RESPONSE_STATUS = {1: "RED", 2: "KABUL"}
+
+
+class HepsiburadaInboxFake(HepsiburadaFake):
+    """:class:`HepsiburadaFake` plus the incoming invoices of the account."""
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.incoming = Incoming()
+
+    def receive(self, xml: bytes) -> str:
+        uuid = _Document.from_xml(xml).uuid.lower()
+        self.incoming.add(uuid, xml)
+        return uuid
+
+    def is_send(self, req: FakeRequest) -> bool:
+        body = self._body(req)
+        return super().is_send(req) or (body is not None and body.get("Action") == "SendDocumentResponse")
+
+    def handle(self, req: FakeRequest) -> FakeResponse:
+        body = self._body(req) if req.method == "POST" else None
+        action = body.get("Action") if body else None
+        handler = {"GetInboxInvoices": self._inbox, "GetInboxInvoiceData": self._inbox_data,
+                   "SetInvoicesTaken": self._taken, "SendDocumentResponse": self._respond,
+                   "QueryDocumentResponseStatus": self._response_status}.get(str(action))
+        if handler is None or body is None:
+            return super().handle(req)
+        params = body.get("parameters")
+        if not isinstance(params, dict):
+            return _answer(False, 'expected {"Action": ..., "parameters": {...}}', status=400)
+        user = params.get("userInfo") or {}
+        creds = self.ctx.credentials
+        if user.get("Username") != creds.get("username") or user.get("Password") != creds.get("password"):
+            return _answer(False, "Kullanıcı adı veya şifre hatalı", status=401)
+        return handler(params)
+
+    def _inbox(self, params: dict[str, Any]) -> FakeResponse:
+        q = params.get("query") or {}
+        try:
+            size = max(1, min(100, int(q.get("PageSize") or 20)))
+            index = max(0, int(q.get("PageIndex") or 0))
+        except (TypeError, ValueError):
+            return _answer(False, "PageSize/PageIndex sayı olmalı")
+        with self.incoming.lock:
+            items = [i for i in self.incoming.invoices.values() if not (q.get("OnlyNewestInvoices") and i.taken)]
+            chunk = items[index * size:(index + 1) * size]
+            if q.get("SetTaken"):
+                for i in chunk:
+                    i.taken = True
+        return _answer(True, None, {"Items": [{"Invoice": codec().to_json(i.xml)} for i in chunk],
+                                    "TotalCount": len(items), "TotalPages": (len(items) + size - 1) // size,
+                                    "PageIndex": index, "PageSize": size})
+
+    def _inbox_data(self, params: dict[str, Any]) -> FakeResponse:
+        inv = self.incoming.get(str(params.get("invoiceId") or ""))
+        if inv is None:
+            return _answer(False, "Fatura bulunamadı")
+        return _answer(True, None, {"Data": _base64.b64encode(inv.xml).decode("ascii")})
+
+    def _taken(self, params: dict[str, Any]) -> FakeResponse:
+        ids = params.get("invoiceIds")
+        if not isinstance(ids, list):
+            return _answer(False, "invoiceIds bir liste olmalı")
+        unknown = self.incoming.take(ids)
+        return _answer(not unknown, f"Bilinmeyen faturalar: {', '.join(unknown)}" if unknown else None, not unknown)
+
+    def _respond(self, params: dict[str, Any]) -> FakeResponse:
+        items = params.get("responses")
+        if not isinstance(items, list) or not items:
+            return _answer(False, "responses boş olamaz")
+        for item in items:
+            if not isinstance(item, dict) or item.get("Status") not in _RESPONSE_STATUS:
+                return _answer(False, "Status 1 (Declined) ya da 2 (Approved) olmalı")
+        results = [self.incoming.answer(str(i.get("InvoiceId") or ""), _RESPONSE_STATUS[i["Status"]], i.get("Reason"))
+                   for i in items]
+        if any(r != "ok" for r in results):
+            return _answer(False, "Faturaya daha önce yanıt verilmiş ya da fatura bulunamadı", False)
+        return _answer(True, None, True)
+
+    def _response_status(self, params: dict[str, Any]) -> FakeResponse:
+        ids = params.get("invoiceIds")
+        if not isinstance(ids, list):
+            return _answer(False, "invoiceIds bir liste olmalı")
+        out = []
+        with self.incoming.lock:
+            for raw in ids[:100]:
+                inv = self.incoming.invoices.get(str(raw).lower())
+                if inv is not None and inv.answer:
+                    out.append({"InvoiceId": inv.uuid, "Status": "Success", "Message": None})
+        return _answer(True, None, out)
+
+
+__all__ = ["HepsiburadaFake", "HepsiburadaInboxFake"]

@@ -224,3 +224,97 @@ class NilveraFake(Handler):
         return FakeResponse.json(200, [{"IsSuccess": True, "OrderNumber": order[:8].upper(),
                                         "InvoiceDetail": {"InvoiceNumber": rec["number"], "UUID": rec["uuid"]},
                                         "ErrorDetail": None}])
+
+
+# ====================================================================== inbox (issue #13)
+# The receiving side of Nilvera's OpenAPI (einvoice.swagger.json): the purchase (incoming)
+# invoices, their XML, the "Transferred" operation, SendAnswer and the purchase status.
+# A separate handler so the sending fake stays as it is; tests seed it with receive().
+
+from .inbox import Incoming  # noqa: E402
+
+_INBOX_ROUTES = [
+    ("GET", re.compile(r"^/einvoice/Purchase$"), "purchase_list"),
+    ("GET", re.compile(rf"^/einvoice/Purchase/({_UUID_RE})/xml$"), "purchase_xml"),
+    ("PUT", re.compile(r"^/einvoice/Purchase/Operation/(\w+)$"), "purchase_operation"),
+    ("POST", re.compile(r"^/einvoice/Purchase/SendAnswer$"), "purchase_answer"),
+    ("GET", re.compile(rf"^/einvoice/Purchase/({_UUID_RE})/Status$"), "purchase_status"),
+]
+_ANSWER_CODES = {"approved": "KABUL", "rejected": "RED"}
+
+
+class NilveraInboxFake(NilveraFake):
+    """:class:`NilveraFake` plus the incoming invoices of the account."""
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.incoming = Incoming()
+
+    def receive(self, xml: bytes) -> str:
+        """An invoice arrives in the account's inbox (for tests); returns its UUID."""
+        uuid = Document.from_xml(xml).uuid.lower()
+        self.incoming.add(uuid, xml)
+        return uuid
+
+    def is_send(self, req: FakeRequest) -> bool:
+        return super().is_send(req) or (req.method == "POST" and req.path.endswith("/SendAnswer"))
+
+    def handle(self, req: FakeRequest) -> FakeResponse:
+        for method, pattern, action in _INBOX_ROUTES:
+            m = pattern.match(req.path)
+            if m and req.method == method:
+                if req.bearer() != self.ctx.credentials.get("api_key"):
+                    return _err(403, "Unauthorized", "Yetkisiz Erişim", "missing or invalid Bearer API key")
+                return getattr(self, action)(req, *m.groups())
+        return super().handle(req)
+
+    def purchase_list(self, req: FakeRequest) -> FakeResponse:
+        try:
+            size = max(1, min(100, int(req.param("PageSize", "20") or 20)))
+            page = max(1, int(req.param("Page", "1") or 1))
+        except ValueError:
+            return _err(400, "ValidationError", "Page/PageSize sayı olmalı")
+        only_new = (req.param("IsTransfer") or "").lower() == "false"
+        with self.incoming.lock:
+            items = [i for i in self.incoming.invoices.values() if not (only_new and i.taken)]
+        chunk = items[(page - 1) * size: page * size]
+        return FakeResponse.json(200, {"Page": page, "PageSize": size, "TotalCount": len(items),
+                                       "TotalPages": (len(items) + size - 1) // size,
+                                       "Content": [{"UUID": i.uuid, "IsTransfer": i.taken} for i in chunk]})
+
+    def purchase_xml(self, req: FakeRequest, uuid: str) -> FakeResponse:
+        inv = self.incoming.get(uuid)
+        if inv is None:
+            return _err(404, "NotFound", "Kayıt bulunamadı", uuid)
+        return FakeResponse(200, inv.xml, "application/xml")
+
+    def purchase_operation(self, req: FakeRequest, operation: str) -> FakeResponse:
+        if operation != "Transferred":
+            return _err(400, "ValidationError", f"the fake serves Operation/Transferred only, not {operation}")
+        ids = req.json()
+        if not isinstance(ids, list):
+            return _err(400, "ValidationError", "body must be a list of UUIDs")
+        unknown = self.incoming.take(ids)
+        if unknown:
+            return _err(404, "NotFound", "Kayıt bulunamadı", ", ".join(unknown))
+        return FakeResponse.json(200, [str(i) for i in ids])
+
+    def purchase_answer(self, req: FakeRequest) -> FakeResponse:
+        body = req.json()
+        if not isinstance(body, dict) or body.get("AnswerCode") not in _ANSWER_CODES or not body.get("UUID"):
+            return _err(400, "ValidationError", "UUID and AnswerCode (approved|rejected) are required")
+        result = self.incoming.answer(str(body["UUID"]), _ANSWER_CODES[body["AnswerCode"]], body.get("RejectNote"))
+        if result == "unknown":
+            return _err(404, "NotFound", "Kayıt bulunamadı", str(body["UUID"]))
+        if result == "answered":
+            return _err(409, "AlreadyAnswered", "Faturaya daha önce yanıt verilmiş", str(body["UUID"]))
+        return FakeResponse.json(200, str(body["UUID"]))
+
+    def purchase_status(self, req: FakeRequest, uuid: str) -> FakeResponse:
+        with self.incoming.lock:
+            inv = self.incoming.invoices.get(uuid.lower())
+            if inv is None:
+                return _err(404, "NotFound", "Kayıt bulunamadı", uuid)
+            code = {"KABUL": "approved", "RED": "rejected"}.get(inv.answer or "", "waitingForApproval")
+            return FakeResponse.json(200, {"InvoiceProfile": "TICARIFATURA", "Answer": {"AnswerCode": code,
+                                                                                        "AnswerNote": inv.reason}})
