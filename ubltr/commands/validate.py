@@ -73,10 +73,20 @@ def _text_report(r: dict, provider: str | None) -> str:
             lines.append(f"          GİB: {f['gib_message']}")
         if f.get("fix"):
             lines.append(f"          fix: {f['fix']}")
+        if f["severity"] != "info" and "refused_by" in f:
+            lines.append(f"          {_who_refuses(f)}")
         code = (f.get("provider_codes") or {}).get(provider or "")
         if code:
             lines.append(f"          {provider} answers: {code}")
     return "\n".join(lines)
+
+
+def _who_refuses(f: dict) -> str:
+    from ubltr.validate import Finding
+
+    return Finding(rule=f["rule"], severity=f["severity"], source=f["source"], message="",
+                   provider_codes=tuple((f.get("provider_codes") or {}).items()),
+                   refused_by=tuple(f.get("refused_by") or ())).who_refuses()
 
 
 @click.command("validate")
@@ -85,16 +95,23 @@ def _text_report(r: dict, provider: str | None) -> str:
 @click.option("--earchive", "stype", flag_value="earchive", help="run GİB's rules with type=earchive")
 @click.option("--efatura", "stype", flag_value="efatura", help="run GİB's rules with type=efatura")
 @click.option("--provider", default=None, help="show this provider's answer per finding and apply its extra rules")
-@click.option("--strict", is_flag=True, help="ubltr's own rules (arithmetic, checksums) count as errors")
+@click.option("--strict", is_flag=True, help="every ubltr rule (arithmetic, checksums, the seal's VKN) counts as an error")
+@click.option("--gib-only", "gib_only", is_flag=True,
+              help="exactly GİB's verdict (XML + XSD + GİB schematron); ubltr's findings are warnings")
 @click.option("--workers", type=int, default=0, help="parallel processes for many files (default: CPUs)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def validate_cmd(inputs: tuple[str, ...], fmt: str, stype: str | None, provider: str | None,
-                 strict: bool, workers: int, quiet: bool) -> None:
-    """Validate UBL-TR XML files or directories, as GİB would.
+                 strict: bool, gib_only: bool, workers: int, quiet: bool) -> None:
+    """Validate UBL-TR XML files or directories, as GİB and the providers would.
+
+    By default an error is what GİB or a provider refuses (e.g. a wrong PayableAmount);
+    --gib-only gives GİB's verdict alone, --strict makes every ubltr rule an error.
 
     Exit status: 0 all valid, 1 any invalid, 2 unreadable input or bad usage."""
     from ubltr.validate import known_providers, warm_up
 
+    if strict and gib_only:
+        fail("--strict and --gib-only exclude each other")
     if provider and provider.lower() not in known_providers():
         fail(f"--provider: unknown provider {provider!r} (known: {', '.join(known_providers())})")
     paths = list(_expand(inputs))
@@ -103,7 +120,7 @@ def validate_cmd(inputs: tuple[str, ...], fmt: str, stype: str | None, provider:
         fail(f"{missing[0]}: no such file")
     if not paths:
         fail("no .xml files found in the given directories")
-    opts = {"schematron_type": stype, "provider": provider.lower() if provider else None, "strict": strict}
+    opts = {"schematron_type": stype, "provider": provider.lower() if provider else None, "strict": strict, "gib_only": gib_only}
     warm_up()
     _init_worker(opts)
     n_workers = workers or (os.cpu_count() or 1)
