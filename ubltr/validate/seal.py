@@ -124,13 +124,14 @@ def _owner(sig: etree._Element) -> etree._Element | None:
     return None
 
 
-def seal_mismatch(sig: etree._Element) -> str | None:
-    """A sentence when the seal of ``sig`` names another VKN/TCKN than its document's
-    sender, else None (also when either side names none)."""
+def seal_mismatch(sig: etree._Element, cert: x509.Certificate | None = None) -> str | None:
+    """A sentence when the seal of ``sig`` (its signing certificate ``cert``, found in
+    KeyInfo when not given) names another VKN/TCKN than its document's sender, else None
+    (also when either side names none)."""
     doc = _owner(sig)
     if doc is None:
         return None
-    cert = signer_certificate(sig)
+    cert = cert or signer_certificate(sig)
     if cert is None:
         return None
     seal_id, kind = cert_vkn_tckn(cert)
@@ -139,7 +140,8 @@ def seal_mismatch(sig: etree._Element) -> str | None:
         return None
     party = SENDER_PARTY[etree.QName(doc).localname]
     return (f"the seal belongs to {kind} {seal_id}, but the document's sender ({party}) is "
-            f"{' / '.join(ids)}: a document is sealed with its sender's own certificate")
+            f"{' / '.join(ids)}: a document is sealed with its sender's own seal (or, on the "
+            "sender's behalf, by its special integrator: check that this one is)")
 
 
 def seal_findings(root: etree._Element, codes: Callable[[str, str], Any]) -> list[Finding]:
