@@ -47,6 +47,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequenc
 from .calc import CalcError
 from .model import InvoiceInputError, load, parse_json
 from .render import assign_identity, build_with_totals
+from .xmlsafe import MAX_BYTES
 
 __all__ = [
     "BatchInputError", "SignSpec", "BatchOptions", "Record", "RecordResult", "BatchSummary",
@@ -60,6 +61,10 @@ UUID_NAMESPACE = _uuid.UUID("5d0b6c1e-7c1a-5b8e-9a52-0b7a1c3e2f40")
 
 #: a JSONL record (one line) longer than this is refused without being read into memory
 MAX_RECORD_BYTES = 8 * 1024 * 1024
+
+#: the one size limit of a document (``ubltr.xmlsafe.MAX_BYTES``): a batch never writes one
+#: that ``validate`` or ``verify`` would refuse
+MAX_DOCUMENT_BYTES = MAX_BYTES
 
 JOURNAL = "journal.jsonl"
 ERRORS = "errors.jsonl"
@@ -255,7 +260,48 @@ def _build(record: Record) -> _Work | RecordResult:
         return RecordResult(line, *_identity_hint(data, record), None,
                             errors=tuple(f"{p}: {m}" if p else m for p, m in exc.problems),
                             stage="input", rows=rows)
+    except Exception as exc:  # noqa: BLE001 - whatever one record does costs that record, never the batch
+        return RecordResult(line, *_safe_identity_hint(data, record), None, errors=_build_failure(data, exc),
+                            stage="input", rows=rows)
+    if len(xml) > MAX_DOCUMENT_BYTES:
+        return RecordResult(line, inv.id, inv.uuid, None, stage="input", rows=rows, errors=(
+            f"the document would be {len(xml)} bytes; ubltr's limit for one document is {MAX_DOCUMENT_BYTES} "
+            "(validate, sign and verify refuse larger ones): split the invoice",))
     return _Work(line, rows, inv.id, inv.uuid, xml)  # type: ignore[arg-type]
+
+
+def _surrogate_paths(value: Any, path: str = "") -> Iterator[str]:
+    """JSON paths of strings holding a lone surrogate (``"\\ud800"`` in JSON text decodes
+    to one: it is no character and cannot be written as UTF-8)."""
+    if isinstance(value, str):
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            yield path or "(record)"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _surrogate_paths(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _surrogate_paths(v, f"{path}[{i}]")
+
+
+def _build_failure(data: Any, exc: Exception) -> tuple[str, ...]:
+    """errors.jsonl lines for a record the model and calc let through but that could not
+    be built (a bug to report, or an input nothing checked)."""
+    bad = list(_surrogate_paths(data))
+    if bad:
+        return tuple(f"{p}: holds a lone surrogate (an escaped \\ud800-\\udfff that is no character); "
+                     "it cannot be written as UTF-8" for p in bad)
+    if isinstance(exc, ArithmeticError):
+        return (f"cannot compute the amounts: the quantities and prices give an amount beyond what ubltr computes "
+                f"exactly ({type(exc).__name__}); check lines[].quantity and lines[].unit_price",)
+    return (f"cannot build the document: {type(exc).__name__}: {exc}"[:2000],)
+
+
+def _safe_identity_hint(data: dict[str, Any], record: Record) -> tuple[str | None, str | None]:
+    try:
+        return _identity_hint(data, record)
+    except Exception:  # noqa: BLE001
+        return None, None
 
 
 def _validate(w: _Work, options: BatchOptions, validate: Callable[..., Any]) -> _Work | RecordResult:
@@ -594,9 +640,38 @@ def _warm(options: BatchOptions) -> None:
         _signer(options.sign)
 
 
-def _worker_init(options: BatchOptions) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make this worker process end when ``parent`` (the batch) ends, however it ends
+    (SIGKILL included): ``PR_SET_PDEATHSIG`` on Linux, else a thread that watches the
+    parent id.  Without it a killed ``ubltr batch`` left its pool workers running."""
     import signal
 
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):  # not Linux: watch the parent instead
+        import threading
+        import time
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="ubltr-batch-parent-watch", daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _worker_init(options: BatchOptions, parent: int | None = None) -> None:
+    import signal
+
+    if parent is not None:
+        _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (and resume)
     _warm(options)
 
@@ -618,7 +693,8 @@ def local_mapper(workers: int | None = None, in_flight: int | None = None) -> Ma
 
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
         limit = in_flight or 2 * n
-        with ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init, initargs=(options,)) as pool:
+        with ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(options, os.getpid())) as pool:
             pending: deque = deque()
             for chunk in chunks:
                 pending.append(pool.submit(process_chunk, chunk, options))
@@ -715,7 +791,7 @@ class _Journal:
             self._fh.seek(offset)
 
     def write(self, entry: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+        self._fh.write(_jsonl(entry, separators=(",", ":")))
 
     def sync(self) -> None:
         self._fh.flush()
@@ -967,7 +1043,7 @@ def _run(src: _Input, skip: int, options: BatchOptions, chunk_size: int, mapper:
             else:
                 summary.failed += 1
                 summary.failed_by_stage[r.stage or "input"] = summary.failed_by_stage.get(r.stage or "input", 0) + 1
-                errors_fh.write(json.dumps(r.error_entry(), ensure_ascii=False).encode() + b"\n")
+                errors_fh.write(_jsonl(r.error_entry()))
                 journal.write({"line": r.line, "failed": r.stage})
         errors_fh.flush()
         os.fsync(errors_fh.fileno())
@@ -980,6 +1056,13 @@ def _run(src: _Input, skip: int, options: BatchOptions, chunk_size: int, mapper:
     summary.complete = True
     if progress:
         progress(summary, src.size, src.size)
+
+
+def _jsonl(entry: dict[str, Any], **kwargs: Any) -> bytes:
+    """One JSON line, UTF-8.  A lone surrogate from the input (an id, a message quoting
+    it) is written as its JSON escape (``\\ud800``), so the line stays valid JSON and
+    says exactly what the input said."""
+    return json.dumps(entry, ensure_ascii=False, **kwargs).encode("utf-8", "backslashreplace") + b"\n"
 
 
 def _commit(summary: BatchSummary, errors_size: int, done: bool = False) -> dict[str, Any]:

@@ -1,0 +1,137 @@
+"""Issue #15, batch: a record that cannot be built goes to errors.jsonl, always (the good
+records of its chunk are written, resume works), and a SIGKILLed ``ubltr batch`` takes
+its pool workers with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ubltr.batch import BatchOptions, run_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+JSONL = ROOT / "fixtures" / "batch" / "invoices.jsonl"
+
+
+def _good(n: int, i0: int = 1) -> list[dict]:
+    base = json.loads(JSONL.read_bytes().splitlines()[0])
+    out = []
+    for i in range(i0, i0 + n):
+        d = dict(base, id=f"TRS2026{i:09d}")
+        out.append(d)
+    return out
+
+
+def _write(path: Path, records: list[dict]) -> Path:
+    # json.dumps escapes a lone surrogate as \ud800: exactly what such an input file holds
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="ascii")
+    return path
+
+
+def _bad_records() -> list[dict]:
+    surrogate = _good(1, 101)[0]
+    surrogate["lines"] = [dict(surrogate["lines"][0], name="Kitap \ud800")]
+    huge = _good(1, 102)[0]
+    huge["lines"] = [dict(huge["lines"][0], quantity="999999999999999", unit_price="999999999999999.99")]
+    return [surrogate, huge]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_unbuildable_records_go_to_errors_and_the_rest_of_the_chunk_is_written(tmp_path, workers):
+    good = _good(6)
+    surrogate, huge = _bad_records()
+    records = good[:2] + [surrogate] + good[2:4] + [huge] + good[4:]
+    src = _write(tmp_path / "in.jsonl", records)
+    summary = run_batch(src, tmp_path / "out", BatchOptions(), workers=workers, chunk_size=8)
+    assert summary.complete and summary.ok == 6 and summary.failed == 2
+    written = sorted(p.name for p in (tmp_path / "out").glob("*.xml"))
+    assert written == [f"TRS2026{i:09d}.xml" for i in range(1, 7)]
+    errors = [json.loads(line) for line in (tmp_path / "out" / "errors.jsonl").read_bytes().splitlines()]
+    assert [e["line"] for e in errors] == [3, 6]
+    assert errors[0]["id"] == "TRS2026000000101" and errors[0]["stage"] == "input"
+    assert any(e.startswith("lines[0].name") for e in errors[0]["errors"]), errors[0]
+    assert errors[1]["id"] == "TRS2026000000102" and errors[1]["errors"], errors[1]
+
+
+def test_resume_after_an_unbuildable_record_works(tmp_path):
+    from test_batch import _Interrupt, _interrupting
+
+    surrogate, huge = _bad_records()
+    records = _good(3) + [surrogate] + _good(3, 4) + [huge] + _good(3, 7)
+    src = _write(tmp_path / "in.jsonl", records)
+    with pytest.raises(_Interrupt):
+        run_batch(src, tmp_path / "out", BatchOptions(), chunk_size=4, mapper=_interrupting(1))
+    summary = run_batch(src, tmp_path / "out", BatchOptions(), workers=1, chunk_size=4)
+    assert summary.complete and summary.ok == 9 and summary.failed == 2
+    again = run_batch(src, tmp_path / "out", BatchOptions(), workers=1, chunk_size=4)
+    assert again.complete and again.ok == 9 and again.failed == 2
+
+
+def test_cli_reports_unbuildable_records_without_traceback(tmp_path):
+    surrogate, huge = _bad_records()
+    src = _write(tmp_path / "in.jsonl", _good(2) + [surrogate, huge])
+    res = subprocess.run([sys.executable, "-m", "ubltr.cli", "batch", str(src), "--out", str(tmp_path / "o"),
+                          "--workers", "1", "-q"], capture_output=True, timeout=300)
+    assert res.returncode == 1, res.stderr
+    assert b"Traceback" not in res.stderr + res.stdout
+    assert len((tmp_path / "o" / "errors.jsonl").read_bytes().splitlines()) == 2
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.add(int(d))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigkill_of_batch_kills_its_workers(tmp_path):
+    src = _write(tmp_path / "in.jsonl", _good(3000))
+    proc = subprocess.Popen([sys.executable, "-m", "ubltr.cli", "batch", str(src), "--out", str(tmp_path / "o"),
+                             "--workers", "2", "--chunk-size", "5", "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        workers: set[int] = set()
+        while time.time() < deadline and len(workers) < 2:
+            workers = _children(proc.pid)
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the pool never started"
+        time.sleep(1.0)
+        assert proc.poll() is None, "the batch finished before it could be killed; make the input longer"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        assert not [w for w in workers if _alive(w)], "pool workers outlived the killed batch"
+    finally:
+        for w in _children(proc.pid) | workers:
+            try:
+                os.kill(w, signal.SIGKILL)
+            except OSError:
+                pass
+        if proc.poll() is None:
+            proc.kill()
