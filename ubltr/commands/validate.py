@@ -40,7 +40,14 @@ def _one(path: str) -> dict:
     from ubltr.validate import validate
 
     if path == "-":
-        data: bytes | str = sys.stdin.buffer.read()
+        from ubltr.validate import Finding, Report
+        from ubltr.xmlsafe import TooLarge, read_limited
+
+        try:  # size checked while reading: an oversize stream is never held whole
+            data: bytes | str = read_limited(sys.stdin.buffer, what="stdin")
+        except TooLarge as exc:
+            return Report(name="<stdin>", readable=False, layers=("xml",), findings=(Finding(
+                rule="xml:limits", severity="error", source="xml", message=str(exc), refused_by=("gib",)),)).to_dict()
         return validate(data, name="<stdin>", **_OPTS).to_dict()
     return validate(path, **_OPTS).to_dict()
 
