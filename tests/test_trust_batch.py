@@ -135,3 +135,34 @@ def test_sigkill_of_batch_kills_its_workers(tmp_path):
                 pass
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigkill_of_validate_kills_its_workers(tmp_path):
+    data = (ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes()
+    for i in range(1500):
+        (tmp_path / f"{i:04d}.xml").write_bytes(data)
+    proc = subprocess.Popen([sys.executable, "-m", "ubltr.cli", "validate", str(tmp_path), "--workers", "2", "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(workers) < 2:
+            workers = _children(proc.pid)
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the pool never started"
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        assert not [w for w in workers if _alive(w)], "validate workers outlived the killed command"
+    finally:
+        for w in workers:
+            try:
+                os.kill(w, signal.SIGKILL)
+            except OSError:
+                pass
+        if proc.poll() is None:
+            proc.kill()

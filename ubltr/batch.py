@@ -640,38 +640,13 @@ def _warm(options: BatchOptions) -> None:
         _signer(options.sign)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Make this worker process end when ``parent`` (the batch) ends, however it ends
-    (SIGKILL included): ``PR_SET_PDEATHSIG`` on Linux, else a thread that watches the
-    parent id.  Without it a killed ``ubltr batch`` left its pool workers running."""
-    import signal
-
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl")
-    except (OSError, AttributeError):  # not Linux: watch the parent instead
-        import threading
-        import time
-
-        def watch() -> None:
-            while os.getppid() == parent:
-                time.sleep(0.5)
-            os._exit(1)
-
-        threading.Thread(target=watch, name="ubltr-batch-parent-watch", daemon=True).start()
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
-
-
 def _worker_init(options: BatchOptions, parent: int | None = None) -> None:
     import signal
 
     if parent is not None:
-        _die_with_parent(parent)
+        from ._process import die_with_parent
+
+        die_with_parent(parent)  # a killed ``ubltr batch`` used to leave its workers running
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (and resume)
     _warm(options)
 

@@ -737,16 +737,10 @@ def _limit_child(timeout: float, memory: int | None, parent: int) -> int | None:
     """In the forked child: die with the parent, at most ``timeout`` s of CPU, and at
     most ``memory`` bytes of address space more than the fork inherited."""
     import resource
-    import signal
 
-    try:
-        import ctypes
+    from ._process import die_with_parent
 
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:
-        os._exit(1)
+    die_with_parent(parent)
     cpu = int(timeout) + 2
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     if memory is not None:

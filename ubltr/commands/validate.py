@@ -32,7 +32,11 @@ def _expand(inputs: tuple[str, ...]) -> Iterator[str]:
 _OPTS: dict = {}
 
 
-def _init_worker(opts: dict) -> None:
+def _init_worker(opts: dict, parent: int | None = None) -> None:
+    if parent is not None:
+        from ubltr._process import die_with_parent
+
+        die_with_parent(parent)  # a killed ``ubltr validate`` takes its workers with it
     _OPTS.update(opts)
 
 
@@ -138,7 +142,8 @@ def validate_cmd(inputs: tuple[str, ...], fmt: str, stype: str | None, provider:
         import multiprocessing as mp
 
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker, initargs=(opts,)) as pool:
+        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(opts, os.getpid())) as pool:
             iterator = pool.map(_one, paths, chunksize=max(1, min(64, len(paths) // (n_workers * 4) or 1)))
             results = _collect(iterator, len(paths), show_bar)
     else:
