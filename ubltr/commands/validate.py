@@ -105,7 +105,8 @@ def _who_refuses(f: dict) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
 @click.option("--earchive", "stype", flag_value="earchive", help="run GİB's rules with type=earchive")
 @click.option("--efatura", "stype", flag_value="efatura", help="run GİB's rules with type=efatura")
-@click.option("--provider", default=None, help="show this provider's answer per finding and apply its extra rules")
+@click.option("--provider", default=None, help="this provider's verdict: its extra rules, and the ubltr rules it refuses as errors "
+                   "(default: those any provider refuses)")
 @click.option("--strict", is_flag=True, help="every ubltr rule (arithmetic, checksums, the seal's VKN) counts as an error")
 @click.option("--gib-only", "gib_only", is_flag=True,
               help="exactly GİB's verdict (XML + XSD + GİB schematron); ubltr's findings are warnings")
