@@ -166,3 +166,23 @@ def test_sigkill_of_validate_kills_its_workers(tmp_path):
                 pass
         if proc.poll() is None:
             proc.kill()
+
+
+def test_batch_refuses_another_companys_seal_unless_allowed(tmp_path):
+    from ubltr.batch import SignSpec
+    from ubltr.sign import verify
+    from ubltr.testing import make_test_seal
+
+    key, chain = make_test_seal(vkn="9876543217")  # the records' supplier is 1234567890
+    src = _write(tmp_path / "in.jsonl", _good(3))
+    refused = run_batch(src, tmp_path / "a", BatchOptions(sign=SignSpec.from_loaded(key, chain)), workers=1)
+    assert refused.ok == 0 and refused.failed == 3 and refused.failed_by_stage == {"sign": 3}
+    errors = [json.loads(line) for line in (tmp_path / "a" / "errors.jsonl").read_bytes().splitlines()]
+    assert all("9876543217" in e["errors"][0] and "1234567890" in e["errors"][0] for e in errors), errors
+    opts = BatchOptions(sign=SignSpec.from_loaded(key, chain), allow_seal_mismatch=True)
+    allowed = run_batch(src, tmp_path / "b", opts, workers=1)
+    assert allowed.ok == 3
+    report = verify(next((tmp_path / "b").glob("*.xml")).read_bytes(), ca=chain[-1])
+    assert report.valid and any("9876543217" in p for p in report.signature.policy)
+    # an earlier run's journal (no allow_seal_mismatch key) stays resumable
+    assert "allow_seal_mismatch" not in BatchOptions().fingerprint()

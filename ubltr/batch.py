@@ -26,6 +26,7 @@ run into the same directory with the same input and options skips that prefix.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -116,6 +117,9 @@ class BatchOptions:
     ``sign`` + ``signing_time``: sign every document (after validation).  The batch
     fixes ``signing_time`` once (default: the start of the first run, kept across
     resumes) so that outputs do not depend on when a record happened to be processed.
+    ``allow_seal_mismatch``: sign records whose supplier's VKN/TCKN is not the seal's
+    (a special integrator sealing for its customers); by default they go to
+    ``errors.jsonl`` (stage ``sign``).
     """
 
     validate: bool = False
@@ -123,13 +127,17 @@ class BatchOptions:
     provider: str | None = None
     sign: SignSpec | None = None
     signing_time: datetime | None = None
+    allow_seal_mismatch: bool = False
 
     def fingerprint(self) -> dict[str, Any]:
-        return {
+        out = {
             "validate": self.validate, "strict": self.strict, "provider": self.provider,
             "sign": self.sign.fingerprint() if self.sign else None,
             "signing_time": self.signing_time.isoformat() if self.signing_time else None,
         }
+        if self.allow_seal_mismatch:  # only when set: journals of earlier runs stay resumable
+            out["allow_seal_mismatch"] = True
+        return out
 
 
 # ----------------------------------------------------------------------------- records
@@ -318,13 +326,14 @@ def _validate(w: _Work, options: BatchOptions, validate: Callable[..., Any]) -> 
     return w
 
 
-def _sign(w: _Work, spec: SignSpec, signing_time: datetime | None) -> _Work | RecordResult:
+def _sign(w: _Work, spec: SignSpec, signing_time: datetime | None,
+          allow_seal_mismatch: bool = False) -> _Work | RecordResult:
     """Stage 3: the XAdES seal."""
     from .sign import SigningError, sign
 
     key, certs = _signer(spec)
     try:
-        w.xml = sign(w.xml, key, certs, signing_time=signing_time)
+        w.xml = sign(w.xml, key, certs, signing_time=signing_time, allow_seal_mismatch=allow_seal_mismatch)
     except SigningError as exc:
         return RecordResult(w.line, w.id, w.uuid, None, errors=(f"signature: {exc}",),
                             stage="sign", warnings=w.warnings, rows=w.rows)
@@ -363,7 +372,8 @@ def process_chunk(records: Sequence[Record], options: BatchOptions) -> list[Reco
 
         work = [_validate(w, options, validate) if type(w) is _Work else w for w in work]
     if options.sign is not None:
-        work = [_sign(w, options.sign, options.signing_time) if type(w) is _Work else w for w in work]
+        work = [_sign(w, options.sign, options.signing_time, options.allow_seal_mismatch) if type(w) is _Work else w
+                for w in work]
     return [_result(w) for w in work]
 
 
@@ -927,8 +937,8 @@ def run_batch(
             if header is None:
                 raise BatchInputError(f"{journal.path} is damaged (no header); use a new output directory")
             if options.sign is not None and options.signing_time is None and header["options"].get("signing_time"):
-                options = BatchOptions(options.validate, options.strict, options.provider, options.sign,
-                                       datetime.fromisoformat(header["options"]["signing_time"]))
+                options = dataclasses.replace(
+                    options, signing_time=datetime.fromisoformat(header["options"]["signing_time"]))
             expected = _header(src, _fixed_time(options), numbers, header.get("chunk_size", chunk_size))
             for part in ("input", "options", "next_numbers"):
                 if header.get(part) != expected[part]:
@@ -989,7 +999,7 @@ def _fixed_time(options: BatchOptions) -> BatchOptions:
     if options.sign is None or options.signing_time is not None:
         return options
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    return BatchOptions(options.validate, options.strict, options.provider, options.sign, now)
+    return dataclasses.replace(options, signing_time=now)
 
 
 def _run(src: _Input, skip: int, options: BatchOptions, chunk_size: int, mapper: Mapper, writer: _DirWriter,
