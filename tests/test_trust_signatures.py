@@ -221,3 +221,13 @@ def test_sign_refuses_another_companys_seal_unless_told(tmp_path, pki) -> None:
 def test_matching_seal_has_no_seal_finding(ours) -> None:
     assert not any(f.rule == "UBLTR-SEAL-VKN" for f in validate(ours).findings)
     assert not verify(ours, now=WHEN).all_policy
+
+
+def test_a_broken_signature_still_says_whose_it_claims_to_be() -> None:
+    """GİB's samples edited after signing: INVALID, and the report still shows the
+    claimed signer and signing time (it used to leave them empty)."""
+    data = shared("gib", "e-FaturaPaketi", "xml", "1_TEMEL_FATURA.xml").read_bytes()
+    r = verify(data)
+    assert not r.integrity and not xmlsec_verify(data)
+    assert r.signature.signer_vkn_tckn == "9999999999" and r.signature.signing_time is not None
+    assert r.verdict == "INVALID"

@@ -68,7 +68,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from . import xmlsafe
-from .validate.seal import cert_vkn_tckn, seal_mismatch, sender_ids
+from .validate.seal import cert_vkn_tckn, seal_mismatch, sender_ids, signer_certificate
 
 __all__ = [
     "sign",
@@ -697,6 +697,8 @@ class _Checker:
             problems.insert(0, str(exc))
         except Exception as exc:  # noqa: BLE001 - never crash on hostile input; say what broke
             problems.insert(0, f"cannot process signature: {type(exc).__name__}: {exc}")
+        if not integrity and "signer_subject" not in fields:
+            fields.update(_claimed(sig))
         info = SignatureInfo(
             role=role,
             signature_id=sig.get("Id"),
@@ -1120,6 +1122,27 @@ class _Checker:
 
 
 _UBL_NS = "urn:oasis:names:specification:ubl:schema:xsd:"
+
+
+def _claimed(sig: etree._Element) -> dict[str, Any]:
+    """Who and when a signature *claims*, read without trusting it (for the report of a
+    signature whose integrity failed: the reader still sees whose it says it is)."""
+    out: dict[str, Any] = {}
+    try:
+        cert = signer_certificate(sig)
+        if cert is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                out["signer_subject"] = cert.subject.rfc4514_string()
+            out["signer_vkn_tckn"], out["signer_id_kind"] = cert_vkn_tckn(cert)
+        for st in sig.iter(_xades("SigningTime")):
+            when = _parse_time(st.text)
+            if when is not None:
+                out["signing_time"] = when
+            break
+    except Exception:  # noqa: BLE001 - best effort on hostile input
+        return {}
+    return out
 
 
 def _ubl_owner(sig: etree._Element) -> etree._Element | None:

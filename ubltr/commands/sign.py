@@ -122,7 +122,8 @@ def _text(path: str, report: SignatureReport, ca_name: str | None) -> str:
         if s.chain_checked:
             lines.append(f"    trust: chain to {ca_name or 'the given CA'}: {'ok' if s.chain_valid else 'FAILED'}")
         if s.signature_algorithm:
-            lines.append(f"    algorithms: {s.signature_algorithm.rsplit('#', 1)[-1]}, digests {', '.join(s.digest_algorithms)}")
+            digests = f", digests {', '.join(s.digest_algorithms)}" if s.digest_algorithms else ""
+            lines.append(f"    algorithms: {s.signature_algorithm.rsplit('#', 1)[-1]}{digests}")
         for p in s.problems:
             lines.append(f"    problem: {p}")
         for p in s.policy:
