@@ -186,3 +186,33 @@ def test_batch_refuses_another_companys_seal_unless_allowed(tmp_path):
     assert report.valid and any("9876543217" in p for p in report.signature.policy)
     # an earlier run's journal (no allow_seal_mismatch key) stays resumable
     assert "allow_seal_mismatch" not in BatchOptions().fingerprint()
+
+
+def test_a_record_that_kills_its_worker_goes_to_errors_and_the_rest_is_written(tmp_path, monkeypatch):
+    """A worker killed while it builds one record (here: the record named KILL makes
+    the process SIGKILL itself, as the OOM killer would): that record goes to
+    errors.jsonl, every other record is written, in order, and the batch finishes."""
+    from ubltr import batch
+
+    real_build = batch._build
+
+    def build(record):
+        data = record.data
+        if data is None and record.text is not None:
+            data, _ = batch._parse_line(record.text)
+        if data and data.get("notes") == ["KILL"]:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_build(record)
+
+    monkeypatch.setattr(batch, "_build", build)  # inherited by the forked workers
+    good = _good(20)
+    killer = dict(_good(1, 99)[0], notes=["KILL"])
+    records = good[:7] + [killer] + good[7:]
+    src = _write(tmp_path / "in.jsonl", records)
+    summary = run_batch(src, tmp_path / "out", BatchOptions(), workers=2, chunk_size=3)
+    assert summary.complete and summary.ok == 20 and summary.failed == 1
+    errors = [json.loads(line) for line in (tmp_path / "out" / "errors.jsonl").read_bytes().splitlines()]
+    assert len(errors) == 1 and errors[0]["line"] == 8 and "signal 9" in errors[0]["errors"][0], errors
+    journal = [json.loads(line) for line in (tmp_path / "out" / "journal.jsonl").read_bytes().splitlines()]
+    assert [e["line"] for e in journal if "line" in e] == list(range(1, 22))  # input order
+    assert len(list((tmp_path / "out").glob("*.xml"))) == 20

@@ -664,7 +664,12 @@ def _worker_init(options: BatchOptions, parent: int | None = None) -> None:
 def local_mapper(workers: int | None = None, in_flight: int | None = None) -> Mapper:
     """A process pool (``fork`` where available) with at most ``in_flight`` chunks
     submitted and not yet written (default 2 per worker): memory stays flat however
-    long the input.  ``workers=1`` runs in this process."""
+    long the input.  ``workers=1`` runs in this process.
+
+    When a worker dies (killed from outside, out of memory, a crash in C code), the
+    chunk it held is processed again one record at a time, each in a child of its own:
+    a record that kills its process goes to ``errors.jsonl``, every other record of
+    the chunk is written, and the run goes on with a new pool."""
 
     def mapper(chunks: Iterator[list[Record]], options: BatchOptions) -> Iterator[list[RecordResult]]:
         n = workers or os.cpu_count() or 1
@@ -675,20 +680,82 @@ def local_mapper(workers: int | None = None, in_flight: int | None = None) -> Ma
             return
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
         limit = in_flight or 2 * n
-        with ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(options, os.getpid())) as pool:
-            pending: deque = deque()
-            for chunk in chunks:
-                pending.append(pool.submit(process_chunk, chunk, options))
-                if len(pending) >= limit:
-                    yield pending.popleft().result()
+        source = iter(chunks)
+        resubmit: deque = deque()  # chunks taken from the input but not yet yielded
+        while True:
+            pending: deque = deque()  # (chunk, future or None when it could not be submitted)
+            with ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init,
+                                     initargs=(options, os.getpid())) as pool:
+
+                def submit(chunk: list[Record]) -> None:
+                    try:
+                        pending.append((chunk, pool.submit(process_chunk, chunk, options)))
+                    except BrokenProcessPool:
+                        pending.append((chunk, None))
+                        raise
+
+                try:
+                    while resubmit:
+                        submit(resubmit.popleft())
+                    for chunk in source:
+                        submit(chunk)
+                        if len(pending) >= limit:
+                            yield pending[0][1].result()
+                            pending.popleft()
+                    while pending:
+                        yield pending[0][1].result()
+                        pending.popleft()
+                    return
+                except BrokenProcessPool:
+                    pass
+            # a worker died: what finished before is kept, the first unfinished chunk is
+            # redone record by record in isolation, the rest go to a new pool
             while pending:
-                yield pending.popleft().result()
+                fut = pending[0][1]
+                if fut is None or not fut.done() or fut.cancelled() or fut.exception() is not None:
+                    break
+                yield fut.result()
+                pending.popleft()
+            if pending:
+                failed, _ = pending.popleft()
+                yield [_isolated(record, options, ctx) for record in failed]
+            resubmit = deque([chunk for chunk, _ in pending] + list(resubmit))  # input order kept
 
     return mapper
+
+
+def _isolated(record: Record, options: BatchOptions, ctx: Any) -> RecordResult:
+    """:func:`process_record` in a forked child of its own; a record whose child dies
+    becomes a failure naming how it died."""
+    if ctx is None:
+        return process_record(record, options)
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(process_record(record, options))
+        finally:
+            send.close()
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    send.close()
+    try:
+        result: RecordResult = recv.recv()
+    except EOFError:
+        proc.join()
+        code = proc.exitcode
+        how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+        return RecordResult(record.line, None, None, None, stage="input", rows=record.rows, errors=(
+            f"the process building this record died ({how}); nothing of it was written",))
+    finally:
+        recv.close()
+    proc.join()
+    return result
 
 
 def dask_mapper(client: Any = None, window: int = 8) -> Mapper:
