@@ -28,10 +28,21 @@ from lxml import etree
 
 import ubltr.sign as signmod
 from conftest import shared
-from ubltr.sign import SignatureReport, SigningError, sign, verify
+from ubltr.sign import SignatureReport, SigningError, verify
+from ubltr.sign import sign as _sign
 from ubltr.testing import invoices
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
+
+
+def sign(xml: bytes, key, chain, **kwargs) -> bytes:
+    """ubltr.sign.sign with one seal for GİB's samples, whatever supplier they name: the
+    seal-versus-supplier check (refused by default) has its own tests in
+    tests/test_trust_signatures.py."""
+    kwargs.setdefault("allow_seal_mismatch", True)
+    return _sign(xml, key, chain, **kwargs)
+
+
 EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
 WHEN = EPOCH + timedelta(days=1)
 
@@ -237,7 +248,7 @@ def test_real_signatures_verify(parts):
     assert xmlsec_verify(data)
     s = report.signature
     assert s.cert_valid_at_signing_time is True
-    assert s.cert_valid_now is False and s.status == "valid (certificate expired since)"
+    assert s.cert_valid_now is False and s.status == "valid, signer not authenticated (certificate expired since)"
     assert re.fullmatch(r"\d{10}|\d{11}", s.signer_vkn_tckn or "")
     assert s.signing_time is not None and s.cert_not_before <= s.signing_time <= s.cert_not_after
 
@@ -305,10 +316,10 @@ def _flip_checks(data: bytes, pos: int, new: int, unsigned_whitespace: bool = Fa
     tampered = data[:pos] + bytes([new]) + data[pos + 1:]
     report = verify(tampered)
     if report.valid and _semantic(tampered, unsigned_whitespace) != _semantic(data, unsigned_whitespace):
-        # only an unsigned pointer (QualifyingProperties/@Target) may change without
-        # invalidating, and then the report must say so
+        # only an unsigned pointer (QualifyingProperties/@Target, the ds:Signature Id) may
+        # change without invalidating, and then the report must say so (a policy finding)
         before = verify(data).signatures
-        assert [s.warnings for s in report.signatures] != [s.warnings for s in before], (
+        assert [(s.warnings, s.policy) for s in report.signatures] != [(s.warnings, s.policy) for s in before], (
             f"byte {pos} {data[pos:pos+1]!r}->{bytes([new])!r} not caught")
 
 
@@ -447,7 +458,7 @@ def test_expired_now_versus_invalid(pki, monkeypatch):
     out = sign(src, old.key, old.chain, signing_time=EPOCH - timedelta(days=100))
     r = verify(out, now=EPOCH)
     assert r.valid and r.signature.cert_valid_now is False
-    assert r.signature.status == "valid (certificate expired since)"
+    assert r.signature.status == "valid, signer not authenticated (certificate expired since)"
     # signed *after* expiry (forced past sign()'s own check): the math is right, the verdict is not
     monkeypatch.setattr(signmod, "_cert_valid_at", lambda c, w: True)
     late = sign(src, old.key, old.chain, signing_time=EPOCH)

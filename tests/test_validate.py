@@ -79,15 +79,18 @@ def test_gib_finding_has_id_line_location_messages_and_provider_codes() -> None:
     assert f.provider_code("gib") == "1150" and f.provider_code("nilvera") == "SchemaSchematronError"
 
 
-def test_arithmetic_is_advisory_by_default_and_an_error_for_nilvera_or_strict() -> None:
+def test_arithmetic_a_provider_refuses_is_an_error_by_default_gib_only_is_gibs_verdict() -> None:
     data = _mutate("/*/cac:LegalMonetaryTotal/cbc:PayableAmount", "1.00")
     plain = validate(data)
-    assert plain.valid  # GİB accepts it
-    assert any(f.rule == "UBLTR-TOTAL-PAYABLE" and f.severity == "warning" for f in plain.findings)
-    nil = validate(data, provider="nilvera")
-    assert not nil.valid
-    f = next(f for f in nil.findings if f.rule == "UBLTR-TOTAL-PAYABLE")
+    assert not plain.valid  # Nilvera answers PaymentAmountDoesntMatch: refused
+    f = next(f for f in plain.findings if f.rule == "UBLTR-TOTAL-PAYABLE")
     assert f.severity == "error" and f.provider_code("nilvera") == "PaymentAmountDoesntMatch"
+    assert f.refused_by == ("nilvera",)
+    gib = validate(data, gib_only=True)
+    assert gib.valid  # GİB accepts it
+    assert any(f.rule == "UBLTR-TOTAL-PAYABLE" and f.severity == "warning" for f in gib.findings)
+    assert validate(data, provider="gib").valid  # GİB, named as the provider, accepts it too
+    assert not validate(data, provider="nilvera").valid
     assert not validate(data, strict=True).valid
 
 

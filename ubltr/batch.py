@@ -26,6 +26,7 @@ run into the same directory with the same input and options skips that prefix.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -47,6 +48,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequenc
 from .calc import CalcError
 from .model import InvoiceInputError, load, parse_json
 from .render import assign_identity, build_with_totals
+from .xmlsafe import MAX_BYTES
 
 __all__ = [
     "BatchInputError", "SignSpec", "BatchOptions", "Record", "RecordResult", "BatchSummary",
@@ -60,6 +62,10 @@ UUID_NAMESPACE = _uuid.UUID("5d0b6c1e-7c1a-5b8e-9a52-0b7a1c3e2f40")
 
 #: a JSONL record (one line) longer than this is refused without being read into memory
 MAX_RECORD_BYTES = 8 * 1024 * 1024
+
+#: the one size limit of a document (``ubltr.xmlsafe.MAX_BYTES``): a batch never writes one
+#: that ``validate`` or ``verify`` would refuse
+MAX_DOCUMENT_BYTES = MAX_BYTES
 
 JOURNAL = "journal.jsonl"
 ERRORS = "errors.jsonl"
@@ -111,6 +117,9 @@ class BatchOptions:
     ``sign`` + ``signing_time``: sign every document (after validation).  The batch
     fixes ``signing_time`` once (default: the start of the first run, kept across
     resumes) so that outputs do not depend on when a record happened to be processed.
+    ``allow_seal_mismatch``: sign records whose supplier's VKN/TCKN is not the seal's
+    (a special integrator sealing for its customers); by default they go to
+    ``errors.jsonl`` (stage ``sign``).
     """
 
     validate: bool = False
@@ -118,13 +127,17 @@ class BatchOptions:
     provider: str | None = None
     sign: SignSpec | None = None
     signing_time: datetime | None = None
+    allow_seal_mismatch: bool = False
 
     def fingerprint(self) -> dict[str, Any]:
-        return {
+        out = {
             "validate": self.validate, "strict": self.strict, "provider": self.provider,
             "sign": self.sign.fingerprint() if self.sign else None,
             "signing_time": self.signing_time.isoformat() if self.signing_time else None,
         }
+        if self.allow_seal_mismatch:  # only when set: journals of earlier runs stay resumable
+            out["allow_seal_mismatch"] = True
+        return out
 
 
 # ----------------------------------------------------------------------------- records
@@ -255,7 +268,48 @@ def _build(record: Record) -> _Work | RecordResult:
         return RecordResult(line, *_identity_hint(data, record), None,
                             errors=tuple(f"{p}: {m}" if p else m for p, m in exc.problems),
                             stage="input", rows=rows)
+    except Exception as exc:  # noqa: BLE001 - whatever one record does costs that record, never the batch
+        return RecordResult(line, *_safe_identity_hint(data, record), None, errors=_build_failure(data, exc),
+                            stage="input", rows=rows)
+    if len(xml) > MAX_DOCUMENT_BYTES:
+        return RecordResult(line, inv.id, inv.uuid, None, stage="input", rows=rows, errors=(
+            f"the document would be {len(xml)} bytes; ubltr's limit for one document is {MAX_DOCUMENT_BYTES} "
+            "(validate, sign and verify refuse larger ones): split the invoice",))
     return _Work(line, rows, inv.id, inv.uuid, xml)  # type: ignore[arg-type]
+
+
+def _surrogate_paths(value: Any, path: str = "") -> Iterator[str]:
+    """JSON paths of strings holding a lone surrogate (``"\\ud800"`` in JSON text decodes
+    to one: it is no character and cannot be written as UTF-8)."""
+    if isinstance(value, str):
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            yield path or "(record)"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _surrogate_paths(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _surrogate_paths(v, f"{path}[{i}]")
+
+
+def _build_failure(data: Any, exc: Exception) -> tuple[str, ...]:
+    """errors.jsonl lines for a record the model and calc let through but that could not
+    be built (a bug to report, or an input nothing checked)."""
+    bad = list(_surrogate_paths(data))
+    if bad:
+        return tuple(f"{p}: holds a lone surrogate (an escaped \\ud800-\\udfff that is no character); "
+                     "it cannot be written as UTF-8" for p in bad)
+    if isinstance(exc, ArithmeticError):
+        return (f"cannot compute the amounts: the quantities and prices give an amount beyond what ubltr computes "
+                f"exactly ({type(exc).__name__}); check lines[].quantity and lines[].unit_price",)
+    return (f"cannot build the document: {type(exc).__name__}: {exc}"[:2000],)
+
+
+def _safe_identity_hint(data: dict[str, Any], record: Record) -> tuple[str | None, str | None]:
+    try:
+        return _identity_hint(data, record)
+    except Exception:  # noqa: BLE001
+        return None, None
 
 
 def _validate(w: _Work, options: BatchOptions, validate: Callable[..., Any]) -> _Work | RecordResult:
@@ -272,13 +326,14 @@ def _validate(w: _Work, options: BatchOptions, validate: Callable[..., Any]) -> 
     return w
 
 
-def _sign(w: _Work, spec: SignSpec, signing_time: datetime | None) -> _Work | RecordResult:
+def _sign(w: _Work, spec: SignSpec, signing_time: datetime | None,
+          allow_seal_mismatch: bool = False) -> _Work | RecordResult:
     """Stage 3: the XAdES seal."""
     from .sign import SigningError, sign
 
     key, certs = _signer(spec)
     try:
-        w.xml = sign(w.xml, key, certs, signing_time=signing_time)
+        w.xml = sign(w.xml, key, certs, signing_time=signing_time, allow_seal_mismatch=allow_seal_mismatch)
     except SigningError as exc:
         return RecordResult(w.line, w.id, w.uuid, None, errors=(f"signature: {exc}",),
                             stage="sign", warnings=w.warnings, rows=w.rows)
@@ -317,7 +372,8 @@ def process_chunk(records: Sequence[Record], options: BatchOptions) -> list[Reco
 
         work = [_validate(w, options, validate) if type(w) is _Work else w for w in work]
     if options.sign is not None:
-        work = [_sign(w, options.sign, options.signing_time) if type(w) is _Work else w for w in work]
+        work = [_sign(w, options.sign, options.signing_time, options.allow_seal_mismatch) if type(w) is _Work else w
+                for w in work]
     return [_result(w) for w in work]
 
 
@@ -594,9 +650,13 @@ def _warm(options: BatchOptions) -> None:
         _signer(options.sign)
 
 
-def _worker_init(options: BatchOptions) -> None:
+def _worker_init(options: BatchOptions, parent: int | None = None) -> None:
     import signal
 
+    if parent is not None:
+        from ._process import die_with_parent
+
+        die_with_parent(parent)  # a killed ``ubltr batch`` used to leave its workers running
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (and resume)
     _warm(options)
 
@@ -604,7 +664,12 @@ def _worker_init(options: BatchOptions) -> None:
 def local_mapper(workers: int | None = None, in_flight: int | None = None) -> Mapper:
     """A process pool (``fork`` where available) with at most ``in_flight`` chunks
     submitted and not yet written (default 2 per worker): memory stays flat however
-    long the input.  ``workers=1`` runs in this process."""
+    long the input.  ``workers=1`` runs in this process.
+
+    When a worker dies (killed from outside, out of memory, a crash in C code), the
+    chunk it held is processed again one record at a time, each in a child of its own:
+    a record that kills its process goes to ``errors.jsonl``, every other record of
+    the chunk is written, and the run goes on with a new pool."""
 
     def mapper(chunks: Iterator[list[Record]], options: BatchOptions) -> Iterator[list[RecordResult]]:
         n = workers or os.cpu_count() or 1
@@ -615,19 +680,82 @@ def local_mapper(workers: int | None = None, in_flight: int | None = None) -> Ma
             return
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
         limit = in_flight or 2 * n
-        with ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init, initargs=(options,)) as pool:
-            pending: deque = deque()
-            for chunk in chunks:
-                pending.append(pool.submit(process_chunk, chunk, options))
-                if len(pending) >= limit:
-                    yield pending.popleft().result()
+        source = iter(chunks)
+        resubmit: deque = deque()  # chunks taken from the input but not yet yielded
+        while True:
+            pending: deque = deque()  # (chunk, future or None when it could not be submitted)
+            with ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init,
+                                     initargs=(options, os.getpid())) as pool:
+
+                def submit(chunk: list[Record]) -> None:
+                    try:
+                        pending.append((chunk, pool.submit(process_chunk, chunk, options)))
+                    except BrokenProcessPool:
+                        pending.append((chunk, None))
+                        raise
+
+                try:
+                    while resubmit:
+                        submit(resubmit.popleft())
+                    for chunk in source:
+                        submit(chunk)
+                        if len(pending) >= limit:
+                            yield pending[0][1].result()
+                            pending.popleft()
+                    while pending:
+                        yield pending[0][1].result()
+                        pending.popleft()
+                    return
+                except BrokenProcessPool:
+                    pass
+            # a worker died: what finished before is kept, the first unfinished chunk is
+            # redone record by record in isolation, the rest go to a new pool
             while pending:
-                yield pending.popleft().result()
+                fut = pending[0][1]
+                if fut is None or not fut.done() or fut.cancelled() or fut.exception() is not None:
+                    break
+                yield fut.result()
+                pending.popleft()
+            if pending:
+                failed, _ = pending.popleft()
+                yield [_isolated(record, options, ctx) for record in failed]
+            resubmit = deque([chunk for chunk, _ in pending] + list(resubmit))  # input order kept
 
     return mapper
+
+
+def _isolated(record: Record, options: BatchOptions, ctx: Any) -> RecordResult:
+    """:func:`process_record` in a forked child of its own; a record whose child dies
+    becomes a failure naming how it died."""
+    if ctx is None:
+        return process_record(record, options)
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(process_record(record, options))
+        finally:
+            send.close()
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    send.close()
+    try:
+        result: RecordResult = recv.recv()
+    except EOFError:
+        proc.join()
+        code = proc.exitcode
+        how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+        return RecordResult(record.line, None, None, None, stage="input", rows=record.rows, errors=(
+            f"the process building this record died ({how}); nothing of it was written",))
+    finally:
+        recv.close()
+    proc.join()
+    return result
 
 
 def dask_mapper(client: Any = None, window: int = 8) -> Mapper:
@@ -715,7 +843,7 @@ class _Journal:
             self._fh.seek(offset)
 
     def write(self, entry: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+        self._fh.write(_jsonl(entry, separators=(",", ":")))
 
     def sync(self) -> None:
         self._fh.flush()
@@ -876,8 +1004,8 @@ def run_batch(
             if header is None:
                 raise BatchInputError(f"{journal.path} is damaged (no header); use a new output directory")
             if options.sign is not None and options.signing_time is None and header["options"].get("signing_time"):
-                options = BatchOptions(options.validate, options.strict, options.provider, options.sign,
-                                       datetime.fromisoformat(header["options"]["signing_time"]))
+                options = dataclasses.replace(
+                    options, signing_time=datetime.fromisoformat(header["options"]["signing_time"]))
             expected = _header(src, _fixed_time(options), numbers, header.get("chunk_size", chunk_size))
             for part in ("input", "options", "next_numbers"):
                 if header.get(part) != expected[part]:
@@ -938,7 +1066,7 @@ def _fixed_time(options: BatchOptions) -> BatchOptions:
     if options.sign is None or options.signing_time is not None:
         return options
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    return BatchOptions(options.validate, options.strict, options.provider, options.sign, now)
+    return dataclasses.replace(options, signing_time=now)
 
 
 def _run(src: _Input, skip: int, options: BatchOptions, chunk_size: int, mapper: Mapper, writer: _DirWriter,
@@ -967,7 +1095,7 @@ def _run(src: _Input, skip: int, options: BatchOptions, chunk_size: int, mapper:
             else:
                 summary.failed += 1
                 summary.failed_by_stage[r.stage or "input"] = summary.failed_by_stage.get(r.stage or "input", 0) + 1
-                errors_fh.write(json.dumps(r.error_entry(), ensure_ascii=False).encode() + b"\n")
+                errors_fh.write(_jsonl(r.error_entry()))
                 journal.write({"line": r.line, "failed": r.stage})
         errors_fh.flush()
         os.fsync(errors_fh.fileno())
@@ -980,6 +1108,13 @@ def _run(src: _Input, skip: int, options: BatchOptions, chunk_size: int, mapper:
     summary.complete = True
     if progress:
         progress(summary, src.size, src.size)
+
+
+def _jsonl(entry: dict[str, Any], **kwargs: Any) -> bytes:
+    """One JSON line, UTF-8.  A lone surrogate from the input (an id, a message quoting
+    it) is written as its JSON escape (``\\ud800``), so the line stays valid JSON and
+    says exactly what the input said."""
+    return json.dumps(entry, ensure_ascii=False, **kwargs).encode("utf-8", "backslashreplace") + b"\n"
 
 
 def _commit(summary: BatchSummary, errors_size: int, done: bool = False) -> dict[str, Any]:

@@ -214,7 +214,8 @@ def split_findings(items: Sequence[Item], findings: Sequence[Mapping[str, Any]])
 # --------------------------------------------------------------------------- for people
 
 
-def render_document_html(data: bytes, *, use_embedded: bool = True, timeout: float | None = None) -> Any:
+def render_document_html(data: bytes, *, use_embedded: bool = True, timeout: float | None = None,
+                         memory: int | None = None) -> Any:
     """One document as HTML (a :class:`ubltr.view.Rendered`): an envelope as a page
     listing its header and every document by position (each in its own frame, so its
     styles stay its own); an application or system response with ubltr's answer page
@@ -227,6 +228,8 @@ def render_document_html(data: bytes, *, use_embedded: bool = True, timeout: flo
     kw: dict[str, Any] = {"use_embedded": use_embedded}
     if timeout is not None:
         kw["timeout"] = timeout
+    if memory is not None:
+        kw["memory"] = memory
     if root.tag == ROOT:
         return _render_envelope(open_envelope(root), kw)
     if kind_of(root) in ("application-response", "system-response"):

@@ -35,7 +35,7 @@ from .model import (
 
 __all__ = ["parse", "ParseError", "MAX_BYTES", "safe_parser"]
 
-MAX_BYTES = 100 * 1024 * 1024
+MAX_BYTES = xmlsafe.MAX_BYTES  # ubltr's one document size limit
 
 NS = {
     "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",

@@ -25,10 +25,25 @@ processing with lxml's canonicaliser and ``cryptography`` (no signxml), and is s
 * the XAdES ``SigningCertificate`` digest must match the certificate in KeyInfo, and the
   certificate must have been valid at ``SigningTime``.
 
-A report's ``valid`` means: the cryptography and the coverage are right *and* the
-certificate was valid at SigningTime (and, only when a CA is given, it chains to it).
-Whether the certificate is still valid *now* is reported separately
-(``cert_valid_now``): an expired seal does not make an old invoice invalid.
+A report keeps three questions apart:
+
+* **integrity** (``integrity``): the cryptography and the coverage above.  On every
+  signed document at hand (real production seals, GİB's samples, ubltr's own output) it
+  agrees with libxmlsec1 (python-xmlsec), which the tests hold it to.
+* **policy** (``policy``): GİB's profile rules that GİB does not enforce, as warnings:
+  ``cac:Signature`` and the XAdES ``Target`` naming the signature's Id, the signature's
+  place in ``ext:UBLExtensions``, the seal's VKN/TCKN against the sender's.  A real
+  production seal with stale pointers verifies, with a policy warning.
+* **trust** (``trust``): does the certificate chain to a CA bundle the caller gave
+  (``ca=``; ``ubltr verify --ca`` or ``UBLTR_CA``)?  Without one the signer named in the
+  certificate is only *claimed* (``trust == "not authenticated"``): anybody can make a
+  self-signed certificate carrying a company's name and VKN.
+
+``valid`` means: integrity holds, the certificate was valid at SigningTime, and (only
+when a CA is given) it chains to it.  ``authenticated`` adds: a CA was given and the chain
+holds.  Whether the certificate is still valid *now* is reported separately
+(``cert_valid_now``): an expired seal does not make an old invoice invalid.  A
+``xades:SignatureTimeStamp`` is not checked and is reported as such (``timestamp``).
 """
 
 from __future__ import annotations
@@ -53,6 +68,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from . import xmlsafe
+from .validate.seal import cert_vkn_tckn, seal_mismatch, sender_ids, signer_certificate
 
 __all__ = [
     "sign",
@@ -63,9 +79,17 @@ __all__ = [
     "load_pkcs12",
     "load_pem",
     "MAX_DOCUMENT_BYTES",
+    "TRUST_AUTHENTICATED",
+    "TRUST_NOT_AUTHENTICATED",
+    "TRUST_FAILED",
 ]
 
-MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+#: the one document size limit of ubltr (``ubltr.xmlsafe.MAX_BYTES``)
+MAX_DOCUMENT_BYTES = xmlsafe.MAX_BYTES
+
+TRUST_AUTHENTICATED = "authenticated"  # chains to the given CA bundle
+TRUST_NOT_AUTHENTICATED = "not authenticated"  # no CA bundle given: the signer is only claimed
+TRUST_FAILED = "failed"  # a CA bundle was given and the certificate does not chain to it
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
@@ -204,7 +228,10 @@ class SignatureInfo:
 
     ``valid`` is true when the signature value, every reference digest, the coverage
     rules and the certificate's validity at ``signing_time`` all hold (and the chain to
-    the given CA, when one was given).
+    the given CA, when one was given).  ``integrity``: the cryptography and coverage
+    alone; ``policy``: GİB profile findings (warnings); ``trust``: ``authenticated``,
+    ``not authenticated`` (no CA given) or ``failed``; ``timestamp``: ``unchecked`` when
+    the signature carries a SignatureTimeStamp (ubltr does not verify time-stamps).
     """
 
     role: str  # "signature" or "counter-signature"
@@ -229,15 +256,25 @@ class SignatureInfo:
     canonicalization: str | None = None
     covers_whole_document: bool = False
     unsigned_properties: tuple[str, ...] = ()
+    integrity: bool = False
+    policy: tuple[str, ...] = ()
+    trust: str = TRUST_NOT_AUTHENTICATED
+    timestamp: str | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.valid and self.trust == TRUST_AUTHENTICATED
 
     @property
     def status(self) -> str:
-        """``valid``, ``valid (certificate expired since)`` or ``invalid``."""
+        """``valid``, ``valid, signer not authenticated``, ``... (certificate expired
+        since)`` or ``invalid``."""
         if not self.valid:
             return "invalid"
+        out = "valid" if self.trust == TRUST_AUTHENTICATED else "valid, signer not authenticated"
         if self.cert_valid_now is False:
-            return "valid (certificate expired since)"
-        return "valid"
+            out += " (certificate expired since)"
+        return out
 
 
 @dataclass(frozen=True)
@@ -269,6 +306,29 @@ class SignatureReport:
         return self.signature.signing_time if self.signature else None
 
     @property
+    def integrity(self) -> bool:
+        """The cryptography and coverage of every signature hold (libxmlsec1's question)."""
+        return not self.problems and bool(self.signatures) and all(s.integrity for s in self.signatures)
+
+    @property
+    def authenticated(self) -> bool:
+        """Valid, and every signer chains to the CA bundle that was given."""
+        return self.valid and all(s.trust == TRUST_AUTHENTICATED for s in self.signatures)
+
+    @property
+    def verdict(self) -> str:
+        """``VALID`` (intact and the signer authenticated by the given CA), ``INTACT,
+        SIGNER NOT AUTHENTICATED`` (no CA given: the signer is only claimed) or
+        ``INVALID``."""
+        if not self.valid:
+            return "INVALID"
+        return "VALID" if self.authenticated else "INTACT, SIGNER NOT AUTHENTICATED"
+
+    @property
+    def all_policy(self) -> tuple[str, ...]:
+        return tuple(f"{s.role} {s.signature_id or ''}: {p}".replace("  ", " ") for s in self.signatures for p in s.policy)
+
+    @property
     def all_problems(self) -> tuple[str, ...]:
         out = list(self.problems)
         for s in self.signatures:
@@ -286,6 +346,9 @@ class SignatureReport:
             return v
 
         d = conv(asdict(self))
+        d["verdict"] = self.verdict
+        d["integrity"] = self.integrity
+        d["authenticated"] = self.authenticated
         for s, info in zip(d["signatures"], self.signatures):
             s["status"] = info.status
         return d
@@ -295,14 +358,7 @@ class SignatureReport:
 
 
 def _vkn_tckn(cert: x509.Certificate) -> tuple[str | None, str | None]:
-    for attr in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
-        value = str(attr.value).strip()
-        digits = re.sub(r"^(TCKN|VKN|TINTR-|IDCTR-|PNOTR-)", "", value, flags=re.I)
-        if re.fullmatch(r"\d{10}", digits):
-            return digits, "VKN"
-        if re.fullmatch(r"\d{11}", digits):
-            return digits, "TCKN"
-    return None, None
+    return cert_vkn_tckn(cert)
 
 
 _DN_NAMES = {
@@ -632,24 +688,31 @@ class _Checker:
         warnings: list[str] = []
         fields: dict[str, Any] = {}
         counters: list[SignatureInfo] = []
+        policy: list[str] = []
+        integrity = False
         try:
-            self._check(sig, role, parent, problems, warnings, fields, counters)
+            self._check(sig, role, parent, problems, warnings, fields, counters, policy)
+            integrity = True
         except _Invalid as exc:
-            problems.append(str(exc))
+            problems.insert(0, str(exc))
         except Exception as exc:  # noqa: BLE001 - never crash on hostile input; say what broke
-            problems.append(f"cannot process signature: {type(exc).__name__}: {exc}")
+            problems.insert(0, f"cannot process signature: {type(exc).__name__}: {exc}")
+        if not integrity and "signer_subject" not in fields:
+            fields.update(_claimed(sig))
         info = SignatureInfo(
             role=role,
             signature_id=sig.get("Id"),
             valid=not problems,
             problems=tuple(problems),
             warnings=tuple(warnings),
+            integrity=integrity,
+            policy=tuple(policy),
             **fields,
         )
         self.counters = counters
         return info
 
-    def _check(self, sig, role, parent, problems, warnings, fields, counters) -> None:  # noqa: C901
+    def _check(self, sig, role, parent, problems, warnings, fields, counters, policy) -> None:  # noqa: C901
         scope = parent if parent is not None else sig
         # ---- structure: only the elements XML-DSig/XAdES allow, nothing unsigned on the side
         kids = _elements(sig)
@@ -689,13 +752,19 @@ class _Checker:
             raise _Invalid(f"QualifyingProperties in namespace {xns} (XAdES 1.3.2, {XADES}, is expected)")
         if role == "signature":  # the subtree includes any counter-signatures
             _check_structure(sig)
-        self._check_pointers(sig, qp, role, warnings)
+        self._check_pointers(sig, qp, role, policy)
+        if role == "signature":
+            self._check_place(sig, policy)
         if unsigned:
             names = []
             for usp in _elements(unsigned[0]):
                 for prop in _elements(usp):
                     names.append(etree.QName(prop).localname)
             fields["unsigned_properties"] = tuple(names)
+            if "SignatureTimeStamp" in names:
+                fields["timestamp"] = "unchecked"
+                warnings.append("xades:SignatureTimeStamp present but not checked (ubltr verifies no time-stamp): "
+                                "the signing time is the signer's own claim")
 
         # ---- SignedInfo
         signed_info = kids[0]
@@ -958,8 +1027,13 @@ class _Checker:
             fields["chain_checked"] = True
             ok, why = _chain_ok(signer, [c for c in certs if c is not signer], self.ca, st)
             fields["chain_valid"] = ok
+            fields["trust"] = TRUST_AUTHENTICATED if ok else TRUST_FAILED
             if not ok:
                 problems.append(f"certificate does not chain to the given CA: {why}")
+        if role == "signature":
+            mismatch = seal_mismatch(sig, signer)
+            if mismatch:
+                policy.append(mismatch)
 
         # ---- counter-signatures in the unsigned properties
         if unsigned:
@@ -971,30 +1045,43 @@ class _Checker:
                 elif _nearest_signature(cs) is sig:
                     raise _Invalid("ds:Signature inside UnsignedProperties outside a CounterSignature")
 
-    def _check_pointers(self, sig: etree._Element, qp: etree._Element, role: str, warnings: list[str]) -> None:
-        """The ds:Signature Id is not signed; what gives it meaning is who points at it:
-        the document's signed ``cac:Signature`` (UBL) and the QualifyingProperties Target.
-        At least one existing pointer must name it (a real production seal has a stale
-        Target, so a Target mismatch alone is only a warning)."""
+    def _check_pointers(self, sig: etree._Element, qp: etree._Element, role: str, policy: list[str]) -> None:
+        """The ds:Signature Id is not signed, nor is the QualifyingProperties Target: what
+        the signature covers is fixed by its references (``URI=""`` with the
+        enveloped-signature transform), not by who points at it.  GİB's profile wants the
+        document's ``cac:Signature`` and the Target to name the signature's Id; real
+        production seals do not always (stale Ids), and GİB accepts them: a policy
+        finding, never an integrity one."""
         sid = sig.get("Id")
         target = qp.get("Target")
         if target is None or set(qp.attrib) - {"Target", "Id"}:
             raise _Invalid("xades:QualifyingProperties must carry a Target attribute (and nothing else but Id)")
-        pointers: list[str] = []
-        if role == "signature":
-            root = self.tree.getroot()
-            for block in root.findall(f"{{{CAC}}}Signature"):
-                for uri in block.iter(f"{{{CBC}}}URI"):
-                    pointers.append((uri.text or "").strip())
         names = {"#" + sid} if sid else set()
-        if pointers and not names & set(pointers):
-            if not (target and target in names):
-                raise _Invalid(f"cac:Signature points at {pointers[0]!r}, but this signature's Id is {sid!r}")
-            warnings.append(f"cac:Signature points at {pointers[0]!r}, not at this signature")
-        if target and target not in names:
-            if not pointers:
-                raise _Invalid(f"QualifyingProperties Target {target!r} does not name this signature ({sid!r})")
-            warnings.append(f"QualifyingProperties Target {target!r} does not name this signature")
+        if role == "signature":
+            owner = _ubl_owner(sig)
+            if owner is not None:
+                pointers = [(uri.text or "").strip() for block in owner.findall(f"{{{CAC}}}Signature")
+                            for uri in block.iter(f"{{{CBC}}}URI")]
+                if pointers and not names & set(pointers):
+                    policy.append(f"cac:Signature points at {pointers[0]!r}, not at this signature's Id {sid!r}")
+        if target not in names:
+            policy.append(f"QualifyingProperties Target {target!r} does not name this signature's Id {sid!r}")
+
+    def _check_place(self, sig: etree._Element, policy: list[str]) -> None:
+        """GİB's profile: a UBL document's signature sits in
+        ``ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent``."""
+        root = self.tree.getroot()
+        if not (etree.QName(root).namespace or "").startswith(_UBL_NS):
+            return  # HR-XML user-account documents and envelopes have their own places
+        p1 = sig.getparent()
+        p2 = p1.getparent() if p1 is not None else None
+        p3 = p2.getparent() if p2 is not None else None
+        if not (p1 is not None and p1.tag == f"{{{EXT}}}ExtensionContent" and p2 is not None
+                and p2.tag == f"{{{EXT}}}UBLExtension" and p3 is not None and p3.tag == f"{{{EXT}}}UBLExtensions"
+                and p3.getparent() is root):
+            where = "/".join(etree.QName(a).localname for a in reversed(list(sig.iterancestors())))
+            policy.append(f"ds:Signature is at /{where}, not in ext:UBLExtensions/ext:UBLExtension/"
+                          "ext:ExtensionContent where GİB's profile puts it")
 
     @staticmethod
     def _check_key_value(kv: etree._Element, pub: Any) -> None:
@@ -1032,6 +1119,39 @@ class _Checker:
                 parent.text = (parent.text or "") + target.tail
         parent.remove(target)
         return _c14n(copy_tree, algorithm.replace("#WithComments", "") if algorithm.endswith("#WithComments") else algorithm, prefixes)
+
+
+_UBL_NS = "urn:oasis:names:specification:ubl:schema:xsd:"
+
+
+def _claimed(sig: etree._Element) -> dict[str, Any]:
+    """Who and when a signature *claims*, read without trusting it (for the report of a
+    signature whose integrity failed: the reader still sees whose it says it is)."""
+    out: dict[str, Any] = {}
+    try:
+        cert = signer_certificate(sig)
+        if cert is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                out["signer_subject"] = cert.subject.rfc4514_string()
+            out["signer_vkn_tckn"], out["signer_id_kind"] = cert_vkn_tckn(cert)
+        for st in sig.iter(_xades("SigningTime")):
+            when = _parse_time(st.text)
+            if when is not None:
+                out["signing_time"] = when
+            break
+    except Exception:  # noqa: BLE001 - best effort on hostile input
+        return {}
+    return out
+
+
+def _ubl_owner(sig: etree._Element) -> etree._Element | None:
+    """The UBL document (root, or nested in an envelope) a signature belongs to: the
+    nearest ancestor in a UBL main-document namespace."""
+    for a in sig.iterancestors():
+        if (etree.QName(a).namespace or "").startswith(_UBL_NS) and etree.QName(a).localname in _SUPPLIER_PARTY:
+            return a
+    return None
 
 
 def _siblings_of_root(root: etree._Element) -> list[Any]:
@@ -1303,6 +1423,7 @@ def sign(
     *,
     signing_time: datetime | None = None,
     signer_role: str | None = None,
+    allow_seal_mismatch: bool = False,
 ) -> bytes:
     """Sign a UBL-TR document (Invoice, ApplicationResponse, DespatchAdvice...) the way GİB
     expects and return the signed bytes (UTF-8, with an XML declaration).
@@ -1311,9 +1432,11 @@ def sign(
     sequence whose first item is the signer's certificate followed by intermediates
     (carried in KeyInfo).  ``signing_time``: timezone-aware time to record (default now).
     ``signer_role``: optional ``xades:ClaimedRole`` (e.g. "Tedarikçi").
+    ``allow_seal_mismatch``: sign even when the certificate's VKN/TCKN is not the
+    sender's (the invoice's supplier); refused by default.
 
-    Raises :class:`SigningError` when the document is already signed, is not UBL, or the
-    key does not belong to the certificate.
+    Raises :class:`SigningError` when the document is already signed, is not UBL, the
+    key does not belong to the certificate, or the seal is another party's.
     """
     certs = [cert_chain] if isinstance(cert_chain, x509.Certificate) else list(cert_chain)
     if not certs:
@@ -1361,6 +1484,15 @@ def sign(
     if clash:
         raise SigningError(f"the document already uses Id {clash[0]!r}")
 
+    seal_id, seal_kind = cert_vkn_tckn(cert)
+    senders = sender_ids(root)
+    if seal_id and senders and seal_id not in senders and not allow_seal_mismatch:
+        party = _SUPPLIER_PARTY.get(etree.QName(root).localname, "AccountingSupplierParty")
+        raise SigningError(
+            f"the seal belongs to {seal_kind} {seal_id}, but the document's sender ({party}) is "
+            f"{' / '.join(senders)}; sign with the sender's own seal (or allow_seal_mismatch / "
+            "--allow-seal-mismatch to sign anyway)"
+        )
     signer_id = _signer_party_id(root, cert)
     slot = _extension_slot(root)
     _place_signature_block(root, signer_id, ids["sig"])

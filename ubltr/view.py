@@ -43,14 +43,18 @@ NS = {
 _CAC = "{%s}" % NS["cac"]
 _CBC = "{%s}" % NS["cbc"]
 
-#: Largest XML document we agree to read (GİB's own samples with embedded XSLT are < 1 MB).
-MAX_XML_BYTES = 50 * 1024 * 1024
+#: Largest XML document we agree to read: ubltr's one document limit (GİB's own samples
+#: with embedded XSLT are < 1 MB).
+MAX_XML_BYTES = xmlsafe.MAX_BYTES
 #: Largest embedded XSLT we agree to run (GİB's general.xslt is about 210 kB).
 MAX_XSLT_BYTES = 2 * 1024 * 1024
 #: Largest HTML an embedded XSLT may produce.
 MAX_OUTPUT_BYTES = 20 * 1024 * 1024
 #: Seconds an embedded XSLT may run before we give up on it and use our template.
 XSLT_TIMEOUT = 20.0
+#: Memory (bytes) an embedded XSLT may allocate beyond what the process held when it
+#: started (RLIMIT_AS of the child that runs it); GİB's general.xslt needs a few MB.
+XSLT_MEMORY = 512 * 1024 * 1024
 
 
 class DocumentError(ValueError):
@@ -717,12 +721,47 @@ def _transform(tree: etree._ElementTree, xslt: bytes) -> bytes:
     return out
 
 
-def apply_xslt(tree: etree._ElementTree, xslt: bytes, *, timeout: float | None = XSLT_TIMEOUT) -> bytes:
+def _vm_size(field: bytes = b"VmSize:") -> int | None:
+    """This process's virtual memory size (or ``VmPeak:``, its peak) in bytes (Linux), else None."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(field):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _limit_child(timeout: float, memory: int | None, parent: int) -> int | None:
+    """In the forked child: die with the parent, at most ``timeout`` s of CPU, and at
+    most ``memory`` bytes of address space more than the fork inherited."""
+    import resource
+
+    from ._process import die_with_parent
+
+    die_with_parent(parent)
+    cpu = int(timeout) + 2
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    if memory is not None:
+        base = _vm_size()
+        if base is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (base + memory, base + memory))
+            return base + memory
+        resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))  # no /proc: bound the heap instead
+    return None
+
+
+def apply_xslt(tree: etree._ElementTree, xslt: bytes, *, timeout: float | None = XSLT_TIMEOUT,
+               memory: int | None = XSLT_MEMORY) -> bytes:
     """Run an embedded XSLT (XSLT 1.0, lxml) with no file or network access and no
     extension functions; the output as bytes in the stylesheet's own encoding.
 
     With ``timeout`` the transform runs in a forked child process that is killed
-    after that many seconds (an embedded XSLT is untrusted code that may loop).
+    after that many seconds (an embedded XSLT is untrusted code that may loop) and may
+    allocate at most ``memory`` bytes beyond what it inherited (RLIMIT_AS; ``None``: no
+    memory limit); the child also dies with this process.  Either limit reached: an
+    :class:`XsltError` (and :func:`render_html` falls back to ubltr's template).
     """
     if len(xslt) > MAX_XSLT_BYTES:
         raise XsltError(f"embedded XSLT is larger than {MAX_XSLT_BYTES} bytes")
@@ -732,12 +771,21 @@ def apply_xslt(tree: etree._ElementTree, xslt: bytes, *, timeout: float | None =
 
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
+    parent = os.getpid()
 
     def child() -> None:
+        limit = None
         try:
+            limit = _limit_child(timeout, memory, parent)
             send.send(("ok", _transform(tree, xslt)))
-        except XsltError as exc:
-            send.send(("err", str(exc)))
+        except MemoryError:
+            send.send(("err", f"embedded XSLT needed more than its memory limit of {memory} bytes"))
+        except XsltError as exc:  # libxslt reports a refused allocation as a failed evaluation
+            peak = _vm_size(b"VmPeak:")
+            if limit is not None and peak is not None and peak > limit - 32 * 1024 * 1024:
+                send.send(("err", f"{exc} (it reached its memory limit of {memory} bytes)"))
+            else:
+                send.send(("err", str(exc)))
         except BaseException as exc:  # pragma: no cover - defensive
             send.send(("err", f"embedded XSLT crashed: {exc!r}"))
         finally:
@@ -751,7 +799,11 @@ def apply_xslt(tree: etree._ElementTree, xslt: bytes, *, timeout: float | None =
             raise XsltError(f"embedded XSLT did not finish within {timeout:g} s")
         status, value = recv.recv()
     except EOFError:
-        raise XsltError("embedded XSLT process ended without output") from None
+        proc.join(1)
+        why = f" (exit {proc.exitcode})" if proc.exitcode else ""
+        if memory is not None:
+            why += f"; its limits: {timeout:g} s, {memory} bytes of memory"
+        raise XsltError(f"embedded XSLT process ended without output{why}") from None
     finally:
         if proc.is_alive():
             proc.kill()
@@ -872,6 +924,7 @@ def render_html(
     *,
     use_embedded: bool = True,
     timeout: float | None = XSLT_TIMEOUT,
+    memory: int | None = XSLT_MEMORY,
 ) -> Rendered:
     """XML bytes → HTML bytes, as GİB's viewer does it.
 
@@ -886,7 +939,7 @@ def render_html(
         try:
             xslt = embedded_xslt(tree)
             if xslt is not None:
-                return Rendered(apply_xslt(tree, xslt, timeout=timeout), "embedded")
+                return Rendered(apply_xslt(tree, xslt, timeout=timeout, memory=memory), "embedded")
         except XsltError as exc:
             warnings.append(f"{exc}; using ubltr's default template instead")
     view = read_view(tree)

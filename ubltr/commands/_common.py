@@ -28,6 +28,27 @@ def read_input(path: str) -> bytes:
         fail(f"{path}: permission denied")
 
 
+def read_document(path: str) -> bytes:
+    """Bytes of an XML document at ``path`` (``-`` for stdin), read while checking the
+    size limit (``ubltr.xmlsafe.MAX_BYTES``): an oversize input is refused (exit 2)
+    before it is read into memory."""
+    from ..xmlsafe import TooLarge, read_limited
+
+    name = "stdin" if path == "-" else path
+    try:
+        return read_limited(sys.stdin.buffer if path == "-" else path, what=name)
+    except TooLarge as exc:
+        fail(f"{exc}")
+    except FileNotFoundError:
+        fail(f"{path}: no such file")
+    except IsADirectoryError:
+        fail(f"{path}: is a directory")
+    except PermissionError:
+        fail(f"{path}: permission denied")
+    except OSError as exc:
+        fail(f"{path}: cannot read ({exc.strerror})")
+
+
 def write_output(path: str | None, data: bytes) -> None:
     if path in (None, "-"):
         sys.stdout.buffer.write(data)

@@ -99,6 +99,8 @@ class _Bar:
 @click.option("--cert", "cert", help="PEM certificate of the seal (with --key)")
 @click.option("--chain", "chain", help="PEM intermediates to carry in KeyInfo")
 @click.option("--password-env", metavar="VAR", help="environment variable holding the key password")
+@click.option("--allow-seal-mismatch", is_flag=True,
+              help="sign records whose supplier's VKN/TCKN is not the seal's (refused by default)")
 @click.option("--signing-time", metavar="ISO", help="signing time for every document (default: start of the run)")
 @click.option("--next-number", "next_number", multiple=True, metavar="SERIES=N",
               help="first sequence number for records with 'series' and no 'id' (default 1); repeatable")
@@ -109,7 +111,7 @@ class _Bar:
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def batch_cmd(input_path: str, out: str, fmt: str | None, validate: bool, strict: bool, provider: str | None,
               p12: str | None, key: str | None, cert: str | None, chain: str | None, password_env: str | None,
-              signing_time: str | None, next_number: tuple[str, ...], workers: int, chunk_size: int,
+              allow_seal_mismatch: bool, signing_time: str | None, next_number: tuple[str, ...], workers: int, chunk_size: int,
               durable: bool, quiet: bool) -> None:
     """Build (and optionally validate and sign) every invoice of a JSONL or CSV file.
 
@@ -133,8 +135,10 @@ def batch_cmd(input_path: str, out: str, fmt: str | None, validate: bool, strict
     spec = _sign_spec(p12, key, cert, chain, password_env)
     if when and spec is None:
         fail("--signing-time is only used with --p12 or --key/--cert")
+    if allow_seal_mismatch and spec is None:
+        fail("--allow-seal-mismatch is only used with --p12 or --key/--cert")
     options = BatchOptions(validate=validate, strict=strict, provider=provider.lower() if provider else None,
-                           sign=spec, signing_time=when)
+                           sign=spec, signing_time=when, allow_seal_mismatch=allow_seal_mismatch)
     bar = _Bar() if not quiet and sys.stderr.isatty() else None
     started = time.monotonic()
     try:

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from .. import xmlsafe
 from ..calc import CalcError, compute
 from ..model import InvoiceInputError, loads
 from ..render import build as build_xml
@@ -49,6 +50,10 @@ def build_cmd(input: str, output: str, number: int | None) -> None:
         xml = build_xml(loads(data), sequence=(lambda series, year: number) if number else None)
     except (InvoiceInputError, CalcError) as exc:
         _report(input, exc)
+    if len(xml) > xmlsafe.MAX_BYTES:  # never write what validate, sign and verify would refuse
+        click.echo(f"{'<stdin>' if input == '-' else input}: the XML would be {len(xml)} bytes; ubltr's limit "
+                   f"for one document is {xmlsafe.MAX_BYTES} (split the invoice)", err=True)
+        raise SystemExit(EXIT_BAD_INPUT)
     write_output(output, xml)
 
 

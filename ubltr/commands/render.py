@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import EXIT_BAD_INPUT, fail, read_input, write_output
+from ._common import EXIT_BAD_INPUT, fail, read_document, write_output
 
 
 @click.command("render")
@@ -20,11 +20,14 @@ from ._common import EXIT_BAD_INPUT, fail, read_input, write_output
               help="Ignore the document's embedded XSLT and use ubltr's own template.")
 @click.option("--xslt-timeout", type=float, default=20.0, show_default=True,
               help="Seconds the embedded XSLT may run before ubltr falls back to its template.")
-def render_command(file: str, output: str | None, pdf: bool, default_template: bool, xslt_timeout: float) -> None:
+@click.option("--xslt-memory", type=click.IntRange(16, 16384), default=512, show_default=True, metavar="MB",
+              help="Megabytes the embedded XSLT may allocate before ubltr falls back to its template.")
+def render_command(file: str, output: str | None, pdf: bool, default_template: bool, xslt_timeout: float,
+                   xslt_memory: int) -> None:
     """Render FILE (UBL-TR XML, '-' for stdin) as HTML, like GİB's viewer.
 
     The document's own embedded XSLT is used when it has one and it runs (XSLT 1.0,
-    no file or network access); otherwise ubltr's Turkish A4 template shows parties,
+    no file or network access, in a child process with a time and a memory limit); otherwise ubltr's Turkish A4 template shows parties,
     lines, taxes, withholding, totals, amount in words, notes and the GİB Karekod.
 
     \b
@@ -44,10 +47,11 @@ def render_command(file: str, output: str | None, pdf: bool, default_template: b
                  EXIT_BAD_INPUT)
     from ..envelope import render_document_html
 
-    data = read_input(file)
+    data = read_document(file)
     try:
         # envelopes (every document by position) and answers have their own pages
-        result = render_document_html(data, use_embedded=not default_template, timeout=xslt_timeout)
+        result = render_document_html(data, use_embedded=not default_template, timeout=xslt_timeout,
+                                      memory=xslt_memory * 1024 * 1024)
     except view.DocumentError as exc:
         fail(f"{file}: {exc}")
     for w in result.warnings:

@@ -32,7 +32,11 @@ def _expand(inputs: tuple[str, ...]) -> Iterator[str]:
 _OPTS: dict = {}
 
 
-def _init_worker(opts: dict) -> None:
+def _init_worker(opts: dict, parent: int | None = None) -> None:
+    if parent is not None:
+        from ubltr._process import die_with_parent
+
+        die_with_parent(parent)  # a killed ``ubltr validate`` takes its workers with it
     _OPTS.update(opts)
 
 
@@ -40,7 +44,14 @@ def _one(path: str) -> dict:
     from ubltr.validate import validate
 
     if path == "-":
-        data: bytes | str = sys.stdin.buffer.read()
+        from ubltr.validate import Finding, Report
+        from ubltr.xmlsafe import TooLarge, read_limited
+
+        try:  # size checked while reading: an oversize stream is never held whole
+            data: bytes | str = read_limited(sys.stdin.buffer, what="stdin")
+        except TooLarge as exc:
+            return Report(name="<stdin>", readable=False, layers=("xml",), findings=(Finding(
+                rule="xml:limits", severity="error", source="xml", message=str(exc), refused_by=("gib",)),)).to_dict()
         return _with_positions(validate(data, name="<stdin>", **_OPTS).to_dict(), data)
     return _with_positions(validate(path, **_OPTS).to_dict(), path)
 
@@ -86,6 +97,8 @@ def _text_report(r: dict, provider: str | None) -> str:
             lines.append(f"          GİB: {f['gib_message']}")
         if f.get("fix"):
             lines.append(f"          fix: {f['fix']}")
+        if f["severity"] != "info" and "refused_by" in f:
+            lines.append(f"          {_who_refuses(f)}")
         code = (f.get("provider_codes") or {}).get(provider or "")
         if code:
             lines.append(f"          {provider} answers: {code}")
@@ -97,22 +110,38 @@ def _text_report(r: dict, provider: str | None) -> str:
     return "\n".join(lines)
 
 
+def _who_refuses(f: dict) -> str:
+    from ubltr.validate import Finding
+
+    return Finding(rule=f["rule"], severity=f["severity"], source=f["source"], message="",
+                   provider_codes=tuple((f.get("provider_codes") or {}).items()),
+                   refused_by=tuple(f.get("refused_by") or ())).who_refuses()
+
+
 @click.command("validate")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
 @click.option("--earchive", "stype", flag_value="earchive", help="run GİB's rules with type=earchive")
 @click.option("--efatura", "stype", flag_value="efatura", help="run GİB's rules with type=efatura")
-@click.option("--provider", default=None, help="show this provider's answer per finding and apply its extra rules")
-@click.option("--strict", is_flag=True, help="ubltr's own rules (arithmetic, checksums) count as errors")
+@click.option("--provider", default=None, help="this provider's verdict: its extra rules, and the ubltr rules it refuses as errors "
+                   "(default: those any provider refuses)")
+@click.option("--strict", is_flag=True, help="every ubltr rule (arithmetic, checksums, the seal's VKN) counts as an error")
+@click.option("--gib-only", "gib_only", is_flag=True,
+              help="exactly GİB's verdict (XML + XSD + GİB schematron); ubltr's findings are warnings")
 @click.option("--workers", type=int, default=0, help="parallel processes for many files (default: CPUs)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def validate_cmd(inputs: tuple[str, ...], fmt: str, stype: str | None, provider: str | None,
-                 strict: bool, workers: int, quiet: bool) -> None:
-    """Validate UBL-TR XML files or directories, as GİB would.
+                 strict: bool, gib_only: bool, workers: int, quiet: bool) -> None:
+    """Validate UBL-TR XML files or directories, as GİB and the providers would.
+
+    By default an error is what GİB or a provider refuses (e.g. a wrong PayableAmount);
+    --gib-only gives GİB's verdict alone, --strict makes every ubltr rule an error.
 
     Exit status: 0 all valid, 1 any invalid, 2 unreadable input or bad usage."""
     from ubltr.validate import known_providers, warm_up
 
+    if strict and gib_only:
+        fail("--strict and --gib-only exclude each other")
     if provider and provider.lower() not in known_providers():
         fail(f"--provider: unknown provider {provider!r} (known: {', '.join(known_providers())})")
     paths = list(_expand(inputs))
@@ -121,7 +150,7 @@ def validate_cmd(inputs: tuple[str, ...], fmt: str, stype: str | None, provider:
         fail(f"{missing[0]}: no such file")
     if not paths:
         fail("no .xml files found in the given directories")
-    opts = {"schematron_type": stype, "provider": provider.lower() if provider else None, "strict": strict}
+    opts = {"schematron_type": stype, "provider": provider.lower() if provider else None, "strict": strict, "gib_only": gib_only}
     warm_up()
     _init_worker(opts)
     n_workers = workers or (os.cpu_count() or 1)
@@ -132,7 +161,8 @@ def validate_cmd(inputs: tuple[str, ...], fmt: str, stype: str | None, provider:
         import multiprocessing as mp
 
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker, initargs=(opts,)) as pool:
+        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(opts, os.getpid())) as pool:
             iterator = pool.map(_one, paths, chunksize=max(1, min(64, len(paths) // (n_workers * 4) or 1)))
             results = _collect(iterator, len(paths), show_bar)
     else:

@@ -29,6 +29,19 @@ class Finding:
     line: int | None = None
     #: what each provider answers for this rule: ((provider, code), ...)
     provider_codes: tuple[tuple[str, str], ...] = ()
+    #: who refuses a document with this finding (``gib`` and/or provider names); empty
+    #: when nobody is documented to refuse it (GİB and every known provider accept it)
+    refused_by: tuple[str, ...] = ()
+
+    def who_refuses(self) -> str:
+        """One line for people: who refuses a document with this finding, and with
+        which code."""
+        if not self.refused_by:
+            return "refused by: nobody documented (GİB and the known providers accept it)"
+        codes = dict(self.provider_codes)
+        return "refused by: " + ", ".join(
+            f"{name} ({codes[name]})" if name in codes else name for name in self.refused_by
+        )
 
     def provider_code(self, provider: str) -> str | None:
         for name, code in self.provider_codes:
@@ -39,7 +52,8 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["provider_codes"] = dict(self.provider_codes)
-        return {k: v for k, v in d.items() if v not in (None, {}, ())}
+        d["refused_by"] = list(self.refused_by)  # kept when empty: "nobody refuses it" is news
+        return {k: v for k, v in d.items() if k == "refused_by" or v not in (None, {}, ())}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +74,9 @@ class Report:
 
     @property
     def valid(self) -> bool:
-        """True when no finding is an error (warnings do not reject)."""
+        """True when no finding is an error (warnings do not reject).  Which findings are
+        errors is decided by :func:`ubltr.validate.validate` (``strict``, ``gib_only``,
+        ``provider``)."""
         return self.readable and not any(f.severity == "error" for f in self.findings)
 
     def count(self, severity: Severity) -> int:
@@ -106,6 +122,8 @@ class Report:
                 lines.append(f"          GİB: {f.gib_message}")
             if f.fix:
                 lines.append(f"          fix: {f.fix}")
+            if f.severity != "info":
+                lines.append(f"          {f.who_refuses()}")
             if provider:
                 code = f.provider_code(provider)
                 if code:
