@@ -19,6 +19,7 @@ size limit (:data:`MAX_BYTES`).
 from __future__ import annotations
 
 import datetime as _dt
+import decimal
 import re
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -538,9 +539,25 @@ def _without_restated_line_allowances(root: etree._Element, lines: tuple[Line, .
     return allow, charge
 
 
+#: numbers are at most MAX_NUMBER_CHARS digits: products and sums of a few of them fit
+_CONTEXT = decimal.Context(prec=8 * MAX_NUMBER_CHARS, rounding=ROUND_HALF_UP, Emax=999999, Emin=-999999,
+                           traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
+
+
 def parse(source: bytes | str | Path | etree._Element) -> Invoice:
-    """Read a UBL-TR invoice (bytes, XML text, a path, or a parsed element)."""
+    """Read a UBL-TR invoice (bytes, XML text, a path, or a parsed element: an
+    ``Invoice`` element anywhere, e.g. inside an envelope, reads the same).
+
+    Raises only :class:`ParseError`, naming the element's line where it can."""
     root = _root(source)
+    with decimal.localcontext(_CONTEXT):
+        try:
+            return _parse(root)
+        except decimal.DecimalException as exc:  # pragma: no cover - numbers are bounded above
+            raise ParseError(f"an amount cannot be read exactly ({type(exc).__name__})") from None
+
+
+def _parse(root: etree._Element) -> Invoice:
     if root.tag != "{%s}Invoice" % NS["inv"]:
         raise ParseError(f"the root element is {root.tag}, not a UBL Invoice")
 
@@ -723,6 +740,11 @@ def check_totals(source: bytes | str | Path | etree._Element) -> TotalsCheck:
     read or compute, for the reason given)."""
     root = _root(source)
     inv = parse(root)
+    with decimal.localcontext(_CONTEXT):
+        return _check_totals(root, inv)
+
+
+def _check_totals(root: etree._Element, inv: Invoice) -> TotalsCheck:
     stated: dict[str, tuple[Decimal, int | None]] = {}
     for tag in ("LineExtensionAmount", "TaxExclusiveAmount", "TaxInclusiveAmount", "AllowanceTotalAmount",
                 "ChargeTotalAmount", "PayableRoundingAmount", "PayableAmount"):

@@ -1,0 +1,356 @@
+"""Issue #11: what the world sends is read faithfully and recomputed.
+
+Each test guards one thing that was wrong on real input (GİB's samples, production
+invoices in ../shared/samples/signed) or one addition to the model; the amounts are
+checked against the documents' own numbers and hand arithmetic, and what ubltr
+writes is checked with GİB's rules run by saxonche (the ``oracle`` fixture)."""
+
+from __future__ import annotations
+
+import copy
+import decimal
+import json
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+import ubltr
+from conftest import shared
+from ubltr.calc import CalcError, compute
+from ubltr.model import InvoiceInputError, load, to_dict
+from ubltr.parse import NS, ParseError, check_totals, parse
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+GIB = ("gib", "UBLTR_1.2.1_Paketi", "xml")
+
+
+def _fixture(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def _stated(path_or_root, tag: str) -> D:
+    root = path_or_root if isinstance(path_or_root, etree._Element) else etree.fromstring(Path(path_or_root).read_bytes())
+    return D(root.findtext(f"cac:LegalMonetaryTotal/cbc:{tag}", namespaces=NS).strip())
+
+
+# ------------------------------------------------------------------ wrong on real input
+
+
+@pytest.mark.parametrize("name", ["HASTANE.xml", "OTV.xml", "TEVKIFAT.xml", "ISTISNA-1.xml", "ISTISNA-2.xml"])
+def test_gibs_samples_without_line_taxes_compute(name):
+    """These lines carry no TaxTotal: the document's taxes apply to them (compute used
+    to end in a bare StopIteration).  HASTANE: 8 % KDV on four lines, per line
+    8.80 + 1.22 + 0.02 + 1.24 = 11.28, the document's own TaxAmount."""
+    path = shared(*GIB, name)
+    t = compute(parse(path.read_bytes()))
+    if name == "HASTANE.xml":
+        assert t.tax_total == D("11.28") and t.payable == D("152.35") == _stated(path, "PayableAmount")
+    if name == "OTV.xml":  # ÖTV per unit 922 × 1.9985 = 1842.617 → 1842.62; KDV 18 % of 8234.29 = 1482.17
+        assert [s.amount for s in t.subtotals] == [D("1842.62"), D("1482.17")]
+    if name == "TEVKIFAT.xml":  # KDV 3600, 90 % withheld: 20000 + 3600 - 3240
+        assert t.payable == D("20360.00") == _stated(path, "PayableAmount")
+
+
+def test_percent_beside_a_zero_per_unit_amount_is_a_percent_tax():
+    """A KDV written with Percent 20 and PerUnitAmount 0 was read as a per-unit tax
+    of 0: the KDV disappeared."""
+    xml = ubltr.build(load(_fixture("TEMELFATURA-SATIS.json")))
+    before = compute(parse(xml))
+    text = xml.decode("utf-8").replace("<cbc:Percent>20</cbc:Percent>",
+                                       '<cbc:Percent>20</cbc:Percent><cbc:PerUnitAmount currencyID="TRY">0</cbc:PerUnitAmount>')
+    assert text != xml.decode("utf-8")
+    after = compute(parse(text.encode("utf-8")))
+    assert after.tax_total == before.tax_total > 0
+    assert after.payable == before.payable
+
+
+def test_cascaded_line_discounts_apply_one_after_another(oracle):
+    """20 % then 18 % then 5 % of what is left: 1000 → 800 → 656 → 623.20 (by hand),
+    not 1000 × (1 - 0.43) = 570.  The document's BaseAmounts carry the cascade."""
+    data = _fixture("TEMELFATURA-SATIS.json")
+    data["lines"] = [{"name": "Makine", "quantity": "1", "unit": "C62", "unit_price": "1000.00",
+                      "allowances": [{"rate": "20"}, {"rate": "18", "base": "800.00"}, {"rate": "5", "base": "656.00"}],
+                      "taxes": [{"code": "0015", "percent": "20"}]}]
+    inv = load(data)
+    t = compute(inv)
+    assert t.lines[0].allowances == (D("200.00"), D("144.00"), D("32.80"))
+    assert t.lines[0].net == D("623.20") and t.tax_total == D("124.64")
+    xml = ubltr.build(inv)
+    assert oracle.check(xml).ok, str(oracle.check(xml))
+    assert parse(xml) == inv
+    # another program's document: the cascade without BaseAmounts is still read as one
+    text = xml.decode("utf-8")
+    for base in ("800.00", "656.00"):
+        text = text.replace(f'<cbc:BaseAmount currencyID="TRY">{base}</cbc:BaseAmount>', "")
+    assert compute(parse(text.encode("utf-8"))).lines[0].net == D("623.20")
+
+
+def test_izibiz_cascade_sample_reproduces_its_totals():
+    """FATURA_9: 10 % then 20 % of the rest on 10.00 → 7.20, with the line discounts
+    repeated as a document allowance that lowers nothing a second time."""
+    path = shared("samples", "izibiz-api-documentation", "source", "resource", "xml", "FATURA_9.xml")
+    r = check_totals(path.read_bytes())
+    assert r.verdict == "reproduced", [str(d) for d in r.differences]
+    assert r.totals.payable == D("8.50") == _stated(path, "PayableAmount")
+
+
+def test_ozel_matrah_kdv_is_on_the_stated_base(oracle):
+    """Özel matrah: KDV 20 % of the special base 150.00 (not of the line's 1000.00) = 30.00."""
+    data = _fixture("TEMELFATURA-OZELMATRAH.json")
+    data["lines"] = [{"name": "Araç", "quantity": "1", "unit": "C62", "unit_price": "1000.00",
+                      "taxes": [{"code": "0015", "percent": "20", "base": "150.00"}], "exemption": {"code": "805"}}]
+    inv = load(data)
+    t = compute(inv)
+    assert t.lines[0].kdv.base == D("150.00") and t.tax_total == D("30.00") and t.payable == D("1030.00")
+    xml = ubltr.build(inv)
+    assert oracle.check(xml).ok, str(oracle.check(xml))
+    assert parse(xml) == inv
+    # the base is read from another program's document too (the TaxableAmount, when its
+    # TaxAmount is that base × percent)
+    assert compute(parse(xml)).tax_total == D("30.00")
+
+
+def test_split_text_is_read_whole():
+    """`<cbc:PayableAmount>2<!---->5894.83</…>` was read as 2; CDATA and processing
+    instructions split values the same way."""
+    xml = ubltr.build(load(_fixture("TEMELFATURA-SATIS.json"))).decode("utf-8")
+    inv = parse(xml.encode("utf-8"))
+    price = f"{inv.lines[0].unit_price}"
+    split = xml.replace(f">{price}</cbc:PriceAmount>", f">{price[0]}<!---->{price[1:-1]}<?x y?><![CDATA[{price[-1]}]]></cbc:PriceAmount>", 1)
+    assert split != xml
+    assert parse(split.encode("utf-8")).lines[0].unit_price == inv.lines[0].unit_price
+    payable = str(_stated(etree.fromstring(xml.encode("utf-8")), "PayableAmount"))
+    split2 = xml.replace(f">{payable}</cbc:PayableAmount>", f">{payable[0]}<!---->{payable[1:]}</cbc:PayableAmount>")
+    assert split2 != xml
+    assert check_totals(split2.encode("utf-8")).verdict == "reproduced"
+
+
+def test_unidentified_consumer_on_e_arsiv(oracle):
+    """TCKN 11111111111 (a consumer who gives none) fails the checksum but is what
+    GİB's e-Arşiv rules accept; the loader refused it."""
+    data = _fixture("EARSIVFATURA-SATIS.json")
+    data["customer"] = {"tckn": "11111111111", "first_name": "Nihai", "last_name": "Tüketici",
+                        "address": {"district": "Merkez", "city": "Ankara"}}
+    inv = load(data)
+    xml = ubltr.build(inv)
+    assert oracle.check(xml).ok, str(oracle.check(xml))
+    data["profile"], data["type"] = "TEMELFATURA", "SATIS"
+    data.pop("earchive", None)
+    with pytest.raises(InvoiceInputError, match="customer.tckn"):  # only e-Arşiv names an unidentified consumer
+        load(data)
+
+
+# ------------------------------------------------------------------ model additions, built and checked by GİB's rules
+
+
+LINE = {"name": "Danışmanlık", "quantity": "1", "unit": "C62", "unit_price": "1000.00"}
+
+
+def _with(type_: str, **line) -> dict:
+    data = _fixture("TEMELFATURA-SATIS.json")
+    data["type"] = type_
+    data["lines"] = [dict(LINE, **line)]
+    return data
+
+
+@pytest.mark.parametrize("case, data, payable, tax, deducted", [
+    # serbest meslek: 1000 + KDV 200 - gelir vergisi stopajı 20 % 200
+    ("stopaj 0003", _with("SATIS", taxes=[{"code": "0003", "percent": "20"}, {"code": "0015", "percent": "20"}]),
+     "1000.00", "200.00", "200.00"),
+    ("stopaj 0011", _with("SATIS", taxes=[{"code": "0011", "percent": "15"}, {"code": "0015", "percent": "20"}]),
+     "1050.00", "200.00", "150.00"),
+    # KDV tevkifatı as a line tax, 10 % of the base (half of the 20 % KDV)
+    ("9015 line tax", _with("TEVKIFAT", taxes=[{"code": "9015", "percent": "10"}, {"code": "0015", "percent": "20"}]),
+     "1100.00", "200.00", "100.00"),
+    # ÖTV 10 % = 100 (inside the KDV base: KDV 20 % of 1100 = 220), ÖTV tevkifatı 5 % of 1000 = 50
+    ("4171", _with("TEVKIFAT", taxes=[{"code": "0071", "percent": "10"}, {"code": "4171", "percent": "5"},
+                                     {"code": "0015", "percent": "20"}]),
+     "1270.00", "320.00", "50.00"),
+])
+def test_deducted_taxes_lower_the_payable_and_pass_gibs_rules(oracle, case, data, payable, tax, deducted):
+    inv = load(data)
+    t = compute(inv)
+    assert (t.payable, t.tax_total, t.deducted_total) == (D(payable), D(tax), D(deducted))
+    xml = ubltr.build(inv)
+    assert oracle.check(xml).ok, str(oracle.check(xml))
+    assert parse(xml) == inv
+    r = check_totals(xml)
+    assert r.verdict == "reproduced" and not r.conventions
+
+
+def test_yatirimtesvik_308_339_kdv_is_computed_not_charged(oracle):
+    """GİB's YTB ISTISNA samples: KDV 20 % of 1500 = 300 shown with 308, TaxTotal 0,
+    payable 1500.  ubltr writes the same and GİB's rules find nothing."""
+    path = shared(*GIB, "YTB_Istisna_Efatura.xml")
+    r = check_totals(path.read_bytes())
+    assert r.verdict == "reproduced" and r.totals.payable == D("1500.00")
+    assert [(s.amount, s.not_added) for s in r.totals.subtotals] == [(D("300.00"), True)]
+    data = _fixture("YATIRIMTESVIK-SATIS.json")
+    data["type"] = "ISTISNA"
+    for ln in data["lines"]:
+        ln["exemption"] = {"code": "308" if ln.get("classification") == "01" else "339"}
+        if ln.get("classification") != "01":
+            ln["classification"] = "02"
+    inv = load(data)
+    t = compute(inv)
+    assert t.tax_total == 0 and t.payable == t.tax_exclusive
+    assert all(s.amount > 0 for s in t.subtotals)
+    xml = ubltr.build(inv)
+    assert oracle.check(xml).ok, str(oracle.check(xml))
+    assert parse(xml) == inv
+
+
+def test_production_invoice_with_9015_line_tax_reproduces_its_payable():
+    """IKA2022000019632 (sealed by a real company): KDV tevkifatı written as line
+    tax 9015 was refused; its payable 109492.56 is now reproduced."""
+    path = shared("samples", "signed", "IKA2022000019632.xml")
+    r = check_totals(path.read_bytes())
+    assert r.verdict == "reproduced"
+    assert r.totals.payable == D("109492.56") == _stated(path, "PayableAmount")
+
+
+def test_stopaj_samples_reproduce_their_payable():
+    base = ("samples", "izibiz-api-documentation", "source", "resource", "xml")
+    for name, payable in (("FATURA_14.xml", "540.00"), ("FATURA_15.xml", "18.00")):
+        r = check_totals(shared(*base, name).read_bytes())
+        assert r.verdict == "reproduced" and r.totals.payable == D(payable)
+
+
+def test_a_document_whose_own_numbers_disagree_is_named():
+    """OTV.xml: TaxExclusiveAmount 6391.67 + TaxTotal 3324.79 = 9716.46, but the
+    document states TaxInclusiveAmount 9718.48."""
+    r = check_totals(shared(*GIB, "OTV.xml").read_bytes())
+    assert r.verdict == "inconsistent"
+    inc = {d.what: d for d in r.inconsistencies}
+    d = inc["LegalMonetaryTotal/TaxInclusiveAmount"]
+    assert (d.stated, d.expected) == (D("9718.48"), D("9716.46")) and "off by +2.02" in str(d)
+
+
+def test_group_rounding_is_named_and_reproduced():
+    """Three lines of 0.10 at 18 % (0.018 each): per line 0.02 × 3 = 0.06, per group
+    round(0.054) = 0.05.  A document written per group is reproduced under the
+    'group' policy, not silently under ubltr's."""
+    data = _fixture("TEMELFATURA-SATIS.json")
+    data["lines"] = [{"name": f"k{i}", "quantity": "1", "unit": "C62", "unit_price": "0.10",
+                      "taxes": [{"code": "0015", "percent": "18"}]} for i in range(3)]
+    inv = load(data)
+    assert compute(inv).tax_total == D("0.06")
+    assert compute(inv, tax_rounding="group").tax_total == D("0.05")
+    xml = ubltr.build(inv).decode("utf-8")
+    xml = xml.replace('<cac:TaxTotal><cbc:TaxAmount currencyID="TRY">0.06</cbc:TaxAmount><cac:TaxSubtotal><cbc:TaxableAmount currencyID="TRY">0.30</cbc:TaxableAmount><cbc:TaxAmount currencyID="TRY">0.06</cbc:TaxAmount>',
+                      '<cac:TaxTotal><cbc:TaxAmount currencyID="TRY">0.05</cbc:TaxAmount><cac:TaxSubtotal><cbc:TaxableAmount currencyID="TRY">0.30</cbc:TaxableAmount><cbc:TaxAmount currencyID="TRY">0.05</cbc:TaxAmount>', 1)
+    for tag, old, new in (("TaxInclusiveAmount", "0.36", "0.35"), ("PayableAmount", "0.36", "0.35")):
+        xml = xml.replace(f'<cbc:{tag} currencyID="TRY">{old}</cbc:{tag}>', f'<cbc:{tag} currencyID="TRY">{new}</cbc:{tag}>')
+    r = check_totals(xml.encode("utf-8"))
+    assert r.verdict == "reproduced" and r.policy == "group"
+
+
+# ------------------------------------------------------------------ the CLI
+
+
+def test_cli_parse_writes_json_that_builds_the_same_amounts(tmp_path):
+    from click.testing import CliRunner
+
+    from ubltr.cli import cli
+
+    src = tmp_path / "in.xml"
+    src.write_bytes(ubltr.build(load(_fixture("TEMELFATURA-TEVKIFAT.json"))))
+    out = tmp_path / "out.json"
+    r = CliRunner().invoke(cli, ["parse", str(src), "-o", str(out), "--check-totals"])
+    assert r.exit_code == 0, r.output
+    again = load(json.loads(out.read_text(encoding="utf-8")))
+    assert compute(again).payable == compute(parse(src.read_bytes())).payable
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(src.read_bytes().replace(b"<cbc:InvoicedQuantity", b"<cbc:InvoicedQuantity x='1'", 1)
+                    .replace(b'unitCode="C62">', b'unitCode="C62">1,5</cbc:InvoicedQuantity><cbc:Note>', 1))
+    r = CliRunner().invoke(cli, ["parse", str(bad)])
+    assert r.exit_code == 2 and "line" in r.output and "Traceback" not in r.output
+
+
+def test_cli_parse_check_totals_names_the_differences():
+    from click.testing import CliRunner
+
+    from ubltr.cli import cli
+
+    r = CliRunner().invoke(cli, ["parse", str(shared(*GIB, "OTV.xml")), "-o", "-", "--check-totals"])
+    assert r.exit_code == 1
+    assert "TaxInclusiveAmount is 9718.48, expected 9716.46" in r.output
+
+
+# ------------------------------------------------------------------ #15: inputs that escaped
+
+
+def test_amounts_at_the_contract_limit_are_computed_exactly(oracle):
+    """quantity 999999999999999 × unit_price 999999999999999.99 ended in
+    decimal.InvalidOperation (28-digit context) or "out of range for amount in words"."""
+    data = _fixture("TEMELFATURA-SATIS.json")
+    data["lines"] = [{"name": "x", "quantity": "999999999999999", "unit": "C62",
+                      "unit_price": "999999999999999.99", "taxes": [{"code": "0015", "percent": "20"}]}]
+    inv = load(data)
+    t = compute(inv)
+    with decimal.localcontext(decimal.Context(prec=80)):  # by hand, exactly: 32 digits
+        gross = D("999999999999999") * D("999999999999999.99")
+        assert t.line_extension == gross.quantize(D("0.01"))
+        assert t.payable == (gross * D("1.2")).quantize(D("0.01"))
+    assert t.words.startswith("Yalnız bir nonilyon")
+    xml = ubltr.build(inv)
+    assert f">{t.payable}</cbc:PayableAmount>".encode() in xml
+    assert parse(xml) == inv
+
+
+def test_lone_surrogate_is_a_path_named_input_error():
+    data = _fixture("TEMELFATURA-SATIS.json")
+    data["lines"][0]["name"] = "a\ud800b"
+    data["notes"] = ["\udfff"]
+    data["supplier"]["ids"] = {"MERSISNO": "0123\ud800"}
+    with pytest.raises(InvoiceInputError) as exc:
+        load(data)
+    paths = {p.path for p in exc.value.problems}
+    assert {"lines[0].name", "notes[0]", "supplier.ids.MERSISNO"} <= paths
+    str(exc.value).encode("utf-8")  # printable: no surrogate left in the message
+
+
+def test_xml_text_with_a_bom_is_not_a_file_name():
+    xml = ubltr.build(load(_fixture("TEMELFATURA-SATIS.json"))).decode("utf-8")
+    assert parse("\ufeff" + xml) == parse(xml.encode("utf-8"))
+
+
+def test_xml_text_declaring_iso_8859_9_keeps_its_characters():
+    xml = ubltr.build(load(_fixture("TEMELFATURA-SATIS.json"))).decode("utf-8")
+    assert xml.startswith("<?xml")
+    latin5 = '<?xml version="1.0" encoding="ISO-8859-9"?>' + xml[xml.index("?>") + 2:]
+    inv = parse(latin5)
+    assert inv.supplier.name == "Örnek Yazılım A.Ş."   # not 'Ã\x96rnek YazÄ±lÄ±m'
+    assert parse(latin5.encode("iso-8859-9")).supplier.name == "Örnek Yazılım A.Ş."
+
+
+def test_parse_errors_for_a_missing_file_and_bad_numbers():
+    with pytest.raises(ParseError, match="cannot be read"):
+        parse("/nonexistent/invoice.xml")
+    xml = ubltr.build(load(_fixture("TEMELFATURA-SATIS.json")))
+    for bad in (b"NaN", b"Infinity", b"1E+5", b"12,5"):
+        broken = xml.replace(b'unitCode="C62">', b'unitCode="C62">' + bad + b"<!---->", 1)
+        broken = broken.replace(b"<!---->" + b"2</cbc:InvoicedQuantity>", b"</cbc:InvoicedQuantity>", 1)
+        with pytest.raises(ParseError, match="line"):
+            compute(parse(broken))
+
+
+def test_compute_of_a_parsed_invoice_without_exchange_rate_keeps_its_totals():
+    """GİB's ISTISNA-2 is in USD without any exchange rate: its totals are computed
+    (an assertion used to fire), with no TRY equivalent."""
+    t = compute(parse(shared(*GIB, "ISTISNA-2.xml").read_bytes()))
+    assert t.currency == "USD" and t.payable_try is None and t.payable > 0
+
+
+def test_hks_deductions_are_refused_by_name():
+    with pytest.raises(CalcError, match="HKS komisyoncu"):
+        compute(parse(shared(*GIB, "HKS-Ornek2.xml").read_bytes()))
+
+
+def test_to_dict_of_a_parsed_invoice_is_loader_shaped():
+    inv = parse(shared("samples", "signed", "ACI2022000000920.xml").read_bytes())
+    again = load(to_dict(inv))
+    assert compute(again).payable == compute(inv).payable == D("637.50")
+    assert copy.deepcopy(to_dict(inv)) == to_dict(again)
