@@ -29,7 +29,7 @@ from typing import Iterable
 from lxml import etree
 
 from . import xmlsafe
-from .calc import CalcError, Totals, compute, deducted, in_kdv_base
+from .calc import Totals, compute, deducted, in_kdv_base, kdv_not_added
 
 from .model import (
     Address, AllowanceCharge, Carrier, Delivery, DocumentReference, EArchive, Exemption,
@@ -89,7 +89,7 @@ def _root(source: bytes | str | Path | etree._Element) -> etree._Element:
     if not isinstance(source, (bytes, bytearray)):
         raise ParseError(f"cannot parse a {type(source).__name__}: give bytes, XML text, a path or an lxml element")
     try:
-        return xmlsafe.fromstring(source, max_bytes=MAX_BYTES)
+        return xmlsafe.fromstring(bytes(source), max_bytes=MAX_BYTES)
     except xmlsafe.UnsafeXML as exc:
         raise ParseError(str(exc)) from None
 
@@ -346,10 +346,8 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     exemption = None
     seen: set[str] = set()
     subtotals = [x for x in (_subtotal(st) for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS)) if x is not None]
-    from_document = False
     if ln.find("cac:TaxTotal", NS) is None and doc_taxes is not None:
-        subtotals = doc_taxes
-        from_document = True
+        subtotals = doc_taxes  # a line without taxes of its own bears the document's
     in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None and in_kdv_base(x.code)
                    and not deducted(x.code)), Decimal(0))
     for x in subtotals:
@@ -364,7 +362,6 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
         taxes.append(Tax(code=x.code, percent=x.percent, amount=x.per_unit, base=base))
         if x.exemption is not None:
             exemption = x.exemption
-    del from_document
     # KDV last, as the builder writes it and as the loader keeps the input order otherwise
     withholding = None
     wsts = ln.findall("cac:WithholdingTaxTotal/cac:TaxSubtotal", NS)
@@ -844,9 +841,9 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         out.append(Difference("LegalMonetaryTotal/TaxInclusiveAmount", ti, te + tt, ln_("TaxInclusiveAmount"),
                               "TaxExclusiveAmount + TaxTotal/TaxAmount"))
     subs = [x for x in (_subtotal(st) for st in root.findall("cac:TaxTotal/cac:TaxSubtotal", NS)) if x is not None]
-    sub_sum = sum((x.amount or 0 for x in subs if not deducted(x.code)
-                   and not (x.exemption is not None and x.exemption.code in {"308", "339"})), Decimal(0))
-    ded_sum = sum((x.amount or 0 for x in subs if deducted(x.code)), Decimal(0))
+    sub_sum = sum((x.amount or Decimal(0) for x in subs if not deducted(x.code)
+                   and not (x.exemption is not None and kdv_not_added(x.exemption.code))), Decimal(0))
+    ded_sum = sum((x.amount or Decimal(0) for x in subs if deducted(x.code)), Decimal(0))
     if "TaxTotal" in stated and subs and not any(_same(tt, c) for c in (sub_sum, sub_sum - wt, sub_sum - ded_sum)):
         out.append(Difference("TaxTotal/TaxAmount", tt, sub_sum, ln_("TaxTotal"), "Σ its TaxSubtotal/TaxAmount"))
     if "PayableAmount" in stated:
