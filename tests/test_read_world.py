@@ -354,3 +354,40 @@ def test_to_dict_of_a_parsed_invoice_is_loader_shaped():
     again = load(to_dict(inv))
     assert compute(again).payable == compute(inv).payable == D("637.50")
     assert copy.deepcopy(to_dict(inv)) == to_dict(again)
+
+
+def _edited(xml: bytes, *pairs: tuple[str, str]) -> bytes:
+    text = xml.decode("utf-8")
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text.encode("utf-8")
+
+
+def test_a_price_written_rounded_keeps_the_documents_line_amount():
+    """3 × 33.33 = 99.99, but the software charged 100.00 (its price was 33.3333...):
+    the document's LineExtensionAmount is what it charges; the 0.01 lies within the
+    rounding of the written price (3 × 0.005), so it is kept as a charge of 0.01."""
+    data = _fixture("TEMELFATURA-SATIS.json")
+    data["lines"] = [{"name": "x", "quantity": "3", "unit": "C62", "unit_price": "33.3333",
+                      "taxes": [{"code": "0015", "percent": "20"}]}]
+    xml = ubltr.build(load(data))
+    assert b">100.00</cbc:LineExtensionAmount>" in xml
+    rounded = _edited(xml, ('<cbc:PriceAmount currencyID="TRY">33.3333</cbc:PriceAmount>',
+                            '<cbc:PriceAmount currencyID="TRY">33.33</cbc:PriceAmount>'))
+    inv = parse(rounded)
+    assert inv.lines[0].unit_price == D("33.33") and inv.lines[0].charges[0].amount == D("0.01")
+    r = check_totals(rounded)
+    assert r.verdict == "reproduced" and r.totals.payable == D("120.00")
+    # a difference beyond the price's rounding is not absorbed: it is named
+    wrong = _edited(rounded, ('<cbc:LineExtensionAmount currencyID="TRY">100.00</cbc:LineExtensionAmount><cac:TaxTotal>',
+                              '<cbc:LineExtensionAmount currencyID="TRY">100.50</cbc:LineExtensionAmount><cac:TaxTotal>'))
+    r = check_totals(wrong)
+    assert r.verdict == "inconsistent" and any("InvoiceLine[1]/LineExtensionAmount" in d.what for d in r.inconsistencies)
+
+
+def test_a_subtotal_without_percent_takes_the_percent_its_amounts_imply():
+    xml = ubltr.build(load(_fixture("TEMELFATURA-SATIS.json")))
+    no_pct = xml.replace(b"<cbc:Percent>20</cbc:Percent>", b"")
+    assert no_pct != xml
+    assert compute(parse(no_pct)).tax_total == compute(parse(xml)).tax_total > 0
