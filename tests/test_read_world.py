@@ -391,3 +391,40 @@ def test_a_subtotal_without_percent_takes_the_percent_its_amounts_imply():
     no_pct = xml.replace(b"<cbc:Percent>20</cbc:Percent>", b"")
     assert no_pct != xml
     assert compute(parse(no_pct)).tax_total == compute(parse(xml)).tax_total > 0
+
+
+# ------------------------------------------------------------------ #15: a property test at the limits
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _amounts(max_int: int = 15, max_frac: int = 6):
+    return st.builds(lambda i, f: f"{i}.{f}" if f else f"{i}",
+                     st.one_of(st.just("9" * max_int), st.just("1" + "0" * (max_int - 1)), st.just("0"),
+                               st.integers(0, 10**max_int - 1).map(str)),
+                     st.one_of(st.just(""), st.just("99"), st.text("0123456789", min_size=1, max_size=max_frac)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(qty=_amounts(), price=_amounts(), pct=st.sampled_from(["0", "1", "18", "20", "99.99", "100"]),
+       rate=st.one_of(st.none(), st.sampled_from(["0.01", "50", "100"])), lines=st.integers(1, 3))
+def test_amounts_across_the_contract_range_compute_or_are_refused_by_path(qty, price, pct, rate, lines):
+    data = _fixture("TEMELFATURA-SATIS.json")
+    line = {"name": "x", "quantity": qty, "unit": "C62", "unit_price": price,
+            "taxes": [{"code": "0071", "percent": "25"}, {"code": "0015", "percent": pct}],
+            "exemption": {"code": "351"} if pct == "0" else None}
+    if rate:
+        line["allowances"] = [{"rate": rate}]
+    data["lines"] = [{k: v for k, v in line.items() if v is not None}] * lines
+    try:
+        inv = load(data)
+        t = compute(inv)
+        xml = ubltr.build(inv)
+    except (InvoiceInputError, CalcError) as exc:
+        assert str(exc)  # a path-named refusal (quantity 0, KDV rounding to 0 ...), never a traceback
+        return
+    assert f">{t.payable}</cbc:PayableAmount>".encode() in xml
+    with decimal.localcontext(decimal.Context(prec=120)):
+        gross = D(qty) * D(price)
+        assert t.lines[0].gross == gross  # exact, however many digits
