@@ -379,7 +379,8 @@ def _compute(inv: Invoice, tax_rounding: str, gib_checks: bool) -> Totals:
 
     # 2. document allowances / charges, distributed over the lines
     for k, a in enumerate(inv.allowances + inv.charges):
-        if a.reason and a.reason.strip().upper().startswith("HKS") and (a.amount or a.rate):
+        if (inv.profile == "HKS" and "KOMISYONCU" in inv.type and a.reason
+                and a.reason.strip().upper().startswith("HKS") and (a.amount or a.rate)):
             key = "allowances" if k < len(inv.allowances) else "charges"
             idx = k if k < len(inv.allowances) else k - len(inv.allowances)
             problems.append((f"{key}[{idx}].reason", f"'{a.reason.strip()}': HKS komisyoncu deductions (kesintiler, "

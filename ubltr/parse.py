@@ -892,6 +892,17 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         if not any(_same(p, c) for c in (ti - wt - ded_sum + r, ti - wt - ded_sum, ti - wt + r, ti - wt, ti + r, ti)):
             out.append(Difference("LegalMonetaryTotal/PayableAmount", p, ti - wt - ded_sum + r, ln_("PayableAmount"),
                                   "TaxInclusiveAmount - WithholdingTaxTotal - deducted taxes + PayableRoundingAmount"))
+    kdv = [x for x in subs if x.code == "0015"]
+    special = (_t(root, "cbc:InvoiceTypeCode") or "").strip() == "OZELMATRAH" or any(
+        x.exemption is not None and x.exemption.code.startswith("8") for x in kdv)
+    if kdv and "TaxExclusiveAmount" in stated and not special and all(x.base is not None for x in kdv):
+        kdv_bases = sum((x.base or Decimal(0) for x in kdv), Decimal(0))
+        inside = sum((x.amount or Decimal(0) for x in subs if x.code != "0015" and in_kdv_base(x.code)
+                      and not deducted(x.code)), Decimal(0))
+        if not (_same(kdv_bases, te + inside) or _same(kdv_bases, le - ae + ce + inside)):
+            out.append(Difference("TaxTotal/TaxSubtotal(0015)/TaxableAmount", kdv_bases, te + inside,
+                                  ln_("TaxTotal"),
+                                  "Σ of the KDV bases = TaxExclusiveAmount + taxes inside the KDV base"))
     lines = root.findall("cac:InvoiceLine", NS)
     leas: list[Decimal] = []
     grosses: list[Decimal] = []
