@@ -8,6 +8,7 @@ writes is checked with GİB's rules run by saxonche (the ``oracle`` fixture)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import decimal
 import json
 from decimal import Decimal as D
@@ -282,21 +283,39 @@ def test_cli_parse_check_totals_names_the_differences():
 # ------------------------------------------------------------------ #15: inputs that escaped
 
 
-def test_amounts_at_the_contract_limit_are_computed_exactly(oracle):
+def test_amounts_at_the_contract_limit_are_computed_exactly_or_refused_by_path(oracle):
     """quantity 999999999999999 × unit_price 999999999999999.99 ended in
-    decimal.InvalidOperation (28-digit context) or "out of range for amount in words"."""
+    decimal.InvalidOperation (28-digit context) or "out of range for amount in words".
+    Now: the loader refuses it naming the line (GİB's decimalCheck-1 accepts at most 17
+    digits before the point, so no XML of it could pass), compute is exact on it, build
+    says why it will not write it, and an amount just under GİB's limit is built."""
     data = _fixture("TEMELFATURA-SATIS.json")
     data["lines"] = [{"name": "x", "quantity": "999999999999999", "unit": "C62",
                       "unit_price": "999999999999999.99", "taxes": [{"code": "0015", "percent": "20"}]}]
-    inv = load(data)
-    t = compute(inv)
+    with pytest.raises(InvoiceInputError) as exc:
+        load(data)
+    assert [p.path for p in exc.value.problems] == ["lines[0]"] and "decimalCheck-1" in str(exc.value)
+
+    small = load(_fixture("TEMELFATURA-SATIS.json"))
+    line = dataclasses.replace(small.lines[0], quantity=D("999999999999999"), unit_price=D("999999999999999.99"),
+                               allowances=())
+    inv = dataclasses.replace(small, lines=(line,))
+    t = compute(inv, gib_checks=False)
     with decimal.localcontext(decimal.Context(prec=80)):  # by hand, exactly: 32 digits
         gross = D("999999999999999") * D("999999999999999.99")
         assert t.line_extension == gross.quantize(D("0.01"))
         assert t.payable == (gross * D("1.2")).quantize(D("0.01"))
     assert t.words.startswith("Yalnız bir nonilyon")
+    with pytest.raises(CalcError, match="decimalCheck-1"):
+        ubltr.build(inv)
+
+    data["lines"] = [{"name": "x", "quantity": "100000000000000", "unit": "C62", "unit_price": "833.33",
+                      "taxes": [{"code": "0015", "percent": "20"}]}]
+    inv = load(data)
+    t = compute(inv)
+    assert t.payable == D("99999600000000000.00")  # 10^14 × 833.33 × 1.2, by hand
     xml = ubltr.build(inv)
-    assert f">{t.payable}</cbc:PayableAmount>".encode() in xml
+    assert oracle.check(xml).ok, str(oracle.check(xml))
     assert parse(xml) == inv
 
 

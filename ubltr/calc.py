@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 CENT = Decimal("0.01")
+#: GİB's decimalCheck-1 as its rules run: amounts have at most 17 digits before the point
+GIB_AMOUNT_LIMIT = Decimal(10) ** 17
 ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")
 
@@ -463,6 +465,13 @@ def _compute(inv: Invoice, tax_rounding: str, gib_checks: bool) -> Totals:
     if payable < 0:
         raise CalcError([("rounding", f"the payable amount would be negative ({payable})")])
 
+    if gib_checks:
+        too_big = [(name, v) for name, v in (("line_extension", line_extension), ("tax_inclusive", tax_inclusive),
+                                             ("payable", payable), ("tax_total", tax_total))
+                   if abs(v) >= GIB_AMOUNT_LIMIT]
+        if too_big:
+            raise CalcError([("lines", f"the {name} {v} has more than {len(str(GIB_AMOUNT_LIMIT)) - 1} digits before "
+                                       "the point, which GİB refuses (decimalCheck-1)") for name, v in too_big])
     payable_try = None
     words_try = None
     if inv.currency != "TRY" and inv.exchange_rate is not None:

@@ -355,6 +355,9 @@ def _number_hook(text: str) -> Any:
 _DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?")
 _PLAIN_DECIMAL_RE = re.compile(r"\d{1,15}(\.\d+)?")  # non-negative, within the digit limit
 _MAX_INT_DIGITS = 15
+#: GİB's decimalCheck-1 (as its rules run it): at most 17 digits before the point
+MAX_AMOUNT_DIGITS = 17
+MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_DIGITS
 
 
 class _Reader:
@@ -1115,6 +1118,11 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
                 else:
                     item_ids.append((scheme, value))
     classification = r.text(d, "classification", path)
+    if qty is not None and price is not None and qty * price >= MAX_AMOUNT:
+        # GİB refuses such an amount, so ubltr does not write it (the rounding of the default
+        # context cannot carry a product across 10^17 by more than 10^-10)
+        r.err(path, f"quantity × unit_price has {len(str(int(qty * price)))} digits before the point; GİB accepts "
+                    f"amounts of at most {MAX_AMOUNT_DIGITS} (decimalCheck-1)")
     if name is None or qty is None or unit is None or price is None:
         return None
     return Line(
