@@ -317,22 +317,43 @@ def _distribute(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
 
 
 def _digits(d: Decimal | None) -> int:
-    if d is None or not d.is_finite():
+    """At least the number of digits of ``d`` written out (its text's length, which
+    also counts a sign and a point; 60 ns where ``as_tuple`` takes 350)."""
+    if d is None:
         return 0
+    s = str(d)
+    if "E" not in s:
+        return len(s)
     t = d.as_tuple()
-    return len(t.digits) + max(0, int(t.exponent)) + max(0, -int(t.exponent))
+    return len(t.digits) + abs(int(t.exponent)) if isinstance(t.exponent, int) else 0
+
+
+_last_precision: tuple[Invoice | None, int] = (None, 0)
 
 
 def _precision(inv: Invoice) -> int:
     """Decimal digits enough for every product and sum of ``inv`` to be exact (the
-    default context's 28 digits are not: 15-digit quantities times 15-digit prices)."""
-    widest = max([_digits(inv.exchange_rate), _digits(inv.rounding)]
-                 + [max(_digits(ln.quantity), _digits(ln.unit_price),
-                        *(max(_digits(t.percent), _digits(t.amount), _digits(t.base)) for t in ln.taxes),
-                        *(max(_digits(a.amount), _digits(a.rate), _digits(a.base)) for a in ln.allowances + ln.charges))
-                    for ln in inv.lines]
-                 + [max(_digits(a.amount), _digits(a.rate)) for a in inv.allowances + inv.charges])
-    return max(60, 3 * widest + 20 + len(str(len(inv.lines))))
+    default context's 28 digits are not: 15-digit quantities times 15-digit prices).
+    The last invoice's answer is kept: ``build`` asks again right after ``compute``."""
+    global _last_precision
+    if _last_precision[0] is inv:
+        return _last_precision[1]
+    widest = max(_digits(inv.exchange_rate), _digits(inv.rounding))
+    for ln in inv.lines:
+        q, u = str(ln.quantity), str(ln.unit_price)
+        n = max(len(q), len(u)) if "E" not in q and "E" not in u else max(_digits(ln.quantity), _digits(ln.unit_price))
+        for t in ln.taxes:
+            if t.percent is not None or t.amount is not None or t.base is not None:
+                n = max(n, _digits(t.percent), _digits(t.amount), _digits(t.base))
+        for a in ln.allowances + ln.charges:
+            n = max(n, _digits(a.amount), _digits(a.rate), _digits(a.base))
+        if n > widest:
+            widest = n
+    for a in inv.allowances + inv.charges:
+        widest = max(widest, _digits(a.amount), _digits(a.rate))
+    prec = max(60, 3 * widest + 20 + len(str(len(inv.lines))))
+    _last_precision = (inv, prec)
+    return prec
 
 
 def decimal_context(inv: Invoice) -> decimal.Context:
