@@ -447,3 +447,27 @@ def test_amounts_across_the_contract_range_compute_or_are_refused_by_path(qty, p
     with decimal.localcontext(decimal.Context(prec=120)):
         gross = D(qty) * D(price)
         assert t.lines[0].gross == gross  # exact, however many digits
+
+
+def test_charge_indicator_1_is_a_charge():
+    """xs:boolean: ChargeIndicator 1 is true; it was read as an allowance."""
+    data = _fixture("TEMELFATURA-SATIS.json")
+    data["charges"] = [{"amount": "10.00", "reason": "Nakliye"}]
+    inv = load(data)
+    xml = ubltr.build(inv)
+    one = xml.replace(b"<cbc:ChargeIndicator>true</cbc:ChargeIndicator>", b"<cbc:ChargeIndicator> 1 </cbc:ChargeIndicator>")
+    assert one != xml
+    assert parse(one) == inv and compute(parse(one)).payable == compute(inv).payable
+
+
+def test_gibs_ozelmatrah_sample_reproduces_with_its_special_base():
+    """GİB's OZELMATRAH.xml: one line of 24.94, KDV 18 % on the special base 22.28 =
+    4.01 (exemption 806), not added to the payable 24.94.  The base was ignored."""
+    path = shared(*GIB, "OZELMATRAH.xml")
+    if not path.read_bytes().lstrip().startswith(b"<"):
+        pytest.skip("../shared's OZELMATRAH.xml is not XML here")
+    inv = parse(path.read_bytes())
+    assert inv.lines[0].taxes[-1].base == D("22.28")
+    r = check_totals(path.read_bytes())
+    assert r.verdict == "reproduced" and r.conventions == ("özel matrah KDV not added to the amount",)
+    assert r.totals.tax_total == D("4.01") and r.totals.payable - r.totals.tax_total == D("24.94")

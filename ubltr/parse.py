@@ -235,6 +235,11 @@ def _same(a: Decimal, b: Decimal) -> bool:
     return _kurus(a) == _kurus(b)
 
 
+def _is_charge(ac: etree._Element) -> bool:
+    """``ChargeIndicator`` is an xs:boolean: ``true`` or ``1`` (any case, spaces around)."""
+    return (_t(ac, "cbc:ChargeIndicator") or "false").strip().lower() in {"true", "1"}
+
+
 def _allowances(parent: etree._Element, gross: Decimal | None) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
     """The allowances and charges of a line (``gross`` = quantity × price) or of the
     document (``gross`` = Σ line amounts).  One given by ``MultiplierFactorNumeric`` is
@@ -246,7 +251,7 @@ def _allowances(parent: etree._Element, gross: Decimal | None) -> tuple[tuple[Al
     charge: list[AllowanceCharge] = []
     left = gross
     for ac in parent.findall("cac:AllowanceCharge", NS):
-        is_charge = (_t(ac, "cbc:ChargeIndicator") or "false").strip().lower() == "true"
+        is_charge = _is_charge(ac)
         factor = _dec(ac, "cbc:MultiplierFactorNumeric")
         stated = _dec(ac, "cbc:Amount")
         base = _dec(ac, "cbc:BaseAmount")
@@ -525,7 +530,7 @@ def _with_implied_allowances(root: etree._Element, line_els: list[etree._Element
     if all(g == 0 for g in gaps):
         return lines
     doc_allow = sum((_dec(ac, "cbc:Amount") or Decimal(0) for ac in root.findall("cac:AllowanceCharge", NS)
-                     if (_t(ac, "cbc:ChargeIndicator") or "").strip().lower() != "true"), Decimal(0))
+                     if not _is_charge(ac)), Decimal(0))
     grosses = sum((_line_net(ln) for ln in lines), Decimal(0))
     if not (_same(le, grosses) and _same(at, sum(gaps, Decimal(0)) + doc_allow)):
         return lines
@@ -790,7 +795,8 @@ def _check_totals(root: etree._Element, inv: Invoice) -> TotalsCheck:
     best: tuple[int, str, tuple[str, ...], list[Difference], Totals] | None = None
     for policy in ("line", "group"):
         t = compute(inv, tax_rounding=policy, gib_checks=False)
-        conventions, diffs = _compare(t, stated)
+        conventions, diffs = _compare(t, stated, [any(x.code == "0015" and x.base is not None for x in ln.taxes)
+                                                  for ln in inv.lines])
         if best is None or len(diffs) < best[0]:
             best = (len(diffs), policy, conventions, diffs, t)
         if not diffs:
@@ -815,10 +821,12 @@ def _check_totals(root: etree._Element, inv: Invoice) -> TotalsCheck:
                        inconsistencies=inconsistencies, totals=t)
 
 
-def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]]) -> tuple[tuple[str, ...], list[Difference]]:
+def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
+             special_kdv: list[bool]) -> tuple[tuple[str, ...], list[Difference]]:
     """Stated totals against computed ones, allowing the ways of writing them that
     real software uses (each a named convention, listed in the README)."""
     line_allow = sum((a for ln in t.lines for a in ln.allowances), ZERO_)
+    special = sum((ln.kdv.amount for ln, spec in zip(t.lines, special_kdv) if spec), ZERO_)
     line_charge = sum((c for ln in t.lines for c in ln.charges), ZERO_)
     # name -> [(convention, value)], the first is ubltr's (GİB's) own way
     options: dict[str, list[tuple[str, Decimal]]] = {
@@ -837,9 +845,10 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]]) -> tuple[
                                ("TaxInclusiveAmount net of the withheld KDV", t.tax_inclusive - t.withholding_total),
                                ("TaxInclusiveAmount net of deducted taxes", t.tax_inclusive - t.deducted_total),
                                ("TaxInclusiveAmount net of deducted taxes, with the rounding",
-                                t.tax_inclusive - t.deducted_total + t.rounding)],
+                                t.tax_inclusive - t.deducted_total + t.rounding),
+                               ("özel matrah KDV not added to the amount", t.tax_inclusive - special)],
         "WithholdingTaxTotal": [("", t.withholding_total)],
-        "PayableAmount": [("", t.payable)],
+        "PayableAmount": [("", t.payable), ("özel matrah KDV not added to the amount", t.payable - special)],
     }
     used: list[str] = []
     diffs: list[Difference] = []
@@ -847,14 +856,15 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]]) -> tuple[
         if name not in stated:
             continue
         value, line = stated[name]
-        match = next((conv for conv, v in opts if _same(value, v)), None)
+        match = next((conv for conv, v in opts if _same(value, v) and (conv != "özel matrah KDV not added to the amount"
+                                                                        or special != 0)), None)
         if match is None:
             what = name if name in {"TaxTotal", "WithholdingTaxTotal"} else f"LegalMonetaryTotal/{name}"
             diffs.append(Difference(what=f"{what}" + ("/TaxAmount" if name in {"TaxTotal", "WithholdingTaxTotal"} else ""),
                                     stated=value, expected=_kurus(opts[0][1]), line=line, why="computed by ubltr"))
         elif match:
             used.append(match)
-    return tuple(used), diffs
+    return tuple(dict.fromkeys(used)), diffs
 
 
 ZERO_ = Decimal("0.00")
@@ -913,7 +923,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         acs = Decimal(0)
         for ac in ln.findall("cac:AllowanceCharge", NS):
             amt = _dec(ac, "cbc:Amount") or Decimal(0)
-            acs += amt if (_t(ac, "cbc:ChargeIndicator") or "").strip().lower() == "true" else -amt
+            acs += amt if _is_charge(ac) else -amt
         grosses.append(_kurus(qty * price))
         if lea is None:
             continue
