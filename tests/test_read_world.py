@@ -471,3 +471,17 @@ def test_gibs_ozelmatrah_sample_reproduces_with_its_special_base():
     r = check_totals(path.read_bytes())
     assert r.verdict == "reproduced" and r.conventions == ("özel matrah KDV not added to the amount",)
     assert r.totals.tax_total == D("4.01") and r.totals.payable - r.totals.tax_total == D("24.94")
+
+
+def test_export_insurance_and_freight_added_to_the_amount():
+    """GİB's ISTISNA-1: lines 20700 + 1725 = 22425, TaxExclusiveAmount 26475 = 22425 +
+    insurance 150 + freight 3900 (Delivery/Shipment).  A named convention; a document
+    that adds them to the payable only is inconsistent (izibiz's export sample)."""
+    r = check_totals(shared(*GIB, "ISTISNA-1.xml").read_bytes())
+    assert r.verdict == "reproduced"
+    assert r.conventions == ("export insurance and freight (Delivery/Shipment) added to the amount",)
+    assert {p for p, _, _ in r.unread} == {"Delivery/Shipment/InsuranceValueAmount",
+                                           "Delivery/Shipment/DeclaredForCarriageValueAmount"}
+    r = check_totals(shared("samples", "izibiz-api-documentation", "source", "resource", "xml",
+                            "ihracat_fatura_ornek.xml").read_bytes())
+    assert r.verdict == "inconsistent"

@@ -758,6 +758,10 @@ class TotalsCheck:
     differences: tuple[Difference, ...]
     inconsistencies: tuple[Difference, ...]
     totals: Totals
+    #: amounts the document states (elements with a currencyID) that are in no total
+    #: ubltr reads or computes, e.g. an export's Shipment/InsuranceValueAmount:
+    #: (element path, text, line), reported rather than silently passed over
+    unread: tuple[tuple[str, str, int | None], ...] = ()
 
 
 def _sum_of(root: etree._Element, path: str) -> tuple[Decimal | None, int | None]:
@@ -796,7 +800,7 @@ def _check_totals(root: etree._Element, inv: Invoice) -> TotalsCheck:
     for policy in ("line", "group"):
         t = compute(inv, tax_rounding=policy, gib_checks=False)
         conventions, diffs = _compare(t, stated, [any(x.code == "0015" and x.base is not None for x in ln.taxes)
-                                                  for ln in inv.lines])
+                                                  for ln in inv.lines], _shipping(root))
         if best is None or len(diffs) < best[0]:
             best = (len(diffs), policy, conventions, diffs, t)
         if not diffs:
@@ -818,11 +822,52 @@ def _check_totals(root: etree._Element, inv: Invoice) -> TotalsCheck:
     else:
         verdict = "differs"
     return TotalsCheck(verdict=verdict, policy=policy, conventions=conventions, differences=tuple(diffs),
-                       inconsistencies=inconsistencies, totals=t)
+                       inconsistencies=inconsistencies, totals=t, unread=_unread_amounts(root))
+
+
+#: (parent, element) of the amounts parse and check_totals read
+_READ_AMOUNTS = {
+    ("TaxSubtotal", "TaxAmount"), ("TaxSubtotal", "TaxableAmount"), ("TaxSubtotal", "PerUnitAmount"),
+    ("TaxTotal", "TaxAmount"), ("WithholdingTaxTotal", "TaxAmount"), ("InvoiceLine", "LineExtensionAmount"),
+    ("Price", "PriceAmount"), ("AllowanceCharge", "Amount"), ("AllowanceCharge", "BaseAmount"),
+    ("LegalMonetaryTotal", "LineExtensionAmount"), ("LegalMonetaryTotal", "TaxExclusiveAmount"),
+    ("LegalMonetaryTotal", "TaxInclusiveAmount"), ("LegalMonetaryTotal", "AllowanceTotalAmount"),
+    ("LegalMonetaryTotal", "ChargeTotalAmount"), ("LegalMonetaryTotal", "PayableRoundingAmount"),
+    ("LegalMonetaryTotal", "PayableAmount"), ("LegalMonetaryTotal", "PrepaidAmount"),
+}
+
+
+def _unread_amounts(root: etree._Element) -> tuple[tuple[str, str, int | None], ...]:
+    out = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.get("currencyID") is None:
+            continue
+        parent = el.getparent()
+        pair = (etree.QName(parent).localname if parent is not None else "", etree.QName(el).localname)
+        if pair not in _READ_AMOUNTS:
+            path = "/".join(etree.QName(a).localname for a in reversed(list(el.iterancestors())) if a is not root)
+            out.append((f"{path}/{pair[1]}", _text(el).strip(), el.sourceline))
+    return tuple(out)
+
+
+_SHIPPING = "export insurance and freight (Delivery/Shipment) added to the amount"
+_SPECIAL = "özel matrah KDV not added to the amount"
+
+
+def _shipping(root: etree._Element) -> Decimal:
+    """An export document's insurance and freight (document Delivery/Shipment
+    InsuranceValueAmount + DeclaredForCarriageValueAmount), which GİB's ISTISNA-1 and
+    integrators' export samples add to TaxExclusiveAmount and the payable amount."""
+    total = Decimal(0)
+    for tag in ("InsuranceValueAmount", "DeclaredForCarriageValueAmount"):
+        for el in root.findall(f"cac:Delivery/cac:Shipment/cbc:{tag}", NS):
+            if _text(el).strip():
+                total += _number(_text(el), el, tag)
+    return total
 
 
 def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
-             special_kdv: list[bool]) -> tuple[tuple[str, ...], list[Difference]]:
+             special_kdv: list[bool], shipping: Decimal = Decimal(0)) -> tuple[tuple[str, ...], list[Difference]]:
     """Stated totals against computed ones, allowing the ways of writing them that
     real software uses (each a named convention, listed in the README)."""
     line_allow = sum((a for ln in t.lines for a in ln.allowances), ZERO_)
@@ -837,7 +882,8 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
         "ChargeTotalAmount": [("", t.charge_total),
                               ("line charges in ChargeTotalAmount", t.charge_total + line_charge)],
         "TaxExclusiveAmount": [("", t.tax_exclusive),
-                               ("stopaj deducted in TaxExclusiveAmount", t.tax_exclusive - t.deducted_total)],
+                               ("stopaj deducted in TaxExclusiveAmount", t.tax_exclusive - t.deducted_total),
+                               (_SHIPPING, t.tax_exclusive + shipping)],
         "TaxTotal": [("", t.tax_total),
                      ("TaxTotal net of the withheld KDV", t.tax_total - t.withholding_total),
                      ("TaxTotal net of deducted taxes", t.tax_total - t.deducted_total)],
@@ -846,24 +892,39 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
                                ("TaxInclusiveAmount net of deducted taxes", t.tax_inclusive - t.deducted_total),
                                ("TaxInclusiveAmount net of deducted taxes, with the rounding",
                                 t.tax_inclusive - t.deducted_total + t.rounding),
-                               ("özel matrah KDV not added to the amount", t.tax_inclusive - special)],
+                               (_SPECIAL, t.tax_inclusive - special),
+                               (_SHIPPING, t.tax_inclusive + shipping)],
         "WithholdingTaxTotal": [("", t.withholding_total)],
-        "PayableAmount": [("", t.payable), ("özel matrah KDV not added to the amount", t.payable - special)],
+        "PayableAmount": [("", t.payable), (_SPECIAL, t.payable - special),
+                          (_SHIPPING, t.payable + shipping)],
     }
     used: list[str] = []
+    matched: dict[str, str] = {}
     diffs: list[Difference] = []
     for name, opts in options.items():
         if name not in stated:
             continue
         value, line = stated[name]
-        match = next((conv for conv, v in opts if _same(value, v) and (conv != "özel matrah KDV not added to the amount"
-                                                                        or special != 0)), None)
+        match = next((conv for conv, v in opts if _same(value, v) and (conv != _SPECIAL
+                                                                        or special != 0)
+                      and (conv != _SHIPPING or shipping != 0)), None)
         if match is None:
             what = name if name in {"TaxTotal", "WithholdingTaxTotal"} else f"LegalMonetaryTotal/{name}"
             diffs.append(Difference(what=f"{what}" + ("/TaxAmount" if name in {"TaxTotal", "WithholdingTaxTotal"} else ""),
                                     stated=value, expected=_kurus(opts[0][1]), line=line, why="computed by ubltr"))
         elif match:
             used.append(match)
+            matched[name] = match
+    # an amount added to (or left out of) the total is so in every total after it
+    for conv, fields in ((_SHIPPING, ("TaxExclusiveAmount", "TaxInclusiveAmount", "PayableAmount")),
+                         (_SPECIAL, ("TaxInclusiveAmount", "PayableAmount"))):
+        if conv in used:
+            for name in fields:
+                if name in stated and matched.get(name) != conv:
+                    value, line = stated[name]
+                    expected = dict(options[name]).get(conv, options[name][0][1])
+                    diffs.append(Difference(what=f"LegalMonetaryTotal/{name}", stated=value, expected=_kurus(expected),
+                                            line=line, why=f"computed by ubltr, with {conv} as the other totals"))
     return tuple(dict.fromkeys(used)), diffs
 
 
@@ -884,7 +945,8 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
 
     le, ae, ce = v("LineExtensionAmount"), v("AllowanceTotalAmount"), v("ChargeTotalAmount")
     te, ti, tt, wt = v("TaxExclusiveAmount"), v("TaxInclusiveAmount"), v("TaxTotal"), v("WithholdingTaxTotal")
-    if "TaxExclusiveAmount" in stated and not _same(te, le - ae + ce):
+    ship = _shipping(root)
+    if "TaxExclusiveAmount" in stated and not (_same(te, le - ae + ce) or (ship and _same(te, le - ae + ce + ship))):
         out.append(Difference("LegalMonetaryTotal/TaxExclusiveAmount", te, le - ae + ce, ln_("TaxExclusiveAmount"),
                               "LineExtensionAmount - AllowanceTotalAmount + ChargeTotalAmount"))
     if "TaxInclusiveAmount" in stated and not (_same(ti, te + tt) or _same(ti, le - ae + ce + tt)):

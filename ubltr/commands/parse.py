@@ -48,6 +48,8 @@ def parse_cmd(input: str, output: str, check_totals: bool) -> None:
         click.echo(f"  differs: {d}", err=True)
     for d in result.inconsistencies:
         click.echo(f"  the document's own numbers disagree: {d}", err=True)
+    for path, value, line in result.unread:
+        click.echo(f"  line {line}: {path} {value} is in no total ubltr reads (informational)", err=True)
     if result.verdict != "reproduced":
         raise SystemExit(EXIT_INVALID)
 
