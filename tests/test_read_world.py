@@ -485,3 +485,15 @@ def test_export_insurance_and_freight_added_to_the_amount():
     r = check_totals(shared("samples", "izibiz-api-documentation", "source", "resource", "xml",
                             "ihracat_fatura_ornek.xml").read_bytes())
     assert r.verdict == "inconsistent"
+
+
+def test_otv_tevkifati_on_a_type_gib_refuses_is_a_path_named_error(oracle):
+    data = _with("SATIS", taxes=[{"code": "0071", "percent": "10"}, {"code": "4171", "percent": "5"},
+                                 {"code": "0015", "percent": "20"}])
+    with pytest.raises(InvoiceInputError) as exc:
+        load(data)
+    assert [p.path for p in exc.value.problems] == ["lines[0].taxes[1].code"]
+    # GİB's rules say the same of the document ubltr would have written
+    data["type"] = "TEVKIFAT"
+    xml = ubltr.build(load(data)).replace(b"<cbc:InvoiceTypeCode>TEVKIFAT<", b"<cbc:InvoiceTypeCode>SATIS<")
+    assert not oracle.check(xml).ok

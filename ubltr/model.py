@@ -612,6 +612,8 @@ UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 # (GİB TaxExemptionReasonCheck-1)
 _ZERO_KDV_WITHOUT_REASON = {"IADE", "TEVKIFATIADE", "YTBIADE", "YTBTEVKIFATIADE",
                             "IHRACKAYITLI", "OZELMATRAH", "SGK", "KONAKLAMAVERGISI"}
+# GİB: a TaxTypeCode 4171 (ÖTV tevkifatı) only on these invoice types
+_OTV_WITHHOLDING_TYPES = frozenset({"TEVKIFAT", "IADE", "SGK", "YTBIADE"})
 RETURN_TYPES = frozenset({"IADE", "TEVKIFATIADE", "YTBIADE", "YTBTEVKIFATIADE"})
 WITHHOLDING_TYPES = frozenset({"TEVKIFAT", "TEVKIFATIADE", "YTBTEVKIFAT", "YTBTEVKIFATIADE", "SGK"})
 
@@ -1036,6 +1038,9 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
             r.err(_join(tp, "amount"), "KDV (0015) is a percent, not a per-unit amount")
         if code in seen:
             r.err(_join(tp, "code"), f"tax {code} appears twice on this line")
+        if code == "4171" and type_ is not None and type_ not in _OTV_WITHHOLDING_TYPES:
+            r.err(_join(tp, "code"), f"ÖTV tevkifatı (4171) needs type {', '.join(sorted(_OTV_WITHHOLDING_TYPES))}, "
+                                     f"not {type_} [GİB GeneralWithholdingTaxTotalCheck]")
         if code:
             seen.add(code)
             taxes.append(Tax(code=code, percent=pct, amount=amt, base=tbase))
