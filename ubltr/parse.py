@@ -12,6 +12,13 @@ equivalent for a foreign currency; a user's own "Yalnız ..." note is kept), the
 exemption reason text, document delivery terms repeated on each IHRACAT line, and
 the payment means written for an e-Arşiv internet sale.
 
+Other software's documents are read for what they charge (README, "Reading what the
+world sends"): element text whole, lines without taxes bearing the document's,
+cascaded and implied discounts, özel matrah bases, stopaj and tevkifat line taxes.
+:func:`check_totals` compares ``compute(parse(x))`` with the document's own totals
+and names where the document disagrees with itself.  ``parse`` raises only
+:class:`ParseError`; it accepts an ``Invoice`` element anywhere (e.g. in an envelope).
+
 Parsing is safe by construction: no DTD, no entity expansion, no network, and a
 size limit (:data:`MAX_BYTES`).
 """
