@@ -497,3 +497,24 @@ def test_otv_tevkifati_on_a_type_gib_refuses_is_a_path_named_error(oracle):
     data["type"] = "TEVKIFAT"
     xml = ubltr.build(load(data)).replace(b"<cbc:InvoiceTypeCode>TEVKIFAT<", b"<cbc:InvoiceTypeCode>SATIS<")
     assert not oracle.check(xml).ok
+
+
+def test_document_withholding_applies_to_the_lines_its_base_names():
+    """A TEVKIFAT invoice of a service (withheld 90 %) and goods (not withheld), with
+    the withholding written only at document level: its TaxableAmount 200.00 is the
+    service line's KDV, so only that line bears it: payable 1000 + 200 + 500 + 100 - 180."""
+    data = _fixture("TEMELFATURA-SATIS.json")
+    data["type"] = "TEVKIFAT"
+    data["lines"] = [dict(LINE, taxes=[{"code": "0015", "percent": "20"}], withholding={"code": "602", "percent": "90"}),
+                     dict(LINE, name="Mal", unit_price="500.00", taxes=[{"code": "0015", "percent": "20"}])]
+    inv = load(data)
+    assert compute(inv).payable == D("1620.00")
+    xml = ubltr.build(inv)
+    start, end = xml.index(b"<cac:InvoiceLine>"), len(xml)
+    body = xml[start:end]
+    import re as _re
+    doc_only = xml[:start] + _re.sub(rb"<cac:WithholdingTaxTotal>.*?</cac:WithholdingTaxTotal>", b"", body)
+    assert doc_only.count(b"<cac:WithholdingTaxTotal>") == 1
+    r = check_totals(doc_only)
+    assert r.verdict == "reproduced" and r.totals.payable == D("1620.00")
+    assert [ln.withholding is not None for ln in parse(doc_only).lines] == [True, False]

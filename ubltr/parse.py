@@ -507,6 +507,35 @@ def _user_notes(texts: list[str], payable: Decimal | None, currency: str, rate: 
     return tuple(out)
 
 
+def _withheld_lines(wst: etree._Element, line_els: list[etree._Element], lines: tuple[Line, ...]) -> tuple[Line, ...]:
+    """A document-level withholding with no line saying whether it is withheld: every
+    line with KDV bears it, unless the withholding's stated TaxableAmount (the KDV it is
+    withheld from) is the KDV of exactly one other set of lines (a TEVKIFAT invoice of
+    services, withheld, and goods, not withheld): then those lines alone."""
+    base = _dec(wst, "cbc:TaxableAmount")
+    kdv: list[Decimal | None] = []
+    for el, ln in zip(line_els, lines):
+        amounts = [x.amount for x in (_subtotal(st) for st in el.findall("cac:TaxTotal/cac:TaxSubtotal", NS))
+                   if x is not None and x.code == "0015"]
+        kdv.append(amounts[0] if amounts and amounts[0] is not None and ln.withholding is not None else None)
+    candidates = [i for i, k in enumerate(kdv) if k is not None and k > 0]
+    if base is None or not candidates or len(candidates) > 16:
+        return lines
+    if _same(sum((kdv[i] or Decimal(0) for i in candidates), Decimal(0)), base):
+        return lines
+    found = []
+    for mask in range(1, 1 << len(candidates)):
+        chosen = [candidates[j] for j in range(len(candidates)) if mask >> j & 1]
+        if _same(sum((kdv[i] or Decimal(0) for i in chosen), Decimal(0)), base):
+            found.append(set(chosen))
+            if len(found) > 1:
+                return lines  # ambiguous: several sets of lines fit
+    if len(found) != 1:
+        return lines
+    return tuple(ln if i in found[0] or i not in candidates else replace(ln, withholding=None)
+                 for i, ln in enumerate(lines))
+
+
 def _line_net(ln: Line) -> Decimal:
     """A parsed line's amount as calc computes it (allowances by rate on their base)."""
     gross = ln.quantity * ln.unit_price
@@ -684,6 +713,8 @@ def _parse(root: etree._Element) -> Invoice:
     lines = tuple(_line(ln, delivery, None if any_line_wh else doc_wh, doc_taxes, _t(root, "cbc:InvoiceTypeCode") or "",
                         special_ok)
                   for ln in line_els)
+    if doc_wh is not None and not any_line_wh:
+        lines = _withheld_lines(wst[0], line_els, lines)
     lines = _with_implied_allowances(root, line_els, lines)
     stated_nets = [_dec(ln, "cbc:LineExtensionAmount") for ln in line_els]
     nets_sum = sum((n for n in stated_nets if n is not None), Decimal(0)) if all(n is not None for n in stated_nets) else None
