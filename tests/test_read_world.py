@@ -518,3 +518,12 @@ def test_document_withholding_applies_to_the_lines_its_base_names():
     r = check_totals(doc_only)
     assert r.verdict == "reproduced" and r.totals.payable == D("1620.00")
     assert [ln.withholding is not None for ln in parse(doc_only).lines] == [True, False]
+
+
+def test_percent_in_the_tax_category_is_read():
+    xml = ubltr.build(load(_fixture("TEMELFATURA-SATIS.json")))
+    moved = xml.replace(b"<cbc:Percent>20</cbc:Percent><cac:TaxCategory>",
+                        b"<cac:TaxCategory><cbc:Percent>20</cbc:Percent>")
+    moved = moved.replace(b"<cbc:TaxAmount currencyID=\"TRY\">9500.00</cbc:TaxAmount>", b"<cbc:TaxAmount currencyID=\"TRY\">9500.01</cbc:TaxAmount>")
+    assert moved.count(b"<cac:TaxCategory><cbc:Percent>20") >= 1
+    assert [t.percent for t in parse(moved).lines[0].taxes] == [D("20")]

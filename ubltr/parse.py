@@ -317,6 +317,8 @@ def _subtotal(st: etree._Element) -> _DocTax | None:
         code = "0015"
     code = code.strip()
     pct = _dec(st, "cbc:Percent")
+    if pct is None:  # UBL also has a Percent in the TaxCategory, which some software fills instead
+        pct = _dec(st, "cac:TaxCategory/cbc:Percent")
     per_unit = _dec(st, "cbc:PerUnitAmount")
     if per_unit is not None and per_unit == 0 and pct is not None:
         per_unit = None
