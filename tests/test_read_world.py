@@ -527,3 +527,20 @@ def test_percent_in_the_tax_category_is_read():
     moved = moved.replace(b"<cbc:TaxAmount currencyID=\"TRY\">9500.00</cbc:TaxAmount>", b"<cbc:TaxAmount currencyID=\"TRY\">9500.01</cbc:TaxAmount>")
     assert moved.count(b"<cac:TaxCategory><cbc:Percent>20") >= 1
     assert [t.percent for t in parse(moved).lines[0].taxes] == [D("20")]
+
+
+def test_a_price_per_base_quantity_is_read_per_unit():
+    """12.50 per 100 units is 0.125 per unit: 1000 units are 125.00.  It was read as
+    12.50 per unit (12500.00); a price that does not divide exactly is refused."""
+    data = _fixture("TEMELFATURA-SATIS.json")
+    data["lines"] = [{"name": "Vida", "quantity": "1000", "unit": "C62", "unit_price": "0.125",
+                      "taxes": [{"code": "0015", "percent": "20"}]}]
+    xml = ubltr.build(load(data))
+    per100 = _edited(xml, ('<cbc:PriceAmount currencyID="TRY">0.125</cbc:PriceAmount>',
+                           '<cbc:PriceAmount currencyID="TRY">12.50</cbc:PriceAmount><cbc:BaseQuantity unitCode="C62">100</cbc:BaseQuantity>'))
+    inv = parse(per100)
+    assert inv.lines[0].unit_price == D("0.125")
+    assert check_totals(per100).verdict == "reproduced"
+    per3 = per100.replace(b">100</cbc:BaseQuantity>", b">3</cbc:BaseQuantity>")
+    with pytest.raises(ParseError, match="BaseQuantity"):
+        parse(per3)

@@ -357,9 +357,15 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     price = _dec(ln, "cac:Price/cbc:PriceAmount") or Decimal("0")
     base_qty = _dec(ln, "cac:Price/cbc:BaseQuantity")
     if base_qty is not None and base_qty != 1:
+        # a price per BaseQuantity units (12.50 per 100): the model's price is per unit,
+        # which says the same when the division is exact (0.125); otherwise refused
         bq = ln.find("cac:Price/cbc:BaseQuantity", NS)
-        raise ParseError(f"line {bq.sourceline}: cac:Price/cbc:BaseQuantity {base_qty}: a price per {base_qty} units "
-                         "is not supported (the model's unit_price is per unit)")
+        per_unit = price / base_qty if base_qty > 0 else None
+        if per_unit is None or per_unit * base_qty != price or len(str(per_unit)) > MAX_NUMBER_CHARS:
+            raise ParseError(f"line {bq.sourceline}: cac:Price/cbc:BaseQuantity {base_qty}: a price of {price} per "
+                             f"{base_qty} units is not a per-unit price with finitely many decimals "
+                             "(the model's unit_price is per unit)")
+        price = per_unit.quantize(Decimal(1)) if per_unit == per_unit.to_integral_value() else per_unit
     gross = qty * price
     allow, charge = _allowances(ln, gross)
     stated_net = _dec(ln, "cbc:LineExtensionAmount")
