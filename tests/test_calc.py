@@ -87,10 +87,12 @@ def test_every_rounding_goes_through_the_named_table(monkeypatch):
     seen = []
     real = calc._round
     monkeypatch.setattr(calc, "_round", lambda point, v: seen.append(point) or real(point, v))
-    compute(inv([{"name": "a", "quantity": "3", "unit": "C62", "unit_price": "33.333",
-                  "allowances": [{"rate": "7"}], "taxes": [{"code": "0077", "percent": "25"}, {"code": "0015", "percent": "20"}],
-                  "withholding": {"code": "602"}}],
-                type="TEVKIFAT", allowances=[{"rate": "3"}], currency="USD", exchange_rate="34.1234"))
+    invoice = inv([{"name": "a", "quantity": "3", "unit": "C62", "unit_price": "33.333",
+                    "allowances": [{"rate": "7"}], "taxes": [{"code": "0077", "percent": "25"}, {"code": "0015", "percent": "20"}],
+                    "withholding": {"code": "602"}}],
+                  type="TEVKIFAT", allowances=[{"rate": "3"}], currency="USD", exchange_rate="34.1234")
+    compute(invoice)
+    compute(invoice, tax_rounding="group")  # the per-group policy, for documents written that way
     assert set(seen) == set(ROUNDING), set(ROUNDING) ^ set(seen)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ubltr import codes, official
-from ubltr.calc import in_kdv_base, unsupported_line_tax, _policy
+from ubltr.calc import deducted, in_kdv_base, unsupported_line_tax, _policy
 from ubltr.model import load
 from ubltr.render import build
 
@@ -44,9 +44,10 @@ def test_lists_are_gibs():
 
 def test_every_gib_tax_code_is_classified_by_the_tax_policy():
     policy = _policy()
-    classified = set(policy["in_kdv_base"]) | set(policy["outside_kdv_base"]) | set(policy["not_line_taxes"]) | {"0015"}
+    classified = set(policy["in_kdv_base"]) | set(policy["outside_kdv_base"]) | set(policy["deducted"]) | {"0015"}
     assert codes.tax_codes() <= classified, codes.tax_codes() - classified
-    assert in_kdv_base("0071") and not in_kdv_base("1047") and unsupported_line_tax("9015")
+    assert in_kdv_base("0071") and not in_kdv_base("1047") and unsupported_line_tax("9015") is None
+    assert deducted("0003") and deducted("0011") and deducted("9015") and deducted("4171") and not deducted("0071")
 
 
 def test_every_gib_tax_code_has_a_name():

@@ -14,19 +14,29 @@ module rounds except through :func:`_round`.  The policy, in order of computatio
                        in proportion to their nets (largest-remainder, so the shares
                        add up to the kuruş); they lower / raise each line's tax base
 ``line_tax``           each non-KDV tax of a line: base × percent / 100, or
-                       quantity × per-unit amount
-``line_kdv``           KDV: (taxable net + taxes inside the KDV base) × percent / 100
+                       quantity × per-unit amount (also the *deducted* taxes:
+                       stopaj 0003/0011, KDV tevkifatı as a line tax 9015, ÖTV
+                       tevkifatı 4171, which lower the payable amount)
+``line_kdv``           KDV: (taxable net + taxes inside the KDV base) × percent / 100,
+                       or a stated special base (özel matrah) × percent / 100
 ``line_withholding``   tevkifat: line KDV × withholding percent / 100
+``group_tax``          only with ``compute(inv, tax_rounding="group")``: a
+                       TaxSubtotal's amount rounded once from the exact (unrounded)
+                       line amounts of its group, as some software writes it
 ``try_equivalent``     TRY amounts of a foreign-currency invoice: amount × exchange rate
 =====================  =======================================================
 
-All quanta are 0.01 (kuruş), ROUND_HALF_UP.  Document totals are *sums* of the
-rounded line values, never recomputed from grouped bases: ``TaxSubtotal`` amounts
-are Σ of the lines' amounts, so lines and totals always agree to the kuruş.
+All quanta are 0.01 (kuruş), ROUND_HALF_UP.  By default (``tax_rounding="line"``,
+ubltr's own policy) document totals are *sums* of the rounded line values, never
+recomputed from grouped bases: ``TaxSubtotal`` amounts are Σ of the lines' amounts,
+so lines and totals always agree to the kuruş.  ``tax_rounding="group"`` reproduces
+documents that round per tax group instead; the two differ by at most half a kuruş
+per line of the group.
 """
 
 from __future__ import annotations
 
+import decimal
 import json
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -44,6 +54,8 @@ __all__ = [
 ]
 
 CENT = Decimal("0.01")
+#: GİB's decimalCheck-1 as its rules run: amounts have at most 17 digits before the point
+GIB_AMOUNT_LIMIT = Decimal(10) ** 17
 ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")
 
@@ -68,6 +80,7 @@ ROUNDING: dict[str, RoundingPoint] = {
         RoundingPoint("line_tax", CENT, ROUND_HALF_UP, "a non-KDV tax of a line"),
         RoundingPoint("line_kdv", CENT, ROUND_HALF_UP, "a line's KDV"),
         RoundingPoint("line_withholding", CENT, ROUND_HALF_UP, "a line's withheld KDV (tevkifat)"),
+        RoundingPoint("group_tax", CENT, ROUND_HALF_UP, "a TaxSubtotal rounded once per tax group (tax_rounding=\"group\" only)"),
         RoundingPoint("try_equivalent", CENT, ROUND_HALF_UP, "the TRY equivalent of a document-currency amount"),
     )
 }
@@ -101,8 +114,21 @@ def in_kdv_base(code: str) -> bool:
 
 
 def unsupported_line_tax(code: str) -> str | None:
-    """Why ``code`` cannot be given as a line tax, or ``None``."""
-    return _policy()["not_line_taxes"].get(code)
+    """Why ``code`` cannot be given as a line tax, or ``None`` (every code of GİB's
+    list can be, since stopaj and tevkifat codes are computed as *deducted* taxes)."""
+    return None
+
+
+def kdv_not_added(exemption_code: str | None) -> bool:
+    """Whether KDV with this exemption code is computed and shown but not charged
+    (YATIRIMTESVIK 308 / 339)."""
+    return exemption_code is not None and exemption_code in _policy()["kdv_not_added"]
+
+
+def deducted(code: str) -> bool:
+    """Whether line tax ``code`` is withheld by the buyer and so deducted from the
+    payable amount (stopaj 0003/0011, KDV tevkifatı 9015, ÖTV tevkifatı 4171)."""
+    return code in _policy()["deducted"]
 
 
 # ---------------------------------------------------------------- results
@@ -117,6 +143,9 @@ class TaxLine:
     amount: Decimal               # TaxAmount
     exemption_code: str | None = None
     exemption_reason: str | None = None
+    deducted: bool = False        # withheld by the buyer: lowers the payable amount
+    exact: Decimal | None = None  # the amount before line rounding (for tax_rounding="group")
+    not_added: bool = False       # computed and shown, not charged (KDV exempt under 308/339)
 
     @property
     def name(self) -> str:
@@ -152,11 +181,21 @@ class LineTotals:
 
     @property
     def tax_amount(self) -> Decimal:
-        return sum((t.amount for t in self.taxes), ZERO)
+        """The line's TaxTotal/TaxAmount: its taxes without the deducted ones."""
+        return sum((t.amount for t in self.taxes if not t.deducted and not t.not_added), ZERO)
+
+    @property
+    def deducted_amount(self) -> Decimal:
+        return sum((t.amount for t in self.taxes if t.deducted), ZERO)
 
     @property
     def kdv(self) -> TaxLine:
-        return next(t for t in self.taxes if t.code == "0015")
+        """The line's KDV (a 0 % KDV line when the line carries none, as a line of a
+        document that states no tax at all)."""
+        for t in self.taxes:
+            if t.code == "0015":
+                return t
+        return TaxLine(code="0015", percent=Decimal(0), per_unit=None, base=self.taxable, amount=ZERO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +207,8 @@ class TaxSubtotal:
     exemption_reason: str | None
     base: Decimal
     amount: Decimal
+    deducted: bool = False
+    not_added: bool = False
 
     @property
     def name(self) -> str:
@@ -197,6 +238,7 @@ class Totals:
     tax_total: Decimal
     withholding_total: Decimal
     tax_inclusive: Decimal
+    deducted_total: Decimal       # stopaj and tevkifat written as line taxes (lower the payable)
     rounding: Decimal
     payable: Decimal
     exchange_rate: Decimal | None
@@ -218,6 +260,7 @@ class Totals:
             "tax_total": s(self.tax_total),
             "tax_inclusive": s(self.tax_inclusive),
             "withholding_total": s(self.withholding_total),
+            "deducted_total": s(self.deducted_total),
             "rounding": s(self.rounding),
             "payable": s(self.payable),
             "exchange_rate": s(self.exchange_rate),
@@ -226,7 +269,8 @@ class Totals:
             "amount_in_words_try": self.words_try,
             "tax_subtotals": [
                 {"code": t.code, "name": t.name, "percent": s(t.percent), "per_unit": s(t.per_unit),
-                 "exemption_code": t.exemption_code, "taxable": s(t.base), "amount": s(t.amount)}
+                 "exemption_code": t.exemption_code, "taxable": s(t.base), "amount": s(t.amount),
+                 "deducted": t.deducted, "not_added": t.not_added}
                 for t in self.subtotals
             ],
             "withholding_subtotals": [
@@ -252,7 +296,10 @@ class Totals:
 def _by_rate(base: Decimal, ac: AllowanceCharge, point: str) -> Decimal:
     if ac.amount is not None:
         return ac.amount
-    assert ac.rate is not None
+    if ac.rate is None:
+        return ZERO
+    if ac.base is not None:  # a stated base (a cascaded discount: the previous step's remainder)
+        base = ac.base
     return _round(point, base * ac.rate / HUNDRED)
 
 
@@ -275,8 +322,74 @@ def _distribute(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     return parts
 
 
-def compute(inv: Invoice) -> Totals:
-    """All totals of ``inv``; raises :class:`CalcError` for impossible amounts."""
+def _digits(d: Decimal | None) -> int:
+    """At least the number of digits of ``d`` written out (its text's length, which
+    also counts a sign and a point; 60 ns where ``as_tuple`` takes 350)."""
+    if d is None:
+        return 0
+    s = str(d)
+    if "E" not in s:
+        return len(s)
+    t = d.as_tuple()
+    return len(t.digits) + abs(int(t.exponent)) if isinstance(t.exponent, int) else 0
+
+
+_last_precision: tuple[Invoice | None, int] = (None, 0)
+
+
+def _precision(inv: Invoice) -> int:
+    """Decimal digits enough for every product and sum of ``inv`` to be exact (the
+    default context's 28 digits are not: 15-digit quantities times 15-digit prices).
+    The last invoice's answer is kept: ``build`` asks again right after ``compute``."""
+    global _last_precision
+    if _last_precision[0] is inv:
+        return _last_precision[1]
+    widest = max(_digits(inv.exchange_rate), _digits(inv.rounding))
+    for ln in inv.lines:
+        q, u = str(ln.quantity), str(ln.unit_price)
+        n = max(len(q), len(u)) if "E" not in q and "E" not in u else max(_digits(ln.quantity), _digits(ln.unit_price))
+        for t in ln.taxes:
+            if t.percent is not None or t.amount is not None or t.base is not None:
+                n = max(n, _digits(t.percent), _digits(t.amount), _digits(t.base))
+        for a in ln.allowances + ln.charges:
+            n = max(n, _digits(a.amount), _digits(a.rate), _digits(a.base))
+        if n > widest:
+            widest = n
+    for a in inv.allowances + inv.charges:
+        widest = max(widest, _digits(a.amount), _digits(a.rate))
+    prec = max(60, 3 * widest + 20 + len(str(len(inv.lines))))
+    _last_precision = (inv, prec)
+    return prec
+
+
+def decimal_context(inv: Invoice) -> decimal.Context:
+    """The context :func:`compute` runs in (and ``build`` formats in): exact for
+    every amount the contract allows."""
+    return decimal.Context(prec=_precision(inv), rounding=ROUND_HALF_UP, Emax=999999, Emin=-999999,
+                           traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
+
+
+def compute(inv: Invoice, *, tax_rounding: str = "line", gib_checks: bool = True) -> Totals:
+    """All totals of ``inv``; raises :class:`CalcError` for impossible amounts.
+
+    ``tax_rounding``: ``"line"`` (ubltr's policy: TaxSubtotals are sums of rounded
+    line amounts) or ``"group"`` (each TaxSubtotal rounded once, rounding point
+    ``group_tax``), to reproduce documents written that way.  ``gib_checks=False``
+    skips the refusal of a positive KDV that rounds to 0.00 without an exemption
+    (a GİB rule, which an invoice received from elsewhere may break: its totals are
+    still computed)."""
+    if tax_rounding not in {"line", "group"}:
+        raise ValueError("tax_rounding must be 'line' or 'group'")
+    try:
+        with decimal.localcontext(decimal_context(inv)):
+            return _compute(inv, tax_rounding, gib_checks)
+    except (decimal.DecimalException, ArithmeticError) as exc:
+        if isinstance(exc, CalcError):
+            raise
+        raise CalcError([("", f"the amounts cannot be computed exactly ({type(exc).__name__})")]) from None
+
+
+def _compute(inv: Invoice, tax_rounding: str, gib_checks: bool) -> Totals:
     problems: list[tuple[str, str]] = []
 
     # 1. line nets
@@ -294,14 +407,17 @@ def compute(inv: Invoice) -> Totals:
             for k, ac in enumerate(given):  # written as Amount: no kuruş fraction may be dropped on the way
                 if ac.amount is not None and ac.amount != ac.amount.quantize(CENT):
                     problems.append((f"lines[{i}].{key}[{k}].amount", f"{ac.amount} has more than 2 decimals"))
-        for k, t in enumerate(ln.taxes):
-            why = unsupported_line_tax(t.code)
-            if why:
-                problems.append((f"lines[{i}].taxes[{k}].code", why))
         nets.append(net)
         line_acs.append((allow, charge))
 
     # 2. document allowances / charges, distributed over the lines
+    for k, a in enumerate(inv.allowances + inv.charges):
+        if (inv.profile == "HKS" and "KOMISYONCU" in inv.type and a.reason
+                and a.reason.strip().upper().startswith("HKS") and (a.amount or a.rate)):
+            key = "allowances" if k < len(inv.allowances) else "charges"
+            idx = k if k < len(inv.allowances) else k - len(inv.allowances)
+            problems.append((f"{key}[{idx}].reason", f"'{a.reason.strip()}': HKS komisyoncu deductions (kesintiler, "
+                             "which lower the payable amount but not the tax base) are not supported"))
     line_extension = sum(nets, ZERO)
     doc_allow = tuple(_by_rate(line_extension, a, "doc_allowance") for a in inv.allowances)
     doc_charge = tuple(_by_rate(line_extension, c, "doc_allowance") for c in inv.charges)
@@ -330,23 +446,33 @@ def compute(inv: Invoice) -> Totals:
         for t in ln.taxes:
             if t.code == "0015":
                 continue
+            base = t.base if t.base is not None else taxable
             if t.percent is not None:
-                amount = _round("line_tax", taxable * t.percent / HUNDRED)
+                exact = base * t.percent / HUNDRED
             else:
-                assert t.amount is not None
-                amount = _round("line_tax", ln.quantity * t.amount)
-            taxes.append(TaxLine(code=t.code, percent=t.percent, per_unit=t.amount, base=taxable, amount=amount))
-            if in_kdv_base(t.code):
+                exact = ln.quantity * (t.amount if t.amount is not None else ZERO)
+            amount = _round("line_tax", exact)
+            is_deducted = deducted(t.code)
+            taxes.append(TaxLine(code=t.code, percent=t.percent, per_unit=t.amount, base=base, amount=amount,
+                                 deducted=is_deducted, exact=exact))
+            if in_kdv_base(t.code) and not is_deducted:
                 kdv_base += amount
-        kdv_spec = next(t for t in ln.taxes if t.code == "0015")
-        kdv_pct = kdv_spec.percent if kdv_spec.percent is not None else Decimal(0)
-        kdv = _round("line_kdv", kdv_base * kdv_pct / HUNDRED)
-        ex = ln.exemption
-        if kdv == 0 and ex is None and kdv_pct > 0:
-            problems.append((f"lines[{i}].exemption", f"KDV at {kdv_pct} % of {kdv_base} rounds to 0.00; GİB then requires an exemption code and reason (TaxExemptionReasonCheck-1)"))
-        taxes.append(TaxLine(code="0015", percent=kdv_pct, per_unit=None, base=kdv_base, amount=kdv,
-                             exemption_code=ex.code if ex else None,
-                             exemption_reason=ex.reason if ex else None))
+        kdv_spec = next((t for t in ln.taxes if t.code == "0015"), None)
+        if kdv_spec is not None:
+            kdv_pct = kdv_spec.percent if kdv_spec.percent is not None else Decimal(0)
+            if kdv_spec.base is not None:  # özel matrah: KDV on a stated special base
+                kdv_base = kdv_spec.base
+            kdv_exact = kdv_base * kdv_pct / HUNDRED
+            kdv = _round("line_kdv", kdv_exact)
+            ex = ln.exemption
+            if gib_checks and kdv == 0 and ex is None and kdv_pct > 0:
+                problems.append((f"lines[{i}].exemption", f"KDV at {kdv_pct} % of {kdv_base} rounds to 0.00; GİB then requires an exemption code and reason (TaxExemptionReasonCheck-1)"))
+            taxes.append(TaxLine(code="0015", percent=kdv_pct, per_unit=None, base=kdv_base, amount=kdv,
+                                 exemption_code=ex.code if ex else None,
+                                 exemption_reason=ex.reason if ex else None, exact=kdv_exact,
+                                 not_added=kdv_not_added(ex.code if ex else None)))
+        else:
+            kdv = ZERO
         wh = None
         if ln.withholding is not None:
             wh = WithholdingLine(code=ln.withholding.code, percent=ln.withholding.percent, base=kdv,
@@ -360,34 +486,51 @@ def compute(inv: Invoice) -> Totals:
     if problems:
         raise CalcError(problems)
 
-    # 4. grouping: sums of rounded line values
-    subtotals = _group_taxes(lines)
+    # 4. grouping: sums of rounded line values (or, tax_rounding="group", rounded once per group)
+    subtotals = _group_taxes(lines, tax_rounding == "group")
     wsubs = _group_withholding(lines)
-    tax_total = sum((s.amount for s in subtotals), ZERO)
+    tax_total = sum((s.amount for s in subtotals if not s.deducted and not s.not_added), ZERO)
+    deducted_total = sum((s.amount for s in subtotals if s.deducted), ZERO)
     withholding_total = sum((w.amount for w in wsubs), ZERO)
     tax_exclusive = line_extension - allowance_total + charge_total
     tax_inclusive = tax_exclusive + tax_total
-    payable = tax_inclusive - withholding_total + inv.rounding
+    payable = tax_inclusive - withholding_total - deducted_total + inv.rounding
     if payable < 0:
         raise CalcError([("rounding", f"the payable amount would be negative ({payable})")])
 
+    if gib_checks:
+        too_big = [(name, v) for name, v in (("line_extension", line_extension), ("tax_inclusive", tax_inclusive),
+                                             ("payable", payable), ("tax_total", tax_total))
+                   if abs(v) >= GIB_AMOUNT_LIMIT]
+        if too_big:
+            raise CalcError([("lines", f"the {name} {v} has more than {len(str(GIB_AMOUNT_LIMIT)) - 1} digits before "
+                                       "the point, which GİB refuses (decimalCheck-1)") for name, v in too_big])
     payable_try = None
     words_try = None
-    if inv.currency != "TRY":
-        assert inv.exchange_rate is not None
+    if inv.currency != "TRY" and inv.exchange_rate is not None:
+        # (the loader requires the rate; a parsed document without one -- GİB's ISTISNA
+        # samples in USD, the old TRL samples -- still has its totals, without TRY ones)
         payable_try = try_equivalent(payable, inv.exchange_rate)
-        words_try = amount_in_words(payable_try, "TRY")
+        words_try = _words(payable_try, "TRY")
     return Totals(
         currency=inv.currency, lines=tuple(lines), doc_allowances=doc_allow, doc_charges=doc_charge,
         subtotals=subtotals, withholding_subtotals=wsubs, line_extension=line_extension,
         allowance_total=allowance_total, charge_total=charge_total, tax_exclusive=tax_exclusive,
         tax_total=tax_total, withholding_total=withholding_total, tax_inclusive=tax_inclusive,
+        deducted_total=deducted_total,
         rounding=inv.rounding, payable=payable, exchange_rate=inv.exchange_rate,
-        payable_try=payable_try, words=amount_in_words(payable, inv.currency), words_try=words_try,
+        payable_try=payable_try, words=_words(payable, inv.currency), words_try=words_try,
     )
 
 
-def _group_taxes(lines: Iterable[LineTotals]) -> tuple[TaxSubtotal, ...]:
+def _words(amount: Decimal, currency: str) -> str:
+    try:
+        return amount_in_words(amount, currency)
+    except ValueError as exc:
+        raise CalcError([("", f"the payable amount {amount} {currency}: {exc}")]) from None
+
+
+def _group_taxes(lines: Iterable[LineTotals], per_group: bool = False) -> tuple[TaxSubtotal, ...]:
     groups: dict[tuple, list[TaxLine]] = {}
     for ln in lines:
         for t in ln.taxes:
@@ -398,11 +541,16 @@ def _group_taxes(lines: Iterable[LineTotals]) -> tuple[TaxSubtotal, ...]:
     # KDV subtotals last within the document, like GİB's samples; otherwise first-seen order
     for key, items in sorted(groups.items(), key=lambda kv: kv[0][0] == "0015"):
         first = items[0]
+        if per_group:
+            amount = _round("group_tax", sum((t.exact if t.exact is not None else t.amount for t in items), ZERO))
+        else:
+            amount = sum((t.amount for t in items), ZERO)
         out.append(TaxSubtotal(
             code=first.code, percent=first.percent, per_unit=first.per_unit,
             exemption_code=first.exemption_code,
             exemption_reason=next((t.exemption_reason for t in items if t.exemption_reason), None),
-            base=sum((t.base for t in items), ZERO), amount=sum((t.amount for t in items), ZERO),
+            base=sum((t.base for t in items), ZERO), amount=amount, deducted=first.deducted,
+            not_added=first.not_added,
         ))
     return tuple(out)
 
@@ -425,7 +573,10 @@ def _group_withholding(lines: Iterable[LineTotals]) -> tuple[WithholdingSubtotal
 
 _ONES = ["", "bir", "iki", "üç", "dört", "beş", "altı", "yedi", "sekiz", "dokuz"]
 _TENS = ["", "on", "yirmi", "otuz", "kırk", "elli", "altmış", "yetmiş", "seksen", "doksan"]
-_SCALES = ["", "bin", "milyon", "milyar", "trilyon", "katrilyon"]
+_SCALES = ["", "bin", "milyon", "milyar", "trilyon", "katrilyon", "kentilyon", "seksilyon",
+           "septilyon", "oktilyon", "nonilyon", "desilyon"]
+#: the first whole number :func:`number_in_words` has no words for
+WORDS_LIMIT = 10 ** (3 * len(_SCALES))
 
 #: currency → (unit name, sub-unit name); others print their ISO code and "/100"
 _CURRENCY_WORDS = {
@@ -458,8 +609,9 @@ def _three(n: int) -> list[str]:
 
 
 def number_in_words(n: int) -> str:
-    """Turkish words for a whole number 0 ≤ n < 10^18 (``1250`` → ``bin iki yüz elli``)."""
-    if n < 0 or n >= 10 ** 18:
+    """Turkish words for a whole number 0 ≤ n < 10^36 (``1250`` → ``bin iki yüz elli``);
+    beyond a katrilyon (10^15) the short-scale names kentilyon ... desilyon."""
+    if n < 0 or n >= WORDS_LIMIT:
         raise ValueError(f"{n} is out of range for amount in words")
     if n == 0:
         return "sıfır"
@@ -478,7 +630,9 @@ def number_in_words(n: int) -> str:
 
 def try_equivalent(amount: Decimal, rate: Decimal) -> Decimal:
     """The TRY equivalent of a document-currency amount (rounding point ``try_equivalent``)."""
-    return _round("try_equivalent", amount * rate)
+    with decimal.localcontext(decimal.Context(prec=max(60, 2 * (_digits(amount) + _digits(rate)) + 4),
+                                              traps=[decimal.InvalidOperation])):
+        return _round("try_equivalent", amount * rate)
 
 
 def amount_in_words(amount: Decimal, currency: str = "TRY") -> str:
@@ -486,7 +640,11 @@ def amount_in_words(amount: Decimal, currency: str = "TRY") -> str:
     The kuruş part is left out when it is zero."""
     if amount < 0:
         raise ValueError("amount in words needs a non-negative amount")
-    q = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    if not amount.is_finite():
+        raise ValueError(f"{amount} is not a finite amount")
+    if abs(amount.adjusted()) > 40:
+        raise ValueError(f"{amount} is out of range for amount in words")
+    q = amount.quantize(CENT, rounding=ROUND_HALF_UP, context=decimal.Context(prec=80))
     whole = int(q)
     cents = int((q - whole) * 100)
     unit, sub = _CURRENCY_WORDS.get(currency, (currency, f"{currency}/100"))

@@ -24,7 +24,7 @@ __all__ = [
     "Address", "Party", "Tax", "Withholding", "Exemption", "AllowanceCharge",
     "Package", "LineDelivery", "Line", "DocumentReference", "Payment", "Delivery",
     "Carrier", "InternetSale", "EArchive", "Period", "Invoice", "InputProblem",
-    "InvoiceInputError", "load", "loads", "to_dict", "vkn_valid", "tckn_valid",
+    "InvoiceInputError", "load", "loads", "to_dict", "vkn_valid", "tckn_valid", "UNIDENTIFIED_TCKN",
 ]
 
 # --------------------------------------------------------------------------- model
@@ -73,11 +73,15 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class Tax:
-    """A tax on a line: by ``percent`` of its base, or a per-unit ``amount``."""
+    """A tax on a line: by ``percent`` of its base, or a per-unit ``amount``.
+
+    ``base``: a stated taxable amount instead of the line's own (özel matrah: KDV on a
+    special base, KDV Kanunu md. 23); with ``percent`` only."""
 
     code: str
     percent: Decimal | None = None
     amount: Decimal | None = None
+    base: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +104,16 @@ def default_exemption_reason(code: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AllowanceCharge:
-    """An allowance (``is_charge=False``) or charge; by ``amount`` or ``rate`` (percent)."""
+    """An allowance (``is_charge=False``) or charge; by ``amount`` or ``rate`` (percent).
+
+    ``base``: with ``rate``, the amount the rate applies to when it is not the line's
+    quantity × price (cascaded discounts: 20 % then 18 % of what is left, ...)."""
 
     is_charge: bool
     amount: Decimal | None = None
     rate: Decimal | None = None
     reason: str | None = None
+    base: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +253,8 @@ class InputProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return text if text.isascii() else _printable(text)
 
 
 class InvoiceInputError(ValueError):
@@ -346,6 +355,9 @@ def _number_hook(text: str) -> Any:
 _DECIMAL_RE = re.compile(r"-?\d+(\.\d+)?")
 _PLAIN_DECIMAL_RE = re.compile(r"\d{1,15}(\.\d+)?")  # non-negative, within the digit limit
 _MAX_INT_DIGITS = 15
+#: GİB's decimalCheck-1 (as its rules run it): at most 17 digits before the point
+MAX_AMOUNT_DIGITS = 17
+MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_DIGITS
 
 
 class _Reader:
@@ -390,7 +402,7 @@ class _Reader:
             return None
         bad = _control_char(v)
         if bad is not None:
-            self.err(p, f"contains control character U+{ord(bad):04X}, which XML 1.0 cannot carry")
+            self.err(p, _bad_char_message(bad))
             return None
         if required and not v.strip():
             self.err(p, "must not be empty")
@@ -513,7 +525,17 @@ class _Reader:
 
 
 def _join(path: str, key: str) -> str:
+    if not key.isascii():
+        key = _printable(key)
     return f"{path}.{key}" if path else key
+
+
+def _printable(s: str) -> str:
+    """``s`` with what cannot be printed as UTF-8 (lone surrogates, control characters)
+    written as \\uXXXX, so that an error message naming it can always be printed."""
+    if _CTRL_RE.search(s) is None:
+        return s
+    return _CTRL_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", s)
 
 
 def _kind(v: Any) -> str:
@@ -541,7 +563,15 @@ def _close(word: str, options: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-_CTRL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# control characters XML 1.0 cannot carry, U+FFFE/U+FFFF, and lone surrogates (not
+# characters at all: UTF-8 cannot encode them, so they would fail in build or print)
+_CTRL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _bad_char_message(ch: str) -> str:
+    if "\ud800" <= ch <= "\udfff":
+        return f"contains a lone surrogate U+{ord(ch):04X}, which is not a character (UTF-8 and XML cannot carry it)"
+    return f"contains control character U+{ord(ch):04X}, which XML 1.0 cannot carry"
 
 
 def _control_char(s: str) -> str | None:
@@ -571,7 +601,7 @@ _ADDRESS_KEYS = {"street", "building_number", "district", "city", "postal_code",
 _LINE_KEYS = {"name", "description", "code", "brand", "model", "quantity", "unit",
               "unit_price", "allowances", "charges", "taxes", "withholding", "exemption",
               "delivery", "item_ids", "classification", "product_trace_id", "serial_id"}
-_TAX_KEYS = frozenset({"code", "percent", "amount"})
+_TAX_KEYS = frozenset({"code", "percent", "amount", "base"})
 # AdditionalItemIdentification schemes: GİB's list plus ETIKETNO (IDIS, GİB IdisEtiketNoCheck-1)
 _ITEM_ID_SCHEMES_EXTRA = frozenset({"ETIKETNO"})
 
@@ -582,6 +612,8 @@ UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 # (GİB TaxExemptionReasonCheck-1)
 _ZERO_KDV_WITHOUT_REASON = {"IADE", "TEVKIFATIADE", "YTBIADE", "YTBTEVKIFATIADE",
                             "IHRACKAYITLI", "OZELMATRAH", "SGK", "KONAKLAMAVERGISI"}
+# GİB: a TaxTypeCode 4171 (ÖTV tevkifatı) only on these invoice types
+_OTV_WITHHOLDING_TYPES = frozenset({"TEVKIFAT", "IADE", "SGK", "YTBIADE"})
 RETURN_TYPES = frozenset({"IADE", "TEVKIFATIADE", "YTBIADE", "YTBTEVKIFATIADE"})
 WITHHOLDING_TYPES = frozenset({"TEVKIFAT", "TEVKIFATIADE", "YTBTEVKIFAT", "YTBTEVKIFATIADE", "SGK"})
 
@@ -639,12 +671,13 @@ def _invoice(r: _Reader, raw: Any) -> Invoice | None:
         if not isinstance(n, str):
             r.err(p, f"must be a string, got {_kind(n)}")
         elif (bad := _control_char(n)) is not None:
-            r.err(p, f"contains control character U+{ord(bad):04X}")
+            r.err(p, _bad_char_message(bad))
         else:
             notes.append(n)
 
     supplier = _party(r, d.get("supplier"), "supplier", required=True)
-    customer = _party(r, d.get("customer"), "customer", required=True)
+    customer = _party(r, d.get("customer"), "customer", required=True,
+                      unidentified_ok=profile == "EARSIVFATURA")
     foreign_buyer = profile in {"IHRACAT", "YOLCUBERABERFATURA"}
     buyer = _party(r, d.get("buyer_customer"), "buyer_customer", tax_id_required=not foreign_buyer)
     taxrep = _party(r, d.get("tax_representative"), "tax_representative")
@@ -799,8 +832,13 @@ def _address(r: _Reader, raw: Any, path: str, required: bool = True) -> Address 
     )
 
 
+#: the TCKN an e-Arşiv invoice names for a consumer who gives none (GİB's e-Arşiv
+#: guide; GİB's rules accept it although its checksum does not hold)
+UNIDENTIFIED_TCKN = "11111111111"
+
+
 def _party(r: _Reader, raw: Any, path: str, required: bool = False,
-           tax_id_required: bool = True) -> Party | None:
+           tax_id_required: bool = True, unidentified_ok: bool = False) -> Party | None:
     if raw is None:
         if required:
             r.err(path, "is required")
@@ -818,7 +856,7 @@ def _party(r: _Reader, raw: Any, path: str, required: bool = False,
         r.err(_join(path, "name"), "a party without vkn/tckn needs a name (or first_name and last_name)")
     if vkn is not None and not vkn_valid(vkn):
         r.err(_join(path, "vkn"), f"'{vkn}' is not a valid VKN (10 digits with GİB's checksum)")
-    if tckn is not None and not tckn_valid(tckn):
+    if tckn is not None and not tckn_valid(tckn) and not (unidentified_ok and tckn == UNIDENTIFIED_TCKN):
         r.err(_join(path, "tckn"), f"'{tckn}' is not a valid TCKN (11 digits with the national-id checksum)")
     name = r.text(d, "name", path)
     first = r.text(d, "first_name", path)
@@ -834,12 +872,14 @@ def _party(r: _Reader, raw: Any, path: str, required: bool = False,
             r.err(_join(path, "ids"), f"must be an object of scheme: value, got {_kind(raw_ids)}")
         else:
             for scheme, value in raw_ids.items():
-                p = f"{path}.ids.{scheme}"
+                p = _join(f"{path}.ids", str(scheme))
                 if scheme not in codes.party_id_schemes() or scheme in {"VKN", "TCKN"}:
                     r.err(p, f"'{scheme}' is not a party identification scheme in GİB's list"
                           + (" (use vkn / tckn)" if scheme in {"VKN", "TCKN"} else ""))
                 elif not isinstance(value, str) or not value.strip():
                     r.err(p, "must be a non-empty string")
+                elif (bad := _control_char(value)) is not None:
+                    r.err(p, _bad_char_message(bad))
                 else:
                     ids.append((scheme, value))
     address = _address(r, d.get("address"), _join(path, "address"))
@@ -858,16 +898,19 @@ def _party(r: _Reader, raw: Any, path: str, required: bool = False,
 
 
 def _allowance(r: _Reader, raw: Any, path: str, is_charge: bool) -> AllowanceCharge:
-    d = r.obj(raw, path, {"reason", "amount", "rate"}) or {}
+    d = r.obj(raw, path, {"reason", "amount", "rate", "base"}) or {}
     amount = r.decimal(d, "amount", path)
     rate = r.decimal(d, "rate", path)
+    base = r.decimal(d, "base", path)
     given = [k for k in ("amount", "rate") if d.get(k) is not None]
     if len(given) != 1:
         r.err(path, "give exactly one of amount or rate")
     if rate is not None and rate > 100:
         r.err(_join(path, "rate"), f"{rate} is more than 100 percent")
+    if d.get("base") is not None and d.get("rate") is None:
+        r.err(_join(path, "base"), "applies to a rate: give rate with base")
     return AllowanceCharge(is_charge=is_charge, amount=amount, rate=rate,
-                           reason=r.text(d, "reason", path))
+                           reason=r.text(d, "reason", path), base=base)
 
 
 def _docref(r: _Reader, raw: Any, path: str, extended: bool = False) -> DocumentReference | None:
@@ -984,6 +1027,9 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
         code = r.code(td, "code", tp, codes.tax_codes(), "tax code", required=True)
         pct = r.decimal(td, "percent", tp)
         amt = r.decimal(td, "amount", tp)
+        tbase = r.decimal(td, "base", tp)
+        if td.get("base") is not None and td.get("percent") is None:
+            r.err(_join(tp, "base"), "a stated base (özel matrah) goes with a percent")
         if pct is not None and pct > 100:
             r.err(_join(tp, "percent"), f"{pct} is more than 100 percent")
         if (td.get("percent") is not None) + (td.get("amount") is not None) != 1:
@@ -992,9 +1038,12 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
             r.err(_join(tp, "amount"), "KDV (0015) is a percent, not a per-unit amount")
         if code in seen:
             r.err(_join(tp, "code"), f"tax {code} appears twice on this line")
+        if code == "4171" and type_ is not None and type_ not in _OTV_WITHHOLDING_TYPES:
+            r.err(_join(tp, "code"), f"ÖTV tevkifatı (4171) needs type {', '.join(sorted(_OTV_WITHHOLDING_TYPES))}, "
+                                     f"not {type_} [GİB GeneralWithholdingTaxTotalCheck]")
         if code:
             seen.add(code)
-            taxes.append(Tax(code=code, percent=pct, amount=amt))
+            taxes.append(Tax(code=code, percent=pct, amount=amt, base=tbase))
 
     exemption = None
     if d.get("exemption") is not None:
@@ -1064,14 +1113,21 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
         else:
             allowed_schemes = codes.code_list("AdditionalItemIdentificationIDType") | _ITEM_ID_SCHEMES_EXTRA
             for scheme, value in raw_ids.items():
-                ip = f"{path}.item_ids.{scheme}"
+                ip = _join(f"{path}.item_ids", str(scheme))
                 if scheme not in allowed_schemes:
                     r.err(ip, f"'{scheme}' is not an item identification scheme GİB knows ({', '.join(sorted(allowed_schemes))})")
                 elif not isinstance(value, str) or not value.strip():
                     r.err(ip, "must be a non-empty string")
+                elif (bad := _control_char(value)) is not None:
+                    r.err(ip, _bad_char_message(bad))
                 else:
                     item_ids.append((scheme, value))
     classification = r.text(d, "classification", path)
+    if qty is not None and price is not None and qty * price >= MAX_AMOUNT:
+        # GİB refuses such an amount, so ubltr does not write it (the rounding of the default
+        # context cannot carry a product across 10^17 by more than 10^-10)
+        r.err(path, f"quantity × unit_price has {len(str(int(qty * price)))} digits before the point; GİB accepts "
+                    f"amounts of at most {MAX_AMOUNT_DIGITS} (decimalCheck-1)")
     if name is None or qty is None or unit is None or price is None:
         return None
     return Line(

@@ -10,6 +10,7 @@ the same bytes.  Text is escaped by the environment's ``finalize``
 
 from __future__ import annotations
 
+import decimal
 from decimal import Context, Decimal, Inexact, InvalidOperation
 from functools import cache
 from typing import Callable
@@ -117,7 +118,8 @@ class _ACView:
         self.reason = ac.reason
         self.factor = _factor(ac.rate) if ac.rate is not None else None
         self.amount = _amt(amount)
-        self.base = _amt(base) if ac.rate is not None else None
+        # BaseAmount: a stated base (cascaded discounts), else calc's line_base value the rate applied to
+        self.base = (_amt(ac.base) if ac.base is not None else _amt(base)) if ac.rate is not None else None
 
 
 class _WithholdingView:
@@ -260,8 +262,12 @@ def build_with_totals(inv: Invoice, totals: calc.Totals | None = None,
     """Like :func:`build`, also returning the invoice with its identity and the totals."""
     inv = assign_identity(inv, sequence)
     t = totals if totals is not None else calc.compute(inv)
-    lines = [_LineView(i, ln, lt) for i, (ln, lt) in enumerate(zip(inv.lines, t.lines), 1)]
-    text = _template().render(inv=inv, t=t, x=_Helpers(inv), lines=lines, d=_DocView(inv, t))
+    # amounts are formatted in compute's context: exact for every amount the contract
+    # allows (15-digit quantities × 15-digit prices exceed the default 28 digits)
+    with decimal.localcontext(calc.decimal_context(inv)):
+        lines = [_LineView(i, ln, lt) for i, (ln, lt) in enumerate(zip(inv.lines, t.lines), 1)]
+        d = _DocView(inv, t)
+    text = _template().render(inv=inv, t=t, x=_Helpers(inv), lines=lines, d=d)
     return text.encode("utf-8"), inv, t
 
 
