@@ -111,7 +111,10 @@ class _ACView:
         self.reason = ac.reason
         self.factor = _factor(ac.rate) if ac.rate is not None else None
         self.amount = _amt(amount)
-        self.base = _amt(gross) if ac.rate is not None else None
+        # the base calc applied the rate to: its line_base rounding (half up), not _amt's
+        # quantize, whose context default is half-even (1 × 10.125 was written 10.12)
+        base = calc.ROUNDING["line_base"]
+        self.base = str(gross.quantize(base.quantum, rounding=base.mode)) if ac.rate is not None else None
 
 
 class _WithholdingView:
