@@ -97,7 +97,13 @@ def compute(d: dict) -> dict:
         base = kurus(gross)  # the BaseAmount a line allowance/charge rate applies to
         allow = sum((_ac(base, a) for a in ln.get("allowances", [])), Fraction(0))
         charge = sum((_ac(base, c) for c in ln.get("charges", [])), Fraction(0))
-        nets.append(kurus(gross - allow + charge))
+        # a line cannot go below zero; allowances of its whole BaseAmount give it away
+        # (their rate applies to the kuruş amount, which can exceed quantity × price by
+        # half a kuruş): net 0
+        net = kurus(gross - allow + charge)
+        if net < 0 and base - allow + charge >= 0:
+            net = Fraction(0)
+        nets.append(net)
     lea = sum(nets, Fraction(0))
     doc_allow = [_ac(lea, a) for a in d.get("allowances", [])]
     doc_charge = [_ac(lea, c) for c in d.get("charges", [])]
