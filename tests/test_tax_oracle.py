@@ -470,3 +470,65 @@ def test_a_100_percent_discount_on_a_half_kurus_gross_is_zero(q: str, p: str) ->
     assert _x(etree.fromstring(data), "/*/cac:InvoiceLine[2]/cbc:LineExtensionAmount") == ["0.00"]
     report = validate(data, strict=True)
     assert not report.findings, report.to_text()
+
+
+def test_a_document_allowance_of_the_whole_amount() -> None:
+    """A 100 % document allowance (lines exempt: KDV 0 on a 0 base needs a reason) leaves
+    TaxExclusive 0.00 and nothing to pay; one kuruş more than the lines is refused,
+    naming the allowances."""
+    ex = {"exemption": {"code": "351", "reason": "Bedelsiz"}}
+    d = _doc(_line("1", "100", **ex), _line("1", "50", **copy.deepcopy(ex)), allowances=[{"rate": "100"}])
+    _, o = _both(d)
+    assert (o["allowance_total"], o["tax_exclusive"], o["tax_total"], o["payable"]) == ("150.00", "0.00", "0.00", "0.00")
+    d["allowances"] = [{"amount": "150.01"}]
+    with pytest.raises(calc.CalcError) as exc:
+        calc.compute(model.load(d))
+    assert [p for p, _ in exc.value.problems] == ["allowances"]
+
+
+def test_kdv_subtotals_come_last() -> None:
+    """The document's subtotals: other taxes first, KDV last, as in GİB's samples, even
+    when the first line has KDV only."""
+    d = _doc(_line("1", "100"), _line("1", "10.25"))
+    d["lines"][1]["taxes"].insert(0, {"code": "4080", "percent": "10"})
+    root = _xml(d)
+    assert _x(root, "/*/cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode") == \
+        ["4080", "0015"]
+
+
+@pytest.mark.parametrize("carrier_id, scheme", [("1234567890", "VKN"), ("10000000146", "TCKN")])
+def test_carrier_id_scheme_follows_its_length(carrier_id: str, scheme: str) -> None:
+    """An internet sale's carrier: a 10-digit number is a VKN, an 11-digit one a TCKN
+    (GİB's e-Arşiv guide), and the XML says which."""
+    d = json.loads((ROOT / "fixtures" / "EARSIVFATURA-SATIS.json").read_text(encoding="utf-8"))
+    d["earchive"]["internet_sale"]["carrier"]["vkn"] = carrier_id
+    root = _xml(d)
+    ids = root.xpath("/*/cac:Delivery/cac:CarrierParty/cac:PartyIdentification/cbc:ID", namespaces=NS)
+    assert [(e.get("schemeID"), e.text) for e in ids] == [(scheme, carrier_id)]
+
+
+def test_invoice_number_from_series_and_sequence() -> None:
+    """GİB's invoice number: 3-character series, the year, 9 digits (render.assign_identity):
+    ABC + 2026 + 000000042; a sequence number of 10 digits, or 0, is an error naming ``id``."""
+    d = _doc(_line("1", "100"))
+    del d["id"]
+    d["series"] = "ABC"
+    inv = model.load(d)
+    assert render.assign_identity(inv, lambda series, year: 42).id == "ABC2026000000042"
+    for n in (10 ** 9, 0):  # 9 digits, counting from 1
+        with pytest.raises(model.InvoiceInputError) as exc:
+            render.assign_identity(inv, lambda series, year: n)
+        assert "id" in str(exc.value)
+
+
+def test_lines_are_numbered_from_one_and_the_passport_is_the_buyers() -> None:
+    """cbc:ID of the lines 1, 2, ... (ubltr's rules and GİB's messages name lines by it);
+    a tax-free (YOLCUBERABERFATURA) buyer's passport number is written in its Person,
+    and nobody else's party gets one."""
+    root = _xml(_doc(_line("1", "100"), _line("1", "50"), _line("1", "25")))
+    assert _x(root, "/*/cac:InvoiceLine/cbc:ID") == ["1", "2", "3"]
+    d = json.loads((ROOT / "fixtures" / "YOLCUBERABERFATURA-ISTISNA.json").read_text(encoding="utf-8"))
+    passport = d["buyer_customer"]["ids"]["PASAPORTNO"]
+    root = _xml(d)
+    assert _x(root, "//cac:IdentityDocumentReference/cbc:ID") == [passport]
+    assert _x(root, "/*/cac:BuyerCustomerParty/cac:Party/cac:Person/cac:IdentityDocumentReference/cbc:ID") == [passport]

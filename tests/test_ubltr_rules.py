@@ -51,6 +51,12 @@ def _usd() -> dict:
     return d
 
 
+def _with_taxes(d: dict) -> dict:
+    d["lines"][0]["taxes"].insert(0, {"code": "4080", "percent": "10"})
+    d["lines"][1]["taxes"].insert(0, {"code": "0071", "amount": "1.25"})
+    return d
+
+
 #: the documents the corpus starts from (each passes every ubltr rule as built)
 BASES: dict[str, Callable[[], dict]] = {
     "satis": _satis,
@@ -61,6 +67,8 @@ BASES: dict[str, Callable[[], dict]] = {
     "doc-acs2": lambda: _satis(allowances=[{"amount": "55.55", "reason": "Kupon"}],
                                charges=[{"rate": "3", "reason": "Sigorta"}]),
     "tevkifat": lambda: _dict("TEMELFATURA-TEVKIFAT"),
+    # taxes inside the KDV base (ÖİV 4080 by percent, ÖTV 0071 per unit)
+    "otv": lambda: _with_taxes(_satis()),
     "usd": _usd,
 }
 
@@ -131,6 +139,9 @@ CASES: list[tuple[str, str, list[tuple[str, int]], str]] = [
      "UBLTR-TAXTOTAL-LINES"),
     ("kdv-base", "satis", [(DOC_KDV + "cbc:TaxableAmount", 1)], "UBLTR-KDV-BASE"),
     ("kdv-base-doc-acs", "doc-acs", [(DOC_KDV + "cbc:TaxableAmount", 1)], "UBLTR-KDV-BASE"),
+    ("kdv-base-otv", "otv", [(DOC_KDV + "cbc:TaxableAmount", 1)], "UBLTR-KDV-BASE"),
+    ("otv-amount", "otv", [("/*/cac:TaxTotal/cac:TaxSubtotal[cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode = '4080']"
+                            "/cbc:TaxAmount", 1), ("/*/cac:TaxTotal/cbc:TaxAmount", 1)], "UBLTR-KDV-BASE"),
     ("wh-total", "tevkifat", [("/*/cac:WithholdingTaxTotal/cbc:TaxAmount", 1)], "UBLTR-WITHHOLDING-SUBTOTALS"),
     ("wh-lines", "tevkifat", [("/*/cac:WithholdingTaxTotal/cbc:TaxAmount", 1),
                               ("/*/cac:WithholdingTaxTotal/cac:TaxSubtotal/cbc:TaxAmount", 1)],
@@ -363,3 +374,29 @@ def test_numbers_print_as_libxml2_prints_them(expr: str) -> None:
     xp = etree.fromstring("<a/>").xpath(f"string({expr})")
     value = etree.fromstring("<a/>").xpath(f"number({expr})")
     assert rules_decimal.fmt(Decimal(repr(value))) == xp
+
+
+@pytest.mark.parametrize("where", ["subtotal", "category"])
+def test_a_per_unit_tax_is_not_checked_by_its_percent(where: str) -> None:
+    """A per-unit tax (ÖTV 0071: quantity × amount) that also writes a Percent (0, as
+    some producers do) is not a percent tax: UBLTR-LINE-TAX-PERCENT leaves it alone,
+    whether PerUnitAmount sits in the subtotal or in its TaxCategory."""
+    root = _doc("otv")
+    sub = root.xpath("/*/cac:InvoiceLine[2]/cac:TaxTotal/cac:TaxSubtotal[cac:TaxCategory/cac:TaxScheme/"
+                     "cbc:TaxTypeCode = '0071']", namespaces=NS)[0]
+    per_unit = sub.find("cbc:PerUnitAmount", NS)
+    assert per_unit is not None
+    pct = etree.Element(f"{{{NS['cbc']}}}Percent")
+    pct.text = "0"
+    per_unit.addprevious(pct)
+    if where == "category":
+        sub.remove(per_unit)
+        cat = sub.find("cac:TaxCategory", NS)
+        cat.insert(0, per_unit)
+    data = etree.tostring(root)
+    assert "UBLTR-LINE-TAX-PERCENT" not in _rules(data)
+    tree = etree.ElementTree(etree.fromstring(data))
+    assert _xslt(tree) == _decimal(tree)
+    # without PerUnitAmount the same subtotal is a 0 % tax with an amount: flagged
+    (sub.find("cac:TaxCategory", NS) if where == "category" else sub).remove(per_unit)
+    assert "UBLTR-LINE-TAX-PERCENT" in _rules(etree.tostring(root))
