@@ -532,3 +532,22 @@ def test_lines_are_numbered_from_one_and_the_passport_is_the_buyers() -> None:
     root = _xml(d)
     assert _x(root, "//cac:IdentityDocumentReference/cbc:ID") == [passport]
     assert _x(root, "/*/cac:BuyerCustomerParty/cac:Party/cac:Person/cac:IdentityDocumentReference/cbc:ID") == [passport]
+    # and its nationality, from the buyer's address
+    country = d["buyer_customer"]["address"]["country_code"]
+    assert _x(root, "//cac:Person/cbc:NationalityID") == [country]
+    assert _x(root, "/*/cac:BuyerCustomerParty/cac:Party/cac:Person/cbc:NationalityID") == [country]
+
+
+@pytest.mark.parametrize("allowance, refused", [("20.00", True), ("10.14", True), ("10.13", False)])
+def test_allowances_above_the_line_are_refused(allowance: str, refused: bool) -> None:
+    """An allowance larger than its line is refused, naming the line (1 × 10.125: BaseAmount
+    10.13; 20.00 and 10.14 are more than the line, 10.13 is all of it: net 0.00)."""
+    line = _line("1", "10.125", allowances=[{"amount": allowance}], exemption={"code": "351", "reason": "Bedelsiz"})
+    d = _doc(_line("1", "100"), line)
+    if refused:
+        with pytest.raises(calc.CalcError) as exc:
+            calc.compute(model.load(d))
+        assert [p for p, _ in exc.value.problems] == ["lines[1].allowances"]
+    else:
+        _, o = _both(d)
+        assert o["lines"][1]["net"] == "0.00"
