@@ -551,3 +551,29 @@ def test_allowances_above_the_line_are_refused(allowance: str, refused: bool) ->
     else:
         _, o = _both(d)
         assert o["lines"][1]["net"] == "0.00"
+
+
+def test_a_per_unit_tax_writes_its_unit_amount() -> None:
+    """ÖTV 0071 per unit: 3 × 1.25 = 3.75; the line's and the document's subtotal carry
+    PerUnitAmount 1.25 and no Percent."""
+    d = _doc(_line("3", "33.3333"))  # 99.9999 → net 100.00
+    d["lines"][0]["taxes"].insert(0, {"code": "0071", "amount": "1.25"})
+    _, o = _both(d)
+    assert o["lines"][0]["taxes"][0] == ("0071", "100.00", "3.75")
+    root = _xml(d)
+    otv = "cac:TaxTotal/cac:TaxSubtotal[cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode = '0071']/"
+    for where in ("/*/", "/*/cac:InvoiceLine/"):
+        assert _x(root, where + otv + "cbc:PerUnitAmount") == ["1.25"]
+        assert _x(root, where + otv + "cbc:Percent") == []
+        assert _x(root, where + otv + "cbc:TaxAmount") == ["3.75"]
+
+
+def test_amount_in_words_rounds_half_up_and_stays_in_range() -> None:
+    """calc.amount_in_words is public: 0.125 TL reads as 13 kuruş (half up); numbers below
+    0 or from 10^18 on have no words."""
+    assert calc.amount_in_words(calc.Decimal("0.125")) == "Yalnız sıfır Türk Lirası on üç Kuruş"
+    assert calc.amount_in_words(calc.Decimal("1250.50")) == "Yalnız bin iki yüz elli Türk Lirası elli Kuruş"
+    for n in (-1, 10 ** 18):
+        with pytest.raises(ValueError):
+            calc.number_in_words(n)
+    assert calc.number_in_words(10 ** 18 - 1).startswith("dokuz yüz doksan dokuz katrilyon")
