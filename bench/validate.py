@@ -12,6 +12,10 @@ stylesheet compiled; none of that is in the per-document time):
 * efatura-kontrol: ``kontrol_et`` (the reference tool: XSD + GİB schematron via Saxon
   + its own checks).
 
+Two derived columns: the GİB layer (XSD+GİB − bare XSD) and ubltr's own rules
+(ubltr − XSD+GİB: what ``schematron/ubltr.sch`` adds to the same transform), with
+their ratio (issue #18's target: at most 0.5 at every size).
+
 Documents are real builder output: ``fixtures/TEMELFATURA-SATIS.json`` with N lines
 (its two lines repeated with varying quantities and prices), turned into UBL-TR by
 ``ubltr.render.build`` (so totals, taxes and amount-in-words are consistent), at
@@ -279,7 +283,12 @@ def main() -> None:
           "libxslt; no ubltr rules).  ek/(XSD+GİB) is the most ubltr can be faster than efatura-kontrol\n"
           "with GİB's rules on libxslt, whatever its own rules cost (targets: 10x at 1-10 lines,\n"
           "20x at 1,000).")
+    print("\nGİB layer = XSD+GİB - bare XSD (GİB's schematron on libxslt); ubltr rules = ubltr - XSD+GİB\n"
+          "(ubltr's own rules, schematron/ubltr.sch, in the same transform); rules/GİB: target <= 0.5 at\n"
+          "every size; ek/ubltr: target >= 16x at 1,000 lines, >= 50x at 10,000.  Both are differences of\n"
+          "medians taken in the same alternating rounds.")
     print(f"\n{'lines':>6} {'bytes':>10} {'bare XSD':>10} {'XSD+GİB':>10} {'ubltr':>10} {'efatura-k':>10} "
+          f"{'GİB layer':>10} {'ubltr rules':>11} {'rules/GİB':>9} "
           f"{'ek/ubltr':>9} {'ek/(XSD+GİB)':>12} {'ubltr/XSD':>9} {'ek/XSD':>8} {'+XSD MB':>7} {'+ubltr MB':>8} "
           f"{'+ek MB':>7}")
     for n, data in docs.items():
@@ -295,7 +304,9 @@ def main() -> None:
         b, g, o = got["xsd"], got["gib"], got["ubltr"]
         e = got.get("ek", float("nan"))
         mb = {x: peak_mb(x, data) for x in engines}
+        gib_layer, rules = g - b, o - g
         print(f"{n:>6} {len(data):>10} {b * 1e3:>8.2f}ms {g * 1e3:>8.2f}ms {o * 1e3:>8.2f}ms {e * 1e3:>8.1f}ms "
+              f"{gib_layer * 1e3:>8.2f}ms {rules * 1e3:>9.2f}ms {rules / gib_layer:>9.2f} "
               f"{e / o:>8.1f}x {e / g:>11.1f}x {o / b:>8.1f}x {e / b:>7.1f}x {mb['xsd']:>7.1f} {mb['ubltr']:>8.1f} "
               f"{mb.get('ek', float('nan')):>7.1f}")
     batch(n_batch, "ek" in engines)

@@ -401,6 +401,10 @@ def _compute(inv: Invoice, tax_rounding: str, gib_checks: bool) -> Totals:
         allow = tuple(_by_rate(base, a, "line_allowance") for a in ln.allowances)
         charge = tuple(_by_rate(base, c, "line_allowance") for c in ln.charges)
         net = _round("line_net", gross - sum(allow, ZERO) + sum(charge, ZERO))
+        if net <= 0 and base - sum(allow, ZERO) + sum(charge, ZERO) >= 0:
+            # the whole line given away: a rate applied to the BaseAmount (quantity × price in
+            # kuruş) can exceed quantity × price by half a kuruş, which rounds to -0.00 or -0.01
+            net = ZERO
         if net < 0:
             problems.append((f"lines[{i}].allowances", f"allowances ({sum(allow, ZERO)}) exceed the line's amount ({gross})"))
         for key, given in (("allowances", ln.allowances), ("charges", ln.charges)):

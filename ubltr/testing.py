@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 from . import codes
 from .model import Invoice, load
 
-__all__ = ["invoice_dicts", "invoices", "vkns", "tckns", "amounts", "make_test_seal", "SUPPORTED"]
+__all__ = ["invoice_dicts", "invoices", "tax_edge_invoice_dicts", "tax_edge_invoices", "vkns", "tckns", "amounts",
+           "make_test_seal", "SUPPORTED"]
 
 #: profile → the invoice types the strategies generate for it
 SUPPORTED: dict[str, tuple[str, ...]] = {
@@ -236,6 +237,86 @@ def invoice_dicts(draw, profiles: Iterable[str] | None = None, types: Iterable[s
 def invoices(**kwargs: Any) -> st.SearchStrategy[Invoice]:
     """:func:`invoice_dicts`, loaded into :class:`~ubltr.model.Invoice`."""
     return invoice_dicts(**kwargs).map(load)
+
+
+# ---------------------------------------------------------------- tax edge cases
+
+#: exchange rates with one decimal: a payable with an odd kuruş times one of these
+#: ends in half a kuruş (the TRY equivalent's rounding point at a tie)
+_TIE_RATES = ("0.5", "1.5", "2.5", "34.5")
+
+
+def _tie_price(draw) -> str:
+    """A unit price with a third decimal 5: quantity 1 × price is a half-kuruş tie."""
+    return str(Decimal(draw(st.integers(1000, 10**6)) * 10 + 5) / 1000)
+
+
+def _line_acs(draw, percent_only: bool = False) -> list[dict]:
+    """One or two line allowances/charges, by rate or by amount."""
+    out = []
+    for _ in range(draw(st.integers(1, 2))):
+        if percent_only or draw(st.booleans()):
+            out.append({"rate": draw(st.sampled_from(["5", "10", "12.5", "20", "25", "50"]))})
+        else:
+            out.append({"amount": draw(amounts("0.01", "5"))})
+    return out
+
+
+@st.composite
+def tax_edge_invoice_dicts(draw, profiles: Iterable[str] | None = None, types: Iterable[str] | None = None,
+                           max_lines: int = 5, currencies: bool = True) -> dict:
+    """Valid neutral-invoice dicts aimed at the tax engine's edges, on purpose rather
+    than by luck: amounts on an exact half-kuruş tie at the line base, line net, line
+    allowance, KDV and TRY-equivalent rounding points; line charges and allowances by
+    rate and by amount; lines with a 100 % discount (net 0, KDV 0, exemption 351);
+    document allowances and charges by rate and by amount (spread over the lines);
+    a payable rounding amount; exchange rates that put the TRY equivalent on a tie.
+
+    Built on :func:`invoice_dicts` (same profiles, types and filters), so every
+    generated invoice is still accepted by :func:`ubltr.model.load`."""
+    d = draw(invoice_dicts(profiles=profiles, types=types, max_lines=max_lines, currencies=currencies))
+    type_ = d["type"]
+    for i, ln in enumerate(d["lines"]):
+        kdv = next(t for t in ln["taxes"] if t["code"] == "0015")
+        exempt = "exemption" in ln or kdv.get("percent") in (None, "0")
+        kind = draw(st.sampled_from(["keep", "tie", "kdv-tie", "acs", "tie-acs", "zero"]))
+        if kind in ("tie", "tie-acs"):
+            ln["quantity"], ln["unit_price"] = "1", _tie_price(draw)
+            ln.pop("allowances", None)
+        if kind == "kdv-tie" and not exempt:
+            # net x.x5 at 10 %: the KDV is y.yy5 before rounding
+            ln["quantity"] = "1"
+            ln["unit_price"] = str(Decimal(draw(st.integers(100, 10**6)) * 10 + 5) / 100)
+            ln.pop("allowances", None)
+            kdv["percent"] = "10"
+        if kind in ("acs", "tie-acs"):
+            ln["allowances"] = _line_acs(draw, percent_only=True)[:1]
+            if draw(st.booleans()):
+                ln["charges"] = _line_acs(draw)
+        if kind == "zero" and i > 0 and "withholding" not in ln and type_ in _PLAIN_SALE | {"SATIS"}:
+            ln["allowances"] = [{"rate": "100", "reason": "Promosyon"}]
+            ln.pop("charges", None)
+            ln["taxes"] = [t for t in ln["taxes"] if t["code"] == "0015"]
+            if not exempt:
+                ln["exemption"] = {"code": "351", "reason": "Bedelsiz teslim"}
+    if draw(st.integers(0, 2)) == 0:
+        d["allowances"] = [draw(st.one_of(
+            st.fixed_dictionaries({"rate": st.sampled_from(["1", "2.5", "5", "10"])}),
+            st.fixed_dictionaries({"amount": amounts("0.01", "1")})))]
+    if draw(st.integers(0, 2)) == 0:
+        d["charges"] = [draw(st.one_of(
+            st.fixed_dictionaries({"rate": st.sampled_from(["1", "2.5", "5", "10"])}),
+            st.fixed_dictionaries({"amount": amounts("0.01", "100")})))]
+    if draw(st.integers(0, 3)) == 0:
+        d["rounding"] = draw(st.sampled_from(["0.01", "-0.01", "0.49", "-0.49"]))
+    if "currency" in d and draw(st.booleans()):
+        d["exchange_rate"] = draw(st.sampled_from(_TIE_RATES))
+    return d
+
+
+def tax_edge_invoices(**kwargs: Any) -> st.SearchStrategy[Invoice]:
+    """:func:`tax_edge_invoice_dicts`, loaded into :class:`~ubltr.model.Invoice`."""
+    return tax_edge_invoice_dicts(**kwargs).map(load)
 
 
 def make_test_seal(vkn: str = "1234567890", name: str = "Örnek Yazılım A.Ş.",
