@@ -68,7 +68,7 @@ def test_line_totals_equal_the_engine_and_the_fake_accepts_them(n):
 
 @pytest.mark.parametrize("change, fragment", [
     ({"allowances": [{"reason": "x", "amount": "1.00"}]}, "allowances"),
-    ({"lines": [dict(neutral()["lines"][0], allowances=[{"rate": "10"}])]}, "discount enumerations"),
+    ({"lines": [dict(neutral()["lines"][0], allowances=[{"rate": "10"}])]}, "enumerations"),
     ({"currency": "USD", "exchange_rate": "32.5"}, "currency"),
     ({"lines": [dict(neutral()["lines"][0], unit="XYZ")]}, "unit"),
     ({"lines": [dict(neutral()["lines"][0], code="X" * 26)]}, "ItemCode"),

@@ -25,7 +25,9 @@ from typing import Any
 import httpx
 
 from .. import model
+from . import mapping as _mapping
 from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
+from .mapping import MappingError  # re-exported: every client's refusal is this one class
 
 __all__ = ["BizimHesapClient", "Amounts", "LineAmounts", "MappingError", "amounts_from_totals",
            "to_addinvoice", "dumps_exact", "ADDINVOICE_PATH", "CURRENCIES"]
@@ -37,8 +39,6 @@ CURRENCIES = {"TRY": "TL", "USD": "USD", "EUR": "EUR", "CHF": "CHF", "GBP": "GBP
 KDV = "0015"
 
 
-class MappingError(ValueError):
-    """The invoice cannot be expressed in the provider's fields without losing meaning."""
 
 
 # --------------------------------------------------------------------------- exact JSON
@@ -153,6 +153,8 @@ def compute_amounts(invoice: model.Invoice) -> Amounts:
 
 
 def _check_mappable(inv: model.Invoice) -> None:
+    # the mapping table (ubltr/data/provider_mappings.json): profile x type x currency rows
+    _mapping.refuse("bizimhesap", inv)
     problems = []
     if inv.currency not in CURRENCIES:
         problems.append(f"currency: BizimHesap takes only {', '.join(CURRENCIES.values())}")

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
+from . import mapping
 from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, failure_result, http_failure,
                    parse_xml)
 
@@ -255,6 +256,7 @@ class HepsiburadaClient(BaseClient):
     # ------------------------------------------------------------------ operations
     def send(self, doc: Document) -> SendResult:
         try:
+            mapping.refuse_profile(self.name, doc.profile)
             info = self.invoice_info(doc)
         except ValueError as exc:
             return SendResult(Outcome.REJECTED, self.name, doc.uuid, error_code="ubltr:mapping", message=str(exc))

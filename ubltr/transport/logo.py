@@ -30,6 +30,7 @@ from typing import Any, Callable
 import httpx
 
 from .. import model
+from . import mapping
 from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
 from .bizimhesap import KDV, MappingError, dumps_exact
 
@@ -101,6 +102,9 @@ def to_invoice_transfer(inv: model.Invoice, nets: list[Decimal], *, firm_id: int
     ``nets`` are our engine's line nets (LineExtensionAmount), sent as ``LineTotal``
     ("Kdv kuruş farklarını gidermek için kullanılır") so Logo books our kuruş.
     """
+    # the mapping table (ubltr/data/provider_mappings.json): a return (IADE), a foreign
+    # currency, an export ... have no MaxiApi field in the shared page: refused here
+    mapping.refuse("logo", inv)
     problems = []
     if inv.currency != "TRY":
         problems.append("currency: MaxiApi's UsCurrType/CurrType codes are not in the shared document")

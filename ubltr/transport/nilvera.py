@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from . import mapping
 from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, failure_result,
                    http_failure)
 
@@ -98,6 +99,10 @@ class NilveraClient(BaseClient):
 
     # ------------------------------------------------------------------ send
     def send(self, doc: Document) -> SendResult:
+        try:
+            mapping.refuse_profile(self.name, doc.profile)
+        except mapping.MappingError as exc:
+            return SendResult(Outcome.REJECTED, self.name, doc.uuid, error_code="ubltr:mapping", message=str(exc))
         archive = (doc.profile or "").upper() == EARCHIVE_PROFILE
         path = "/earchive/Send/Xml" if archive else "/einvoice/Send/Xml"
         params: dict[str, str] = {}

@@ -43,6 +43,7 @@ import httpx
 
 from .. import xmlsafe
 
+from . import mapping
 from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, Unsupported, failure_result,
                    http_failure)
 
@@ -258,6 +259,10 @@ class ProparsClient(BaseClient):
         if not _UUID4.fullmatch(doc.uuid or ""):
             return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:uuid",
                                 message="Propars requires invoice_uuid to be a UUID version 4")
+        try:
+            mapping.refuse_profile(self.name, doc.profile)
+        except mapping.MappingError as exc:
+            return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:mapping", message=str(exc))
         uuid, code = self._code(doc)
         params = _sale_params(doc, uuid, code)
         try:
