@@ -35,7 +35,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .transport.base import RETRY_STATUSES, Document, Outcome, Provider, SendResult
+from .transport.base import (CONFIGURATION, RETRY_STATUSES, ConfigurationError, Document, Outcome, Provider,
+                             SendResult)
 
 
 class State(str, enum.Enum):
@@ -46,9 +47,12 @@ class State(str, enum.Enum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     NEEDS_RECONCILIATION = "needs_reconciliation"
+    CANCELLED = "cancelled"      # the provider had it, then it was cancelled (e-Arşiv)
+    ABANDONED = "abandoned"      # an operator decided not to pursue it (ubltr outbox reconcile)
 
 
-FINAL = frozenset({State.ACCEPTED, State.REJECTED, State.NEEDS_RECONCILIATION})
+FINAL = frozenset({State.ACCEPTED, State.REJECTED, State.NEEDS_RECONCILIATION, State.CANCELLED,
+                   State.ABANDONED})
 
 
 class OutboxError(RuntimeError):
@@ -534,6 +538,8 @@ class Sender:
             self.outbox.begin_attempt(uuid)
             try:
                 r = p.send(doc)
+            except ConfigurationError as exc:
+                r = SendResult(Outcome.RETRYABLE, p.name, uuid, error_code=CONFIGURATION, message=str(exc))
             except ValueError as exc:
                 # the client could not express the document for this provider (mapping),
                 # before any request: nothing was sent, and resending cannot help
@@ -545,6 +551,10 @@ class Sender:
             if r.outcome is Outcome.RETRYABLE and r.http_status in (401, 403):
                 self.outbox.record(uuid, State.QUEUED, r, event="answer")
                 raise CredentialsRefused(f"{p.name}: credentials refused ({r.http_status}); nothing more sent")
+            if r.outcome is Outcome.RETRYABLE and r.error_code == CONFIGURATION:
+                # nothing left this machine: back to queued (never "unknown", never reconciliation)
+                self.outbox.record(uuid, State.QUEUED, r, event="local")
+                raise CredentialsRefused(f"{p.name}: {r.message}; nothing more sent")
             state = _STATE[r.outcome]
             self.outbox.record(uuid, state, r, event="answer")
         return state
@@ -560,6 +570,7 @@ def _said_not_found(r: SendResult) -> bool:
 
 
 _STATE = {
+    Outcome.CANCELLED: State.CANCELLED,
     Outcome.ACCEPTED: State.ACCEPTED,
     Outcome.REJECTED: State.REJECTED,
     Outcome.PENDING: State.PENDING,

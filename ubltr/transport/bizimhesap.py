@@ -26,7 +26,7 @@ import httpx
 
 from .. import model
 from . import mapping as _mapping
-from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
+from .base import BaseClient, Document, Outcome, ProviderError, SendResult, check_secret, http_failure
 from .mapping import MappingError  # re-exported: every client's refusal is this one class
 
 __all__ = ["BizimHesapClient", "Amounts", "LineAmounts", "MappingError", "amounts_from_totals",
@@ -250,6 +250,7 @@ class BizimHesapClient(BaseClient):
     def __init__(self, http: httpx.Client, *, firm_id: str, base_url: str = BASE_URL) -> None:
         if not firm_id:
             raise ProviderError("bizimhesap: firm_id is required (UBLTR_BIZIMHESAP_FIRM_ID)")
+        check_secret(self.name, "firm_id", firm_id)
         self._http = http
         self._firm_id = firm_id
         self._base = base_url.rstrip("/")

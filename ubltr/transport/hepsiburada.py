@@ -30,6 +30,7 @@ import httpx
 from lxml import etree
 
 from . import mapping
+from .base import Refused, Unavailable, check_secret, operation_error
 from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, failure_result, http_failure,
                    parse_xml)
 
@@ -48,7 +49,7 @@ SCENARIO_AUTOMATED, SCENARIO_EINVOICE, SCENARIO_EARCHIVE = 0, 1, 2
 #: Uyumsoft ``InvoiceStatus`` codes -> our outcome (and an error code worth keeping)
 STATUS_CODES: dict[int, tuple[Outcome, str | None]] = {
     0: (Outcome.PENDING, None),        # Draft
-    10: (Outcome.ACCEPTED, "Canceled"),
+    10: (Outcome.CANCELLED, "Canceled"),
     100: (Outcome.PENDING, None),      # Queued
     200: (Outcome.PENDING, None),      # Processing
     300: (Outcome.PENDING, None),      # SentToGib
@@ -56,7 +57,7 @@ STATUS_CODES: dict[int, tuple[Outcome, str | None]] = {
     1100: (Outcome.ACCEPTED, "WaitingForApprovement"),
     1200: (Outcome.REJECTED, "Declined"),
     1300: (Outcome.ACCEPTED, "Return"),
-    1400: (Outcome.ACCEPTED, "eArchiveCanceled"),
+    1400: (Outcome.CANCELLED, "eArchiveCanceled"),
     2000: (Outcome.REJECTED, "Error"),
 }
 
@@ -208,6 +209,8 @@ class HepsiburadaClient(BaseClient):
         if not username or not password:
             raise ProviderError("hepsiburada: username and password are required "
                                 "(UBLTR_HEPSIBURADA_USERNAME / UBLTR_HEPSIBURADA_PASSWORD)")
+        check_secret(self.name, "username", username)
+        check_secret(self.name, "password", password)
         self._http = http
         self._url = base_url
         self._user = {"Username": username, "Password": password}
@@ -320,11 +323,18 @@ class HepsiburadaClient(BaseClient):
 
     def lookup(self, tax_id: str, alias: str = "") -> list[dict[str, Any]]:
         """``IsEInvoiceUser``: ``[{"VknTckn", "Alias", "IsEInvoiceUser"}]`` (one entry)."""
-        r = self._call("IsEInvoiceUser", {"vknTckn": tax_id, "alias": alias})
+        try:
+            r = self._call("IsEInvoiceUser", {"vknTckn": tax_id, "alias": alias})
+        except httpx.HTTPError as exc:
+            raise operation_error(self.name, "IsEInvoiceUser", exc=exc) from None
         body = self._body(r)
-        if r.status_code != 200 or body is None or not body.get("IsSucceded"):
-            raise ProviderError(f"hepsiburada: IsEInvoiceUser failed ({r.status_code} "
-                                f"{(body or {}).get('Message', '')})")
+        if r.status_code != 200:
+            raise operation_error(self.name, "IsEInvoiceUser", response=r,
+                                  message=str((body or {}).get("Message") or "") or None)
+        if body is None:
+            raise Unavailable(self.name, "IsEInvoiceUser: unreadable answer", http_status=200)
+        if not body.get("IsSucceded"):
+            raise Refused(self.name, f"IsEInvoiceUser: {body.get('Message') or 'refused'}", http_status=200)
         return [{"VknTckn": tax_id, "Alias": alias, "IsEInvoiceUser": bool(body.get("Value"))}]
 
 

@@ -31,7 +31,8 @@ import httpx
 
 from .. import model
 from . import mapping
-from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
+from .base import (BaseClient, ConfigurationError, Document, Outcome, ProviderError, SendResult, check_secret,
+                   http_failure)
 from .bizimhesap import KDV, MappingError, dumps_exact
 
 __all__ = ["LogoClient", "to_invoice_transfer", "line_params", "TRANSFER_PATH", "PRODUCER_INVOICE",
@@ -157,6 +158,11 @@ class LogoClient(BaseClient):
                  units: Mapping[str, str] = UNIT_CODES) -> None:
         if firm_id in (None, "") or period_no in (None, ""):
             raise ProviderError("logo: firm_id and period_no are required")
+        check_secret(self.name, "authorization", authorization)
+        try:
+            int(firm_id), int(period_no)
+        except (TypeError, ValueError):
+            raise ConfigurationError("logo: firm_id and period_no must be whole numbers (Logo's FirmID / PeriodNo)") from None
         self._http = http
         self._firm_id, self._period_no = int(firm_id), int(period_no)
         self._invoice_type = int(invoice_type)

@@ -44,6 +44,7 @@ import httpx
 from .. import xmlsafe
 
 from . import mapping
+from .base import (LOCAL_ERRORS, NotFoundError, Refused, Unavailable, check_secret, operation_error)
 from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, Unsupported, failure_result,
                    http_failure)
 
@@ -72,22 +73,27 @@ CONFLICT = "ubltr:sale-conflict"
 ALREADY_SENT = "AlreadySent"
 
 
-class NotFound(ProviderError):
+class NotFound(NotFoundError):
     """Propars answered that the sale has no sent invoice (HTTP 404)."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__("propars", message.removeprefix("propars: "), http_status=404)
 
-class LookupFailed(ProviderError):
+
+class LookupFailed(Unavailable):
     """The question went unanswered (timeout, dropped connection, 429, 5xx, refused
     credentials): nothing is known; ask again later.  ``http_status`` is ``None``
     when no HTTP answer arrived."""
 
     def __init__(self, message: str, http_status: int | None = None) -> None:
-        super().__init__(message)
-        self.http_status = http_status
+        super().__init__("propars", message.removeprefix("propars: "), http_status=http_status)
 
 
-class SaleConflict(ProviderError):
+class SaleConflict(Refused):
     """The sale's invoice carries another ETTN than the document's."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("propars", message.removeprefix("propars: "), codes=(CONFLICT,))
 
 
 def sale_code_for(doc: Document) -> str:
@@ -179,6 +185,7 @@ class ProparsClient(BaseClient):
                  documents: Callable[[str], Document | None] | None = None) -> None:
         if not token:
             raise ProviderError("propars: a token is required (UBLTR_PROPARS_TOKEN)")
+        check_secret("propars", "token", token)
         self._http = http
         self._base = base_url.rstrip("/")
         self._headers = {"Authorization": f"{auth_scheme} {token}", "Accept": "application/json"}
@@ -369,6 +376,8 @@ class ProparsClient(BaseClient):
         uuid, code = self._code(ref)
         try:
             resp = self._request("GET", SIGNED_XML_PATH, {"sale_code": code})
+        except LOCAL_ERRORS as exc:
+            raise operation_error(self.name, "fetch", exc=exc) from None
         except httpx.HTTPError as exc:
             raise LookupFailed(f"propars: no answer for sale {code} ({type(exc).__name__})") from None
         if resp.status_code == 404:
@@ -391,8 +400,12 @@ class ProparsClient(BaseClient):
         the sale has none yet, with our ETTN."""
         uuid, code = self._code(doc)
         params = _sale_params(doc, uuid, code)
-        resp = self._request("GET", PREVIEW_PATH, params)
-        resp.raise_for_status()
+        try:
+            resp = self._request("GET", PREVIEW_PATH, params)
+        except httpx.HTTPError as exc:
+            raise operation_error(self.name, "preview", exc=exc) from None
+        if resp.status_code != 200:
+            raise operation_error(self.name, "preview", response=resp, message=_message(resp)[:300])
         return resp.text
 
     def cancel(self, ref: Document | str) -> SendResult:
