@@ -115,11 +115,76 @@ def _is_dsn(target: str) -> bool:
     return target.startswith(("postgresql://", "postgres://"))
 
 
+def _db_errors() -> tuple[type[Exception], ...]:
+    errors: list[type[Exception]] = [sqlite3.DatabaseError]
+    try:
+        import psycopg
+    except ImportError:
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
+_DB_ERRORS = _db_errors()
+
+_SECRET_PARAMS = frozenset({"password", "passwd", "pass", "pwd", "sslpassword", "token", "secret"})
+
+
+def redact(target: str) -> str:
+    """``target`` fit to print: a URL's ``user:password@`` and ``?password=`` (and
+    other secret query parameters) become ``***``; a file path is returned as is."""
+    if "://" not in target:
+        return target
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(target)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, hostport = netloc.rpartition("@")
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+        query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v)
+                           for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return target.split("://", 1)[0] + "://***"
+
+
+def _secrets_of(target: str) -> list[str]:
+    """The secret strings inside a DSN (to scrub them from any message that echoes them)."""
+    if "://" not in target:
+        return []
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    out = []
+    try:
+        parts = urlsplit(target)
+        if parts.password:
+            out += [parts.password, unquote(parts.password)]
+        out += [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_PARAMS and v]
+    except ValueError:
+        pass
+    return [s for s in out if s]
+
+
+def scrub(message: str, target: str) -> str:
+    """``message`` with ``target`` shown redacted and none of its secrets left."""
+    message = message.replace(target, redact(target))
+    for secret in _secrets_of(target):
+        message = message.replace(secret, "***")
+    return message
+
+
 class Outbox:
     """The journal.  ``target`` is a file path (SQLite) or a ``postgresql://`` DSN.
 
     Safe to share between threads (one database connection per thread).
     """
+
+    def __repr__(self) -> str:
+        return f"<Outbox {redact(self.target)}>"
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -159,6 +224,14 @@ class Outbox:
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
+        try:
+            with self._tx_raw() as cur:
+                yield cur
+        except _DB_ERRORS as exc:
+            raise self._db_error(exc) from None
+
+    @contextmanager
+    def _tx_raw(self) -> Iterator[Any]:
         conn = self._conn()
         if self.kind == "sqlite":
             conn.execute("BEGIN IMMEDIATE")
@@ -173,7 +246,24 @@ class Outbox:
                 with conn.cursor() as cur:
                     yield _Cursor(cur, self._sql)
 
+    def _db_error(self, exc: Exception) -> OutboxError:
+        """A database error as one clear line (no traceback, no secret)."""
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            what = "is corrupt (restore it from a backup; 'sqlite3 FILE .recover' may save its rows)"
+        elif "locked" in text or "busy" in text:
+            what = "is locked by another process"
+        else:
+            what = "cannot be read"
+        return OutboxError(scrub(f"outbox {self.target} {what}: {type(exc).__name__}: {text}", self.target))
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._query_raw(sql, params)
+        except _DB_ERRORS as exc:
+            raise self._db_error(exc) from None
+
+    def _query_raw(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         conn = self._conn()
         if self.kind == "sqlite":
             return conn.execute(sql, params).fetchall()
@@ -187,9 +277,10 @@ class Outbox:
         """Hold the outbox's sender lock: one sending process per outbox at a time.
 
         Two senders on one outbox could both find an entry ``sending`` and, asking the
-        provider before the other's request arrived, resend it. The lock dies with its
-        process (``flock`` on ``<file>.lock``; a PostgreSQL session advisory lock), so a
-        killed sender never blocks the resume.
+        provider before the other's request arrived, resend it. The lock is the database
+        file itself (``flock`` on the SQLite file, whatever path, symlink or hard link
+        names it; a PostgreSQL session advisory lock in that database), and it dies with
+        its process, so a killed sender never blocks the resume.
         """
         if self.kind == "postgres":
             conn = self._connect()
@@ -203,15 +294,21 @@ class Outbox:
             return
         import fcntl
 
-        fd = os.open(self.target + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
+        key, fd = _file_lock_fd(self.target)
+        with _LOCK_GUARD:
+            if key in _LOCKS_HELD:   # another sender in this process (flock is per open file)
+                raise OutboxError("another sender is running on this outbox")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise OutboxError("another sender is running on this outbox") from None
+            _LOCKS_HELD.add(key)
+        try:
             yield
         finally:
-            os.close(fd)
+            with _LOCK_GUARD:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                _LOCKS_HELD.discard(key)
 
     def close(self) -> None:
         with self._lock:
@@ -357,6 +454,25 @@ class Outbox:
 
     def providers(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT provider FROM outbox ORDER BY provider")]
+
+
+#: one open descriptor per database file (device, inode), kept for the life of the process:
+#: closing any descriptor of a file drops the process's POSIX locks on it, which are
+#: SQLite's own, so ours is never closed; flock() and SQLite's fcntl() locks are independent
+_LOCK_FDS: dict[tuple[int, int], int] = {}
+_LOCKS_HELD: set[tuple[int, int]] = set()
+_LOCK_GUARD = threading.Lock()
+
+
+def _file_lock_fd(path: str) -> tuple[tuple[int, int], int]:
+    with _LOCK_GUARD:
+        st = os.stat(path)   # no descriptor opened (and so none closed) for a known file
+        key = (st.st_dev, st.st_ino)
+        fd = _LOCK_FDS.get(key)
+        if fd is None:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            _LOCK_FDS[key] = fd
+        return key, fd
 
 
 class _Cursor:

@@ -66,11 +66,30 @@ def _outbox_target(option: str | None, config: dict[str, Any]) -> str:
 def _open_outbox(target: str):  # type: ignore[no-untyped-def]
     from ..outbox import Outbox, OutboxError
 
+    from ..outbox import redact, scrub
+
     try:
         return Outbox(target)
-    except (OutboxError, OSError, Exception) as exc:  # sqlite3/psycopg errors: a clear message, no traceback
-        shown = target.split("@")[-1] if "://" in target else target  # never echo a DSN password
-        fail(f"outbox {shown}: cannot open ({type(exc).__name__}: {exc})".replace(target, shown))
+    except OutboxError as exc:
+        fail(scrub(str(exc), target))
+    except Exception as exc:  # sqlite3/psycopg/OS errors: one clear line, no traceback, no password
+        first = (str(exc).splitlines() or [""])[0]
+        fail(scrub(f"outbox {redact(target)}: cannot open ({type(exc).__name__}: {first})", target))
+
+
+def _clean_errors(fn):  # type: ignore[no-untyped-def]
+    """Outbox errors (corrupt or locked database, misuse) end the command with one line, exit 2."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..outbox import OutboxError
+
+        try:
+            return fn(*args, **kwargs)
+        except OutboxError as exc:
+            fail(str(exc))
+    return wrapper
 
 
 def _make_client(name: str, config: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -180,6 +199,7 @@ def _run(outbox, name: str, config: dict[str, Any], workers: int, max_attempts: 
 @click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True, help="print the state counts as JSON")
 @click.argument("inputs", nargs=-1, required=True)
+@_clean_errors
 def send_cmd(provider: str | None, config_path: str | None, outbox_target: str | None, alias: str | None,
              workers: int, max_attempts: int, as_json: bool, inputs: tuple[str, ...]) -> None:
     """Send documents (UBL-TR *.xml or neutral *.json files, or directories of *.xml)
@@ -230,6 +250,7 @@ _config_opt = click.option("--config", "config_path", type=str, help="JSON or TO
 @_outbox_opt
 @_config_opt
 @click.option("--json", "as_json", is_flag=True)
+@_clean_errors
 def outbox_status(outbox_target: str | None, config_path: str | None, as_json: bool) -> None:
     """Counts of documents by state."""
     config = _load_config(config_path)
@@ -250,6 +271,7 @@ def outbox_status(outbox_target: str | None, config_path: str | None, as_json: b
 @click.option("--state", "states", multiple=True,
               help="only these states (repeatable), e.g. --state needs_reconciliation")
 @click.option("--json", "as_json", is_flag=True)
+@_clean_errors
 def outbox_list(outbox_target: str | None, config_path: str | None, states: tuple[str, ...], as_json: bool) -> None:
     """One line per document: UUID, state, attempts, provider id/number, last error."""
     from ..outbox import State
@@ -278,6 +300,7 @@ def outbox_list(outbox_target: str | None, config_path: str | None, states: tupl
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True)
+@_clean_errors
 def outbox_resume(outbox_target: str | None, config_path: str | None, provider: str | None, workers: int,
                   max_attempts: int, as_json: bool) -> None:
     """Drive every unfinished document to a final state (asks for status before any resend)."""
@@ -298,6 +321,7 @@ def outbox_resume(outbox_target: str | None, config_path: str | None, provider: 
 @click.argument("uuid")
 @click.argument("state", type=click.Choice(["accepted", "rejected", "queued"]))
 @click.option("--note", required=True, help="what you checked (kept in the journal)")
+@_clean_errors
 def outbox_resolve(outbox_target: str | None, config_path: str | None, uuid: str, state: str, note: str) -> None:
     """Settle a document by hand after checking the provider (e.g. a needs_reconciliation one)."""
     from ..outbox import OutboxError, State
