@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import tomllib
 from pathlib import Path
@@ -348,10 +349,16 @@ def outbox_resolve(outbox_target: str | None, config_path: str | None, uuid: str
 @click.option("--schedule", "schedule_path", help="JSON list of faults for the first requests ('ok' = none)")
 @click.option("--validator", type=click.Choice(["auto", "basic", "real"]), default="auto", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="log every request")
+@click.option("--state", "state", default=None,
+              help="SQLite file holding what the fake accepted, kept across restarts "
+                   "(default ubltr-fake-NAME.sqlite; ':memory:' keeps nothing)")
 def fake_provider(name: str, port: int, fail_rate: float, seed: int, hold: float, weights: str | None,
-                  schedule_path: str | None, validator: str, verbose: bool) -> None:
+                  schedule_path: str | None, validator: str, verbose: bool, state: str | None) -> None:
     """Run provider NAME's fake on 127.0.0.1 (credentials: the provider's test defaults,
-    or UBLTR_FAKE_<KEY> environment variables, e.g. UBLTR_FAKE_API_KEY)."""
+    or UBLTR_FAKE_<KEY> environment variables, e.g. UBLTR_FAKE_API_KEY).
+
+    What it accepts is kept in --state, so a fake that is killed and started again on
+    the same file still knows every invoice it accepted."""
     from ..transport import registry
     from ..transport.fake.server import default_validator, serve
 
@@ -379,14 +386,19 @@ def fake_provider(name: str, port: int, fail_rate: float, seed: int, hold: float
     except RuntimeError as exc:
         fail(f"--validator: {exc}")
 
+    state_file = None if state == ":memory:" else (state or f"ubltr-fake-{name}.sqlite")
+
     def ready(srv) -> None:  # type: ignore[no-untyped-def]
-        click.echo(f"{name} fake listening on {srv.url} (fail rate {fail_rate}, seed {seed})", err=True)
+        kept = f", state {state_file}: {len(srv.ledger.records)} document(s)" if state_file else ", state in memory"
+        click.echo(f"{name} fake listening on {srv.url} (fail rate {fail_rate}, seed {seed}{kept})", err=True)
 
     try:
         serve(handler, port=port, fail_rate=fail_rate, seed=seed, hold=hold, schedule=schedule, weights=mix,
-              credentials=creds, validator=check, verbose=verbose, ready=ready)
+              credentials=creds, validator=check, verbose=verbose, ready=ready, state=state_file)
     except ValueError as exc:
         fail(str(exc))
+    except sqlite3.Error as exc:
+        fail(f"--state {state_file}: cannot use it ({exc})")
     except OSError as exc:
         fail(f"--port {port}: {exc.strerror or exc}")
     except KeyboardInterrupt:

@@ -118,10 +118,10 @@ class HepsiburadaFake(Handler):
             if scenario == 2 and profile != "EARSIVFATURA" or scenario == 1 and profile == "EARSIVFATURA":
                 return _answer(False, f"invoices[{i}]: Scenario ile ProfileId uyuşmuyor")
             local = str(info.get("LocalDocumentId") or "")
-            prepared.append((uuid, number, profile, local))
+            prepared.append((uuid, number, profile, local, xml))
         ledger = self.ctx.ledger
         with ledger.lock:  # all or nothing, like one queued batch
-            for uuid, number, _, local in prepared:
+            for uuid, number, _, local, _ in prepared:
                 if ledger.get(uuid) is not None:
                     return _answer(False, f"Bu UUID ile fatura daha önce gönderilmiş: {uuid}")
                 if local and local in ledger.indexes["local"]:
@@ -129,11 +129,12 @@ class HepsiburadaFake(Handler):
                 if number and number in ledger.indexes["number"]:
                     return _answer(False, f"Fatura numarası daha önce kullanılmış: {number}")
             value = []
-            for uuid, number, profile, local in prepared:
+            for uuid, number, profile, local, xml in prepared:
                 if not number:
                     number = f"HBF{_dt.date.today().year}{ledger.next_serial():09d}"
                 ledger.create(uuid, {"uuid": uuid, "number": number, "local": local, "code": 1000,
-                                     "scenario": "earchive" if profile == "EARSIVFATURA" else "einvoice"})
+                                     "scenario": "earchive" if profile == "EARSIVFATURA" else "einvoice",
+                                     "xml": xml})   # what the platform holds (from its JSON form)
                 if local:
                     ledger.indexes["local"].add(local)
                 ledger.indexes["number"].add(number)

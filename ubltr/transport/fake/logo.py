@@ -132,6 +132,7 @@ class LogoFake(Handler):
                 for key, rec in self.ctx.ledger.records.items():
                     if rec["ref"] == ref_no:
                         rec["main"] = m
+                        self.ctx.ledger.save(key)
                         return {"SourceID": source, "Isucceed": True, "RecordRef": str(ref_no),
                                 "RecordFicheNo": rec["fiche"], "ResponseMsg": "Güncelleme Başarılı"}
                 return {"SourceID": source, "Isucceed": False, "RecordRef": "", "RecordFicheNo": "",
