@@ -125,9 +125,10 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
     return files
 
 
-def _document(path: str, data: bytes, alias: str | None):  # type: ignore[no-untyped-def]
+def _document(path: str, data: bytes, alias: str | None, resolver: Any = None):  # type: ignore[no-untyped-def]
     """A Document from UBL-TR XML (with its neutral form, for JSON-API providers) or from
-    neutral JSON (built to UBL-TR with ``ubltr.render``)."""
+    neutral JSON (built to UBL-TR with ``ubltr.render``).  ``resolver(neutral) ->
+    (neutral, alias)`` settles ``"profile": "auto"`` through the provider's lookup."""
     from ..transport.base import Document
 
     if path.endswith(".json"):
@@ -135,7 +136,13 @@ def _document(path: str, data: bytes, alias: str | None):  # type: ignore[no-unt
         from .. import render
 
         try:
-            inv = model.loads(data)
+            raw = model.parse_json(data)
+            if isinstance(raw, dict) and raw.get("profile") == "auto":
+                if resolver is None:
+                    raise ValueError("profile 'auto' needs a provider with a taxpayer lookup (ubltr send)")
+                raw, found_alias = resolver(raw)
+                alias = alias or found_alias
+            inv = model.load(raw)
         except model.InvoiceInputError as exc:
             raise ValueError("; ".join(f"{p.path or '(root)'}: {p.message}" for p in exc.problems)) from None
         xml = render.build(inv)
@@ -214,11 +221,13 @@ def send_cmd(provider: str | None, config_path: str | None, outbox_target: str |
     config = _load_config(config_path)
     name = _provider_name(provider, config)
     docs = []
+    resolver = _auto_profile_resolver(name, config)
     for path in _expand(inputs):
         try:
-            docs.append(_document(path, read_input(path), alias or config.get("alias")))
+            docs.append(_document(path, read_input(path), alias or config.get("alias"), resolver))
         except ValueError as exc:
             fail(f"{path}: {exc}")
+    _refuse_unmappable(name, docs, [p for p in _expand(inputs)])
     outbox = _open_outbox(_outbox_target(outbox_target, config))
     try:
         added, present = outbox.add(docs, name)
@@ -233,6 +242,179 @@ def send_cmd(provider: str | None, config_path: str | None, outbox_target: str |
         if e is not None:
             counts[e.state.value] = counts.get(e.state.value, 0) + 1
     sys.exit(_report(counts, as_json, summary.stopped))
+
+
+def _auto_profile_resolver(name: str, config: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """``"profile": "auto"`` -> TEMELFATURA (config ``auto_efatura_profile``) or
+    EARSIVFATURA by the provider's taxpayer lookup; the client is built on first use."""
+    made: list[Any] = []
+
+    def resolve(neutral: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        from ..transport import lookup
+        from ..transport.base import ProviderError
+
+        if not made:
+            made.append(_make_client(name, config))
+        try:
+            out, who = lookup.resolve_profile(
+                neutral, made[0], efatura_profile=str(_provider_config(config, name).get(
+                    "auto_efatura_profile") or "TEMELFATURA"))
+        except ProviderError as exc:
+            raise ValueError(f"profile 'auto': {exc}") from None
+        return out, (who.aliases[0] if who and who.registered and who.aliases else None)
+    return resolve
+
+
+def _refuse_unmappable(name: str, docs: list[Any], paths: list[str]) -> None:
+    """Say, per file, what the provider cannot carry (the client refuses it before any
+    request too; this names the file)."""
+    from .. import model
+    from ..transport import mapping
+
+    for path, doc in zip(paths, docs):
+        try:
+            if doc.neutral is not None and mapping.table()[name].get("content") == "fields":
+                problems = mapping.problems(name, model.load(doc.neutral))
+            else:
+                problems = []
+                mapping.refuse_profile(name, doc.profile)
+        except mapping.MappingError as exc:
+            click.echo(f"{path}: {exc}", err=True)
+            continue
+        except ValueError:
+            continue
+        if problems:
+            click.echo(f"{path}: {name} cannot carry: " + "; ".join(str(p) for p in problems), err=True)
+
+
+# ---------------------------------------------------------------------- status, cancel, lookup
+
+_provider_opt = click.option("--provider", "provider", help="provider name (default: 'provider' in the configuration)")
+
+
+def _client_for(provider: str | None, config_path: str | None):  # type: ignore[no-untyped-def]
+    config = _load_config(config_path)
+    name = _provider_name(provider, config)
+    return name, config, _make_client(name, config)
+
+
+def _result_line(r: Any) -> str:
+    parts = [r.uuid, r.outcome.value]
+    if r.invoice_number:
+        parts.append(f"number {r.invoice_number}")
+    if r.error_code:
+        parts.append(f"code {r.error_code}")
+    if r.message:
+        parts.append(str(r.message)[:200])
+    return "\t".join(parts)
+
+
+def _result_json(r: Any) -> str:
+    return json.dumps({"uuid": r.uuid, "provider": r.provider, "outcome": r.outcome.value,
+                       "invoice_number": r.invoice_number, "provider_id": r.provider_id,
+                       "error_code": r.error_code, "message": r.message, "http_status": r.http_status},
+                      ensure_ascii=False)
+
+
+@click.command("status")
+@_provider_opt
+@click.option("--config", "config_path", type=str, help="JSON or TOML configuration file")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per document")
+@click.argument("uuids", nargs=-1, required=True)
+def status_cmd(provider: str | None, config_path: str | None, as_json: bool, uuids: tuple[str, ...]) -> None:
+    """Ask the provider where each document (by UUID) stands.
+
+    Exit 0 when every document is accepted, pending or cancelled; 1 when any is
+    rejected, unknown to the provider or the question went unanswered; 2 on bad input
+    or a provider without a status lookup."""
+    from ..transport.base import Outcome, ProviderError
+
+    name, _, client = _client_for(provider, config_path)
+    if not client.supports_status:
+        fail(f"{name}: no status lookup in its documents (see docs/transport-providers.md)")
+    worst = EXIT_OK
+    for uuid in uuids:
+        try:
+            r = client.status(uuid)
+        except ProviderError as exc:
+            fail(str(exc))
+        if r.outcome is Outcome.RETRYABLE:   # a status RETRYABLE is the provider's "no such document"
+            r = type(r)(r.outcome, r.provider, r.uuid, error_code=r.error_code or "NotFound",
+                        message=r.message or "the provider has no document with this UUID", http_status=r.http_status)
+        click.echo(_result_json(r) if as_json else _result_line(r).replace("\tretryable", "\tnot_found"))
+        if r.outcome not in (Outcome.ACCEPTED, Outcome.PENDING, Outcome.CANCELLED):
+            worst = EXIT_INVALID
+    sys.exit(worst)
+
+
+@click.command("cancel")
+@_provider_opt
+@click.option("--config", "config_path", type=str, help="JSON or TOML configuration file")
+@click.option("--outbox", "outbox_target", help="record the cancellation in this outbox when the document is there")
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("uuids", nargs=-1, required=True)
+@_clean_errors
+def cancel_cmd(provider: str | None, config_path: str | None, outbox_target: str | None, as_json: bool,
+               uuids: tuple[str, ...]) -> None:
+    """Cancel e-Arşiv invoices at the provider (e-Fatura is answered by its receiver, not cancelled).
+
+    A cancelled document in the outbox moves to ``cancelled`` (its history is kept)."""
+    from ..outbox import State
+    from ..transport.base import Outcome, ProviderError, Unsupported
+
+    name, config, client = _client_for(provider, config_path)
+    outbox = _open_outbox(_outbox_target(outbox_target, config)) if (outbox_target or config.get("outbox")) else None
+    worst = EXIT_OK
+    for uuid in uuids:
+        try:
+            r = client.cancel(uuid)
+        except Unsupported as exc:
+            fail(f"{exc} (its documents define no cancel)")
+        except ProviderError as exc:
+            fail(str(exc))
+        click.echo(_result_json(r) if as_json else _result_line(r))
+        if r.outcome is Outcome.ACCEPTED:
+            if outbox is not None and outbox.get(uuid) is not None:
+                outbox.record(uuid, State.CANCELLED, r, event="cancelled", note="cancelled at the provider")
+        else:
+            worst = EXIT_INVALID
+    sys.exit(worst)
+
+
+@click.command("lookup")
+@_provider_opt
+@click.option("--config", "config_path", type=str, help="JSON or TOML configuration file")
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("tax_ids", nargs=-1, required=True)
+def lookup_cmd(provider: str | None, config_path: str | None, as_json: bool, tax_ids: tuple[str, ...]) -> None:
+    """Is VKN/TCKN an e-Fatura user, and with which alias?  (What ``"profile": "auto"`` asks.)
+
+    Exit 0 when every answer came; 1 when a question failed (auth, rate limit,
+    provider unavailable); 2 on a malformed VKN/TCKN or a provider without a lookup."""
+    from ..transport import lookup
+    from ..transport.base import ConfigurationError, OperationFailed, Unsupported
+
+    name, _, client = _client_for(provider, config_path)
+    worst = EXIT_OK
+    for tax_id in tax_ids:
+        try:
+            who = lookup.taxpayer(client, tax_id)
+        except (ConfigurationError, Unsupported) as exc:
+            fail(str(exc))
+        except OperationFailed as exc:
+            click.echo(f"{tax_id}: {exc}", err=True)
+            worst = EXIT_INVALID
+            continue
+        if as_json:
+            click.echo(json.dumps({"tax_id": who.tax_id, "efatura_user": who.registered, "aliases": list(who.aliases),
+                                   "title": who.title, "profile": "TEMELFATURA/TICARIFATURA" if who.registered
+                                   else "EARSIVFATURA"}, ensure_ascii=False))
+        elif who.registered:
+            click.echo(f"{who.tax_id}\te-Fatura user\t{', '.join(who.aliases) or '(alias not given)'}"
+                       + (f"\t{who.title}" if who.title else ""))
+        else:
+            click.echo(f"{who.tax_id}\tnot an e-Fatura user (e-Arşiv)")
+    sys.exit(worst)
 
 
 # ---------------------------------------------------------------------- outbox group
@@ -405,5 +587,5 @@ def fake_provider(name: str, port: int, fail_rate: float, seed: int, hold: float
         pass
 
 
-COMMANDS = [send_cmd, outbox_group, fake_provider]
+COMMANDS = [send_cmd, outbox_group, fake_provider, status_cmd, cancel_cmd, lookup_cmd]
 __all__ = ["COMMANDS", "EXIT_BAD_INPUT"]
