@@ -412,6 +412,52 @@ class Outbox:
             raise OutboxError(f"{uuid}: already final ({entry.state.value})")
         self.record(uuid, state, event="resolved", note=note)
 
+    #: an operator's decisions on a ``needs_reconciliation`` entry (``ubltr outbox reconcile``)
+    DECISIONS = ("delivered", "resend", "abandon")
+
+    def reconcile(self, uuid: str, decision: str, note: str, *, supports_status: bool = False,
+                  provider_id: str | None = None, invoice_number: str | None = None) -> State:
+        """Record an operator's decision on a ``needs_reconciliation`` entry; returns the new state.
+
+        ``delivered``: the provider has it (seen on its portal) -> ``accepted``
+        (``provider_id`` / ``invoice_number`` as the portal shows them);
+        ``resend``: the provider does not have it -> sent again by the next run: ``unknown``
+        for a provider with a status lookup (so it is asked first, and a resend stays
+        exactly-once through its key), else ``queued``;
+        ``abandon``: not to be pursued -> ``abandoned`` (final).
+        The journal keeps every earlier event; this adds one ``reconciled`` event."""
+        if decision not in self.DECISIONS:
+            raise OutboxError(f"decision must be one of {', '.join(self.DECISIONS)}, not {decision!r}")
+        if not note or not note.strip():
+            raise OutboxError("a note is required: say what you checked (it stays in the journal)")
+        entry = self.get(uuid)
+        if entry is None:
+            raise OutboxError(f"{uuid}: not in the outbox")
+        if entry.state is not State.NEEDS_RECONCILIATION:
+            raise OutboxError(f"{uuid}: is {entry.state.value}, not needs_reconciliation")
+        state = {"delivered": State.ACCEPTED, "abandon": State.ABANDONED,
+                 "resend": State.UNKNOWN if supports_status else State.QUEUED}[decision]
+        now = time.time()
+        detail = json.dumps({"state": state.value, "decision": decision, "note": note, "from": entry.state.value,
+                             "provider_id": provider_id, "invoice_number": invoice_number})
+        sets, params = ["state = ?", "updated_at = ?"], [state.value, now]
+        if provider_id:
+            sets.append("provider_id = ?")
+            params.append(provider_id)
+        if invoice_number:
+            sets.append("invoice_number = ?")
+            params.append(invoice_number)
+        with self._tx() as cur:
+            # only from needs_reconciliation: a concurrent decision or sender cannot be overwritten
+            cur.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE uuid = ? AND state = ?",
+                        [*params, uuid, State.NEEDS_RECONCILIATION.value])
+            cur.execute("SELECT state FROM outbox WHERE uuid = ?", (uuid,))
+            if cur.fetchone()[0] != state.value:
+                raise OutboxError(f"{uuid}: changed while deciding; look again")
+            cur.execute("INSERT INTO outbox_log (uuid, at, event, detail) VALUES (?, ?, ?, ?)",
+                        (uuid, now, "reconciled", detail))
+        return state
+
     # ------------------------------------------------------------------ reading
     def get(self, uuid: str) -> Entry | None:
         rows = self._query(f"SELECT {', '.join(_COLUMNS)} FROM outbox WHERE uuid = ?", (uuid,))

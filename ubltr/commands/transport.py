@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -516,6 +517,76 @@ def outbox_resolve(outbox_target: str | None, config_path: str | None, uuid: str
     except OutboxError as exc:
         fail(str(exc))
     click.echo(f"{uuid}: {state}")
+
+
+@outbox_group.command("reconcile")
+@_outbox_opt
+@_config_opt
+@click.argument("uuid", required=False)
+@click.argument("decision", required=False, type=click.Choice(["delivered", "resend", "abandon"]))
+@click.option("--note", help="what you checked (kept in the journal); required with a decision")
+@click.option("--provider-id", help="with 'delivered': the provider's id of the document, as its portal shows it")
+@click.option("--number", "invoice_number", help="with 'delivered': the invoice number the provider gave")
+@click.option("--json", "as_json", is_flag=True, help="list as JSON lines")
+@_clean_errors
+def outbox_reconcile(outbox_target: str | None, config_path: str | None, uuid: str | None, decision: str | None,
+                     note: str | None, provider_id: str | None, invoice_number: str | None, as_json: bool) -> None:
+    """Settle documents whose outcome is unknown and cannot be asked (needs_reconciliation).
+
+    Without arguments: each such document with what is known (attempts, the last
+    answer, the journal).  With UUID DECISION --note: record the decision after
+    checking the provider's portal: 'delivered' (it is there), 'resend' (it is not:
+    the next 'ubltr outbox resume' sends it again; for a provider with a status
+    lookup it is asked first, so its key keeps the resend exactly-once), 'abandon'.
+    Nothing in the journal is removed."""
+    from ..outbox import State
+    from ..transport import registry
+
+    config = _load_config(config_path)
+    outbox = _open_outbox(_outbox_target(outbox_target, config))
+    if uuid is None:
+        entries = outbox.entries([State.NEEDS_RECONCILIATION])
+        if not entries and not as_json:
+            click.echo("nothing needs reconciliation")
+        for e in entries:
+            history = outbox.history(e.uuid)
+            sends = sum(1 for h in history if h["event"] == "send")
+            last = e.last_answer or {}
+            if as_json:
+                click.echo(json.dumps({"uuid": e.uuid, "provider": e.provider, "invoice_id": e.invoice_id,
+                                       "attempts": e.attempts, "sends": sends, "last_answer": last,
+                                       "journal": history}, ensure_ascii=False, default=str))
+                continue
+            click.echo(f"{e.uuid}  {e.provider}  invoice {e.invoice_id or '-'}  attempts {e.attempts}")
+            click.echo(f"  last answer: {last.get('outcome', '-')}"
+                       + (f", HTTP {last['http_status']}" if last.get("http_status") else "")
+                       + (f", code {last['error_code']}" if last.get("error_code") else "")
+                       + (f": {str(last.get('message'))[:200]}" if last.get("message") else ""))
+            for h in history[-6:]:
+                d = h["detail"] or {}
+                click.echo(f"  {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(h['at']))}Z {h['event']}"
+                           + (f" -> {d.get('state')}" if d.get("state") else "")
+                           + (f" ({d.get('outcome')})" if d.get("outcome") else "")
+                           + (f" {d.get('note')}" if d.get("note") else ""))
+        if entries and not as_json:
+            click.echo("decide with: ubltr outbox reconcile UUID delivered|resend|abandon --note 'what you checked'")
+        return
+    if decision is None:
+        fail("give a decision: delivered, resend or abandon")
+    if not note:
+        fail("--note is required: say what you checked (it stays in the journal)")
+    entry = outbox.get(uuid)
+    if entry is None:
+        fail(f"{uuid}: not in the outbox")
+    try:
+        supports_status = bool(registry.client_class(entry.provider).supports_status)
+    except Exception:  # noqa: BLE001 - an unknown provider cannot be asked: queue it
+        supports_status = False
+    state = outbox.reconcile(uuid, decision, note, supports_status=supports_status, provider_id=provider_id,
+                             invoice_number=invoice_number)
+    click.echo(f"{uuid}: {decision} -> {state.value}")
+    if decision == "resend":
+        click.echo("run 'ubltr outbox resume' to send it", err=True)
 
 
 # ---------------------------------------------------------------------- fake provider
