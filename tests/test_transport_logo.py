@@ -161,3 +161,16 @@ def test_fake_checks_firm_auth_and_document_columns(fake):
         denied = client_for(locked, authorization="").send(doc(neutral()))
         assert denied.outcome is Outcome.RETRYABLE and denied.http_status == 401
         assert client_for(locked).send(doc(neutral())).outcome is Outcome.ACCEPTED
+
+
+@pytest.mark.parametrize("where, key, value, words", [
+    ("main", "InvoiceType", 3, "InvoiceType"),          # a return type the company (and the page) does not define
+    ("line", "UnitCode", "KUTU", "birim setinde yok"),   # not an opened unit set
+])
+def test_fake_refuses_types_and_unit_sets_the_company_lacks(fake, where, key, value, words):
+    (firm,) = body_of(neutral())
+    target = firm["MainParams"][0] if where == "main" else firm["MainParams"][0]["LineParams"][0]
+    target[key] = value
+    r = httpx.post(fake.url + TRANSFER_PATH, json=[json.loads(json.dumps(firm, default=str))], timeout=2).json()
+    assert r["Responseline"][0]["Isucceed"] is False and words in r["Responseline"][0]["ResponseMsg"]
+    assert fake.stats()["created"] == {}
