@@ -78,7 +78,8 @@ def resolve_profile(neutral: dict[str, Any], client: Any, *, efatura_profile: st
     if efatura_profile not in EFATURA_PROFILES:
         raise ConfigurationError(f"auto profile: an e-Fatura user gets one of {', '.join(EFATURA_PROFILES)}, "
                                  f"not {efatura_profile!r}")
-    customer = neutral.get("customer") if isinstance(neutral.get("customer"), dict) else {}
+    raw_customer = neutral.get("customer")
+    customer: dict[str, Any] = raw_customer if isinstance(raw_customer, dict) else {}
     tax_id = str(customer.get("vkn") or customer.get("tckn") or "")
     if not tax_id:
         raise ConfigurationError("profile 'auto' needs customer.vkn or customer.tckn to look the buyer up")
