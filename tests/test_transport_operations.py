@@ -138,3 +138,10 @@ def test_profile_auto_without_a_lookup_is_a_clear_input_error(tmp_path):
     with pytest.raises(Unsupported):
         lookup.resolve_profile({"profile": "auto", "customer": {"vkn": "9000500394"}},
                                LogoClient(httpx.Client(), firm_id=1, period_no=1))
+
+
+def test_status_without_an_answer_is_not_reported_as_not_found(tmp_path):
+    cfg = tmp_path / "n.json"
+    cfg.write_text(json.dumps({"provider": "nilvera", "base_url": "http://127.0.0.1:9", "api_key": "k", "timeout": 2}))
+    r = run("status", "--config", str(cfg), "00000000-0000-4000-8000-000000000000")
+    assert r.exit_code == 1 and "\tunknown" in r.output and "not_found" not in r.output

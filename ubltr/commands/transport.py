@@ -328,7 +328,7 @@ def status_cmd(provider: str | None, config_path: str | None, as_json: bool, uui
     Exit 0 when every document is accepted, pending or cancelled; 1 when any is
     rejected, unknown to the provider or the question went unanswered; 2 on bad input
     or a provider without a status lookup."""
-    from ..transport.base import Outcome, ProviderError
+    from ..transport.base import CONFIGURATION, Outcome, ProviderError
 
     name, _, client = _client_for(provider, config_path)
     if not client.supports_status:
@@ -339,6 +339,10 @@ def status_cmd(provider: str | None, config_path: str | None, as_json: bool, uui
             r = client.status(uuid)
         except ProviderError as exc:
             fail(str(exc))
+        if r.error_code == CONFIGURATION:
+            fail(f"{name}: {r.message}")
+        if r.outcome is Outcome.RETRYABLE and r.http_status is None:   # no answer came: not "not found"
+            r = type(r)(Outcome.UNKNOWN, r.provider, r.uuid, error_code=r.error_code, message=r.message)
         if r.outcome is Outcome.RETRYABLE:   # a status RETRYABLE is the provider's "no such document"
             r = type(r)(r.outcome, r.provider, r.uuid, error_code=r.error_code or "NotFound",
                         message=r.message or "the provider has no document with this UUID", http_status=r.http_status)
