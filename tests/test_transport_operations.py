@@ -145,3 +145,24 @@ def test_status_without_an_answer_is_not_reported_as_not_found(tmp_path):
     cfg.write_text(json.dumps({"provider": "nilvera", "base_url": "http://127.0.0.1:9", "api_key": "k", "timeout": 2}))
     r = run("status", "--config", str(cfg), "00000000-0000-4000-8000-000000000000")
     assert r.exit_code == 1 and "\tunknown" in r.output and "not_found" not in r.output
+
+
+def test_hepsiburada_cancel_fetch_and_status_through_its_fake(tmp_path):
+    """Uyumsoft manual 4.4.1 CancelEArchiveInvoice, 2.2.24 GetOutboxInvoicePdf, 2.2.20
+    GetOutboxInvoiceData; the status code afterwards is 1400 eArchiveCanceled."""
+    from ubltr.transport.base import Refused
+
+    with FakeServer(HepsiburadaFake) as hb, httpx.Client(timeout=10) as http:
+        c = HepsiburadaClient(http, base_url=hb.url, **dict(hb.handler.ctx.credentials))
+        earsiv, temel = make_docs(1, "EARSIVFATURA-SATIS.xml")[0], make_docs(1, start=7)[0]
+        assert c.send(earsiv).outcome is Outcome.ACCEPTED and c.send(temel).outcome is Outcome.ACCEPTED
+        assert b"EARSIVFATURA" in c.fetch(earsiv.uuid, "xml")
+        assert c.fetch(earsiv.uuid, "pdf").startswith(b"%PDF")
+        assert c.cancel(earsiv.uuid).outcome is Outcome.ACCEPTED
+        st = c.status(earsiv.uuid)
+        assert st.outcome is Outcome.CANCELLED and st.error_code == "eArchiveCanceled"
+        again = c.cancel(earsiv.uuid)
+        assert again.outcome is Outcome.REJECTED and "zaten" in (again.message or "")
+        assert c.cancel(temel.uuid).outcome is Outcome.REJECTED      # e-Fatura: no cancel
+        with pytest.raises(Refused):
+            c.fetch("00000000-0000-4000-8000-000000000000", "xml")

@@ -68,14 +68,14 @@ def test_propars_preflight_wants_a_version_4_uuid():
     assert ok == {}
 
 
-def test_nilvera_and_hepsiburada_numbering():
+def test_nilvera_numbering_and_hepsiburada_adds_nothing_beyond_gib():
     from ubltr.transport.fake.server import with_identity
 
     good = xml_of("TEMELFATURA-SATIS")
     uuid = json.loads((ROOT / "fixtures" / "TEMELFATURA-SATIS.json").read_text(encoding="utf-8"))["uuid"]
     bad = with_identity(good, uuid, "ABC2025000000001")   # the year in the number is not the issue year
     assert rules(bad, "nilvera") == {"UBLTR-NILVERA-SERIES-YEAR": (("nilvera", "SerieAndDocumentYearMismatch"),)}
-    assert "UBLTR-HEPSIBURADA-ID" in rules(bad, "hepsiburada")
+    assert rules(bad, "hepsiburada") == {}          # the number's form is GİB's rule there (InvoiceIDCheck)
     assert rules(xml_of("TEMELFATURA-SATIS"), "nilvera") == {}
 
 

@@ -85,6 +85,10 @@ class HepsiburadaFake(Handler):
             alias = str(params.get("alias") or "")
             aliases = EINVOICE_USERS.get(vkn, set())
             return _answer(True, None, bool(aliases) and (not alias or alias in aliases))
+        if action == "CancelEArchiveInvoice":
+            return self._cancel(params)
+        if action in ("GetOutboxInvoicePdf", "GetOutboxInvoiceData"):
+            return self._data(action, params)
         return _answer(False, f"Bilinmeyen işlem: {action}", status=400)
 
     # ------------------------------------------------------------------ SendInvoice
@@ -156,6 +160,41 @@ class HepsiburadaFake(Handler):
             out.append({"InvoiceId": rec["uuid"], "Number": rec["number"], "Status": names.get(rec["code"], "Queued"),
                         "StatusCode": rec["code"], "Message": None})
         return _answer(True, None, out)
+
+
+    # ------------------------------------------------------------------ CancelEArchiveInvoice, GetOutbox...
+    def _cancel(self, params: dict[str, Any]) -> FakeResponse:
+        """Manual 4.4.1: e-Arşiv invoices only; an already cancelled one is refused."""
+        items = params.get("invoices")
+        if not isinstance(items, list) or not items:
+            return _answer(False, "invoices bir liste olmalı")
+        ledger = self.ctx.ledger
+        with ledger.lock:
+            for item in items:
+                uuid = str((item or {}).get("InvoiceId") or "").lower() if isinstance(item, dict) else ""
+                if not (isinstance(item, dict) and item.get("CancelDate")):
+                    return _answer(False, "InvoiceId ve CancelDate zorunludur")
+                rec = ledger.get(uuid)
+                if rec is None:
+                    return _answer(False, f"Fatura bulunamadı: {uuid}")
+                if rec.get("scenario") != "earchive":
+                    return _answer(False, "Yalnızca e-Arşiv faturaları iptal edilebilir")
+                if rec["code"] in (10, 1400):
+                    return _answer(False, "Fatura zaten iptal edilmiş")
+            for item in items:
+                ledger.update(str(item["InvoiceId"]).lower(), code=1400)
+        return _answer(True, None, True)
+
+    def _data(self, action: str, params: dict[str, Any]) -> FakeResponse:
+        import base64
+
+        rec = self.ctx.ledger.get(str(params.get("invoiceId") or "").lower())
+        if rec is None:
+            return _answer(False, "Fatura bulunamadı")
+        data = rec.get("xml") or b""
+        if action == "GetOutboxInvoicePdf":
+            data = b"%PDF-1.4\n% ubltr fake: " + str(rec["number"]).encode() + b"\n%%EOF\n"
+        return _answer(True, None, {"Data": base64.b64encode(data).decode("ascii")})
 
 
 __all__ = ["HepsiburadaFake"]
