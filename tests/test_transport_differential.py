@@ -280,7 +280,10 @@ def test_a_fake_killed_and_restarted_still_knows_what_it_accepted(tmp_path):
                 again = c.send(d)    # a resend is still a duplicate for the restarted provider
                 assert again.outcome is Outcome.ACCEPTED and again.error_code == "UUIDAlreadySaved"
             stats = json.loads(http.get(f"http://127.0.0.1:{port}/_fake/stats").text)
+            held = json.loads(http.get(f"http://127.0.0.1:{port}/_fake/records").text)
         assert stats["created"] == {d.uuid.lower(): 1 for d in docs} and stats["duplicates"] == {}
+        assert {k: r["number"] for k, r in held["records"].items()} == {d.uuid.lower(): d.invoice_id for d in docs}
+        assert all(r["xml"].startswith("<?xml") for r in held["records"].values())
     finally:
         proc.kill()
         proc.wait(timeout=10)

@@ -21,7 +21,7 @@ queries.  The framework around it adds what real networks do, from a seeded
     processed, answered only after ``hold`` seconds (after the client gave up).
 
 Control endpoints (never faulted, never authenticated, 127.0.0.1 only):
-``GET /_fake/stats``, ``POST /_fake/faults`` (``{"rate", "seed", "schedule",
+``GET /_fake/stats``, ``GET /_fake/records`` (what the fake holds), ``POST /_fake/faults`` (``{"rate", "seed", "schedule",
 "weights", "hold"}``), ``POST /_fake/reset``.
 """
 
@@ -494,6 +494,30 @@ class FakeServer:
             "events": events,
         }
 
+    def records(self) -> dict[str, Any]:
+        """What the fake holds, per key, as JSON (bytes as UTF-8 text, else base64;
+        decimals as their exact text): compare it with what you built."""
+        import base64
+        from decimal import Decimal
+
+        def plain(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {str(k): plain(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            if isinstance(v, Decimal):
+                return str(v)
+            if isinstance(v, bytes):
+                try:
+                    return v.decode("utf-8")
+                except UnicodeDecodeError:
+                    return {"base64": base64.b64encode(v).decode("ascii")}
+            return v
+
+        with self.ledger.lock:
+            return {"provider": self.handler.name, "created": dict(self.ledger.created),
+                    "records": {k: plain(r) for k, r in self.ledger.records.items()}}
+
     def configure(self, body: Mapping[str, Any]) -> None:
         self.faults = FaultPlan(float(body.get("rate", 0.0)), int(body.get("seed", 0)),
                                 weights=body.get("weights"), schedule=body.get("schedule") or ())
@@ -580,6 +604,8 @@ def _make_request_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 except (ValueError, TypeError) as exc:
                     return FakeResponse.json(400, {"error": str(exc)})
                 return FakeResponse.json(200, {"ok": True})
+            if req.path == "/_fake/records" and req.method == "GET":
+                return FakeResponse.json(200, server.records())
             if req.path == "/_fake/reset" and req.method == "POST":
                 server.reset()
                 return FakeResponse.json(200, {"ok": True})
