@@ -451,3 +451,17 @@ def test_redact_keeps_what_helps_and_drops_secrets():
     assert "p@ss" not in scrub("failed for p@ss at postgresql://u:p%40ss@h/db", "postgresql://u:p%40ss@h/db")
     assert "hunter2" not in repr(Outbox.__new__(Outbox).__class__) and "hunter2" not in redact(
         "postgresql://u:hunter2@h/db")
+
+
+def test_an_outbox_deleted_and_created_again_is_still_locked_by_its_file(tmp_path):
+    path = tmp_path / "ob.sqlite"
+    for _ in range(3):
+        with Outbox(str(path)) as a, Outbox(str(path)) as b:
+            with a.exclusive():
+                with pytest.raises(OutboxError):
+                    with b.exclusive():
+                        pass
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(path) + suffix)
+            if p.exists():
+                p.unlink()

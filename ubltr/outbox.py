@@ -515,6 +515,11 @@ def _file_lock_fd(path: str) -> tuple[tuple[int, int], int]:
         st = os.stat(path)   # no descriptor opened (and so none closed) for a known file
         key = (st.st_dev, st.st_ino)
         fd = _LOCK_FDS.get(key)
+        if fd is not None and os.fstat(fd).st_nlink == 0:
+            # that file was deleted and its inode number reused: the old descriptor
+            # locks nothing anyone sees (closing it drops no lock on the new file)
+            os.close(fd)
+            fd = None
         if fd is None:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             _LOCK_FDS[key] = fd
