@@ -287,3 +287,14 @@ def test_a_fake_killed_and_restarted_still_knows_what_it_accepted(tmp_path):
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_two_fakes_cannot_share_one_state_file(tmp_path):
+    from ubltr.transport.fake.bizimhesap import BizimHesapFake
+
+    state = str(tmp_path / "s.sqlite")
+    with FakeServer(BizimHesapFake, state=state):
+        with pytest.raises(ValueError, match="in use by another fake"):
+            FakeServer(BizimHesapFake, state=state)
+    with FakeServer(BizimHesapFake, state=state):   # released when the first one stopped
+        pass

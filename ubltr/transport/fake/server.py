@@ -242,6 +242,7 @@ class Ledger:
         self._serial = 0
         self.path = path
         self._db: Any = None
+        self._lockfd: int | None = None
         if path:
             self._open(path)
 
@@ -250,6 +251,17 @@ class Ledger:
         import pickle
         import sqlite3
 
+        import fcntl
+        import os
+
+        # one fake per state file: a second one would hold a stale copy in memory
+        self._lockfd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            fcntl.flock(self._lockfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lockfd)
+            self._lockfd = None
+            raise ValueError(f"state file {path} is in use by another fake") from None
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")   # a killed process loses nothing committed
@@ -289,6 +301,11 @@ class Ledger:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            if self._lockfd is not None:
+                import os
+
+                os.close(self._lockfd)
+                self._lockfd = None
 
     # ---- the ledger
     def next_serial(self) -> int:
