@@ -99,3 +99,19 @@ def test_xml_providers_refuse_only_profiles_they_have_no_endpoint_for(provider):
     mapping.refuse_profile(provider, "TEMELFATURA")
     with pytest.raises(mapping.MappingError, match=provider):
         mapping.refuse_profile(provider, "NOSUCHPROFILE")
+
+
+def test_the_outbox_journals_a_refusal_as_refused_never_as_a_send(tmp_path):
+    from ubltr.outbox import Outbox, Sender, SendPolicy, State
+
+    n = neutral("TEMELFATURA-IADE")
+    doc = Document(uuid=n["uuid"], xml=b"<x/>", invoice_id=n["id"], neutral=n)
+    calls: list[httpx.Request] = []
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: calls.append(r) or httpx.Response(500)))
+    with Outbox(str(tmp_path / "ob.sqlite")) as ob:
+        ob.add([doc], "logo")
+        Sender(ob, LogoClient(http, firm_id=1, period_no=1), SendPolicy(workers=1)).run()
+        entry = ob.get(doc.uuid)
+        assert entry.state is State.REJECTED and entry.error_code == "ubltr:mapping" and entry.attempts == 0
+        assert [h["event"] for h in ob.history(doc.uuid)] == ["queued", "refused"]
+    assert calls == []

@@ -702,6 +702,14 @@ class Sender:
                 self._pause(sends)
             sends += 1
             doc = self.outbox.document(uuid)
+            refusal = getattr(p, "refusal", None)
+            reason = refusal(doc) if refusal is not None else None
+            if reason:
+                # the provider's fields cannot carry it: refused here, nothing was sent
+                state = State.REJECTED
+                self.outbox.record(uuid, state, SendResult(Outcome.REJECTED, p.name, uuid, error_code="ubltr:mapping",
+                                                           message=reason), event="refused")
+                break
             self.outbox.begin_attempt(uuid)
             try:
                 r = p.send(doc)

@@ -281,6 +281,23 @@ class BaseClient:
     def status(self, uuid: str) -> SendResult:
         raise Unsupported(f"{self.name}: no status lookup")
 
+    def refusal(self, doc: Document) -> str | None:
+        """Why ``doc`` cannot go to this provider without losing meaning (its mapping
+        table, its documented field rules), found without any request; ``None`` when
+        it can.  :meth:`send` refuses the same documents; the outbox asks first so that
+        a refused document is never journaled as sent."""
+        from . import mapping
+
+        body_for = getattr(self, "body_for", None)
+        try:
+            if body_for is not None:
+                body_for(doc)
+            else:
+                mapping.refuse_profile(self.name, doc.profile)
+        except ValueError as exc:  # MappingError, InvoiceInputError, calc errors
+            return str(exc)[:1000]
+        return None
+
     def _send_mapped(self, doc: Document, body_for: Callable[[Document], bytes], url: str,
                      headers: Mapping[str, str], interpret: Callable[[str, httpx.Response], SendResult],
                      no_lookup_hint: str | None = None) -> SendResult:

@@ -261,6 +261,11 @@ class ProparsClient(BaseClient):
                                     "our document was not issued: settle it on Propars", **kw)
 
     # ------------------------------------------------------------------ API
+    def refusal(self, doc: Document) -> str | None:
+        if not _UUID4.fullmatch(doc.uuid or ""):
+            return "Propars requires invoice_uuid to be a UUID version 4"
+        return super().refusal(doc)
+
     def send(self, doc: Document) -> SendResult:
         """``send_invoice_for_sale`` with our ETTN (and number, date when known)."""
         if not _UUID4.fullmatch(doc.uuid or ""):
