@@ -84,7 +84,7 @@ def stored_view(provider: str, rec: dict[str, Any], want: dict[str, Any]) -> dic
         customer = b.get("customer") or b.get("customers") or {}
         lines = []
         for d, w in zip(b["details"], want["lines"]):
-            lines.append({"name": d["productname"], "quantity": _d(d["quantity"]), "unit": w["unit"],  # no unit field
+            lines.append({"name": d["productname"], "quantity": _d(d["quantity"]), "unit": "C62",  # no unit field: adet
                           "unit_price": _d(d["unitprice"]), "net": w["net"] if _d(d["grossprice"]) - _d(d["discount"]) == _d(d["net"]) else None,
                           "taxes": [("0015", _d(d["taxrate"]))], "exemption": None, "withholding": None})
         return {

@@ -30,7 +30,9 @@ __all__ = ["MappingError", "Problem", "table", "providers", "features", "row_for
 KDV = "0015"
 #: invoice features a row may or may not carry (see the table's ``_about``)
 FEATURES = ("exchange_rate", "exemption", "withholding", "billing_reference", "line_allowances",
-            "allowances", "charges", "other_taxes")
+            "allowances", "charges", "other_taxes", "unit")
+#: the unit a provider without a unit field is taken to mean (UN/ECE C62, "adet")
+DEFAULT_UNIT = "C62"
 
 
 class MappingError(ValueError):
@@ -89,6 +91,8 @@ def features(inv: model.Invoice) -> dict[str, str]:
         add("charges", "charges")
     for i, line in enumerate(inv.lines):
         p = f"lines[{i}]"
+        if line.unit != DEFAULT_UNIT:
+            add("unit", f"{p}.unit")
         if line.exemption is not None:
             add("exemption", f"{p}.exemption")
         if line.withholding is not None:
