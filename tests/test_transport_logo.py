@@ -174,3 +174,17 @@ def test_fake_refuses_types_and_unit_sets_the_company_lacks(fake, where, key, va
     r = httpx.post(fake.url + TRANSFER_PATH, json=[json.loads(json.dumps(firm, default=str))], timeout=2).json()
     assert r["Responseline"][0]["Isucceed"] is False and words in r["Responseline"][0]["ResponseMsg"]
     assert fake.stats()["created"] == {}
+
+
+@pytest.mark.parametrize("notes, fragment", [
+    (["a", "b", "c", "d"], "three Description fields"),
+    (["x" * 52], "51 characters"),
+])
+def test_notes_maxiapi_cannot_hold_are_refused_not_cut(notes, fragment):
+    # old code: the first three notes, each cut to 51 characters, without a word
+    calls = []
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: calls.append(r) or httpx.Response(200)))
+    res = LogoClient(http, firm_id=1, period_no=1).send(doc(neutral(notes=notes)))
+    assert res.outcome is Outcome.REJECTED and fragment in res.message and calls == []
+    (main,) = body_of(neutral(notes=["x" * 51, "y", "z"]))[0]["MainParams"]
+    assert (main["Description1"], main["Description3"]) == ("x" * 51, "z")

@@ -126,8 +126,12 @@ def to_invoice_transfer(inv: model.Invoice, nets: list[Decimal], *, firm_id: int
     }
     if inv.id:
         main["InvoiceNo"] = inv.id
-    for n, note in enumerate(inv.notes[:3], start=1):
-        main[f"Description{n}"] = note[:51]
+    if len(inv.notes) > 3:
+        raise MappingError(f"notes: MaxiApi has three Description fields; this invoice has {len(inv.notes)} notes")
+    for n, note in enumerate(inv.notes, start=1):
+        if len(note) > LENGTHS[f"Description{n}"]:
+            raise MappingError(f"notes[{n - 1}]: Description{n} holds 51 characters, the note has {len(note)}")
+        main[f"Description{n}"] = note
     for key, limit in LENGTHS.items():
         val = main.get(key)
         if isinstance(val, str) and len(val) > limit:

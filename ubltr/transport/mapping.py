@@ -30,7 +30,7 @@ __all__ = ["MappingError", "Problem", "table", "providers", "features", "row_for
 KDV = "0015"
 #: invoice features a row may or may not carry (see the table's ``_about``)
 FEATURES = ("exchange_rate", "exemption", "withholding", "billing_reference", "line_allowances",
-            "allowances", "charges", "other_taxes", "unit")
+            "allowances", "charges", "other_taxes", "unit", "references")
 #: the unit a provider without a unit field is taken to mean (UN/ECE C62, "adet")
 DEFAULT_UNIT = "C62"
 
@@ -87,6 +87,9 @@ def features(inv: model.Invoice) -> dict[str, str]:
         add("billing_reference", "billing_references")
     if inv.allowances:
         add("allowances", "allowances")
+    for key in ("order_reference", "despatch_references", "contract_reference", "additional_references"):
+        if getattr(inv, key):
+            add("references", key)
     if inv.charges:
         add("charges", "charges")
     for i, line in enumerate(inv.lines):
@@ -230,6 +233,8 @@ def _values(inv: model.Invoice, field: str) -> list[tuple[str, str | None]]:
         return [("id", inv.id or inv.uuid)]
     if field == "lines[].code|name":
         return [(f"lines[{i}].{'code' if ln.code else 'name'}", ln.code or ln.name) for i, ln in enumerate(inv.lines)]
+    if field == "notes[]":
+        return [(f"notes[{i}]", note) for i, note in enumerate(inv.notes)]
     if field == "lines[].description":
         return [(f"lines[{i}].description", ln.description) for i, ln in enumerate(inv.lines)]
     return []
