@@ -119,6 +119,8 @@ def stored_view(provider: str, rec: dict[str, Any], want: dict[str, Any]) -> dic
             "profile": want["profile"], "type": kind, "id": m.get("InvoiceNo"), "uuid": want["uuid"],
             "issue_date": want["issue_date"] if m["InvoiceDate"] == str(want["issue_date"]) else m["InvoiceDate"],
             "currency": "TRY", "exchange_rate": None,   # no currency codes in the page: TRY
+            # parties by reference: FirmID is the supplier, ClientCode the customer's account
+            # card in Logo (which holds its title and address; the page has no field for them)
             "supplier": want["supplier"], "customer": m["ClientCode"], "customer_name": want["customer_name"],
             "lines": lines,
             "totals": {**want["totals"], "line_extension": sum((x["net"] for x in lines), Decimal("0.00"))},
