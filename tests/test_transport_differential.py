@@ -10,7 +10,7 @@ SQLite file: a restarted fake must still hold every invoice it accepted.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,6 @@ from ubltr.transport.logo import UNIT_CODES
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = sorted((ROOT / "fixtures").glob("*.json"))
 PROVIDERS = ["nilvera", "hepsiburada", "propars", "bizimhesap", "logo"]
-CENT = Decimal("0.01")
 
 
 def _d(v: Any) -> Decimal | None:
@@ -57,11 +56,6 @@ def view(inv: model.Invoice) -> dict[str, Any]:
                    "tax_total": t.tax_total, "tax_inclusive": t.tax_inclusive, "payable": t.payable},
         "billing_references": sorted(r.id for r in inv.billing_references),
     }
-
-
-def _percent(part1: str, part2: str) -> Decimal:
-    return Decimal(Fraction(int(part1), int(part2)) * 100 // 1) if (Fraction(int(part1), int(part2)) * 100).denominator == 1 \
-        else Decimal(str(float(Fraction(int(part1), int(part2)) * 100)))
 
 
 def stored_view(provider: str, rec: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
