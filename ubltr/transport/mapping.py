@@ -156,7 +156,7 @@ def problems(provider: str, inv: model.Invoice) -> list[Problem]:
         return []
     out = []
     for feat, path in features(inv).items():
-        if feat in carries or (feat == "exchange_rate" and inv.currency in row["currencies"]):
+        if feat in carries:
             continue
         out.append(Problem(provider, f"UBLTR-{provider.upper()}-{feat.upper()}", path,
                            f"cannot carry {feat.replace('_', ' ')}: {_why(spec, feat, 'no field for it')}",
