@@ -272,6 +272,9 @@ def _refuse_unmappable(name: str, docs: list[Any], paths: list[str]) -> None:
     from .. import model
     from ..transport import mapping
 
+    note = mapping.table()[name].get("content_note")
+    if note and docs:
+        click.echo(f"note: {note}", err=True)
     for path, doc in zip(paths, docs):
         try:
             if doc.neutral is not None and mapping.table()[name].get("content") == "fields":
