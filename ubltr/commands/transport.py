@@ -228,7 +228,7 @@ def send_cmd(provider: str | None, config_path: str | None, outbox_target: str |
             docs.append(_document(path, read_input(path), alias or config.get("alias"), resolver))
         except ValueError as exc:
             fail(f"{path}: {exc}")
-    _refuse_unmappable(name, docs, [p for p in _expand(inputs)])
+    _say_unmappable(name, docs, [p for p in _expand(inputs)])
     outbox = _open_outbox(_outbox_target(outbox_target, config))
     try:
         added, present = outbox.add(docs, name)
@@ -266,7 +266,7 @@ def _auto_profile_resolver(name: str, config: dict[str, Any]):  # type: ignore[n
     return resolve
 
 
-def _refuse_unmappable(name: str, docs: list[Any], paths: list[str]) -> None:
+def _say_unmappable(name: str, docs: list[Any], paths: list[str]) -> None:
     """Say, per file, what the provider cannot carry (the client refuses it before any
     request too; this names the file)."""
     from .. import model
