@@ -344,3 +344,124 @@ def test_a_client_bug_leaves_the_entry_for_the_next_run(tmp_path):
         summary = Sender(ob, Buggy([]), SendPolicy(workers=1)).run()
         assert summary.errors and "client bug" in summary.errors[0][1]
         assert ob.get(doc.uuid).state is State.SENDING  # asked about, never blindly resent
+
+
+# ---------------------------------------------------------------- the lock is the database file
+
+_HOLD = """
+import sys, time
+from ubltr.outbox import Outbox
+with Outbox(sys.argv[1]) as ob, ob.exclusive():
+    print("held", flush=True)
+    time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("spelling", ["symlink", "hardlink", "dotdot"])
+def test_two_senders_through_different_paths_cannot_share_one_outbox(tmp_path, spelling):
+    import os
+    import subprocess
+    import sys
+
+    real = tmp_path / "real" / "outbox.sqlite"
+    real.parent.mkdir()
+    Outbox(str(real)).close()
+    other = tmp_path / "other"
+    other.mkdir()
+    if spelling == "symlink":
+        alias = other / "link.sqlite"
+        alias.symlink_to(real)
+    elif spelling == "hardlink":
+        alias = other / "hard.sqlite"
+        os.link(real, alias)
+    else:
+        alias = other / ".." / "real" / "outbox.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(alias)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        with Outbox(str(real)) as ob:   # old code: <path>.lock per spelling, both senders ran
+            with pytest.raises(OutboxError, match="another sender"):
+                with ob.exclusive():
+                    pass
+        # and within one process, two Outbox objects on one file exclude each other too
+    finally:
+        proc.kill()
+        proc.wait()
+    with Outbox(str(real)) as a, Outbox(str(alias)) as b:
+        with a.exclusive():
+            with pytest.raises(OutboxError):
+                with b.exclusive():
+                    pass
+        with b.exclusive():   # released: the next sender (a resume) gets it
+            pass
+
+
+# ---------------------------------------------------------------- #15: corrupt outbox, DSN secrets
+
+def _corrupt_outbox(path: Path) -> None:
+    with Outbox(str(path)) as ob:
+        ob.add(make_docs(40), "nilvera")
+    import sqlite3
+
+    conn = sqlite3.connect(str(path))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert len(data) > 6 * page
+    for at in range(2 * page, len(data) - page, page):   # every page after the schema: garbage
+        data[at:at + 64] = b"\xde\xad\xbe\xef" * 16
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("command", [["outbox", "list"], ["outbox", "resume"], ["outbox", "status"]])
+def test_a_corrupt_outbox_is_one_clear_line_not_a_traceback(tmp_path, command):
+    from ubltr.cli import cli
+
+    path = tmp_path / "ob.sqlite"
+    _corrupt_outbox(path)
+    r = CliRunner().invoke(cli, [*command, "--outbox", str(path)])
+    out = r.output
+    assert r.exit_code == 2, (r.exit_code, out, r.exception)
+    assert isinstance(r.exception, SystemExit) and "Traceback" not in out
+    assert "corrupt" in out and str(path) in out and len(out.strip().splitlines()) == 1, out
+
+
+@pytest.mark.parametrize("dsn", [
+    "postgresql://ubltr:hunter2@127.0.0.1:1/db",
+    "postgresql://127.0.0.1:1/db?user=ubltr&password=hunter2",
+    "postgres://ubltr:hunter2@127.0.0.1:1/db?sslpassword=hunter2&connect_timeout=1",
+])
+@pytest.mark.parametrize("command", [["outbox", "list"], ["outbox", "status"], ["outbox", "resume"]])
+def test_a_dsn_password_is_never_printed(dsn, command):
+    from ubltr.cli import cli
+
+    r = CliRunner().invoke(cli, [*command, "--outbox", dsn])
+    assert r.exit_code == 2 and "hunter2" not in r.output, r.output   # old code: '?password=' echoed
+    assert "127.0.0.1" in r.output
+
+
+def test_redact_keeps_what_helps_and_drops_secrets():
+    from ubltr.outbox import redact, scrub
+
+    assert redact("postgresql://u:p%40ss@h:5432/db?password=x&sslmode=require") == \
+        "postgresql://u:***@h:5432/db?password=***&sslmode=require"
+    assert redact("/tmp/outbox.sqlite") == "/tmp/outbox.sqlite"
+    assert "p@ss" not in scrub("failed for p@ss at postgresql://u:p%40ss@h/db", "postgresql://u:p%40ss@h/db")
+    assert "hunter2" not in repr(Outbox.__new__(Outbox).__class__) and "hunter2" not in redact(
+        "postgresql://u:hunter2@h/db")
+
+
+def test_an_outbox_deleted_and_created_again_is_still_locked_by_its_file(tmp_path):
+    path = tmp_path / "ob.sqlite"
+    for _ in range(3):
+        with Outbox(str(path)) as a, Outbox(str(path)) as b:
+            with a.exclusive():
+                with pytest.raises(OutboxError):
+                    with b.exclusive():
+                        pass
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(path) + suffix)
+            if p.exists():
+                p.unlink()

@@ -137,7 +137,9 @@ def test_reliability(name: str, tmp_path: Path) -> None:
         (inputs / f"{i:05d}.xml").write_bytes(with_identity(xml, u, f"REL2026{i + 1:09d}"))
 
     started = time.monotonic()
-    with FakeServer(handler, faults=FaultPlan(FAIL_RATE, seed=SEED, weights=WEIGHTS), hold=HOLD) as fake:
+    state = str(tmp_path / "fake-state.sqlite")   # the fake's memory, kept across its restart
+    fake = FakeServer(handler, faults=FaultPlan(FAIL_RATE, seed=SEED, weights=WEIGHTS), hold=HOLD, state=state).start()
+    try:
         cfg = tmp_path / "cfg.json"
         cfg.write_text(json.dumps({"provider": name, "base_url": fake.url, "timeout": CLIENT_TIMEOUT,
                                    "backoff": 0.01, "max_backoff": 0.05, **fake.handler.ctx.credentials}))
@@ -148,6 +150,14 @@ def test_reliability(name: str, tmp_path: Path) -> None:
 
         killed1 = _run_and_kill(["send", *common, str(inputs)], db, N // 3, log)
         in_flight |= {u for u, (s, _) in _states(db).items() if s == "sending"}
+        # the provider restarts too: same port, same state file, a fresh fault sequence;
+        # it must still know every invoice it accepted (an in-memory fake answered
+        # "not found" and took them again)
+        port, events, requests = fake.port, list(fake.events), fake.requests
+        fake.stop()
+        fake = FakeServer(handler, port=port, faults=FaultPlan(FAIL_RATE, seed=SEED + 1, weights=WEIGHTS),
+                          hold=HOLD, state=state).start()
+        fake.events[:0], fake.requests = events, requests
         killed2 = _run_and_kill(["outbox", "resume", *common], db, (2 * N) // 3, log)
         in_flight |= {u for u, (s, _) in _states(db).items() if s == "sending"}
         for _ in range(5):  # resume until everything is final (bounded)
@@ -155,6 +165,8 @@ def test_reliability(name: str, tmp_path: Path) -> None:
             if _final_count(db) == N:
                 break
         stats = fake.stats()
+    finally:
+        fake.stop()
     elapsed = time.monotonic() - started
     output = log.read_text(errors="replace")
     assert "Traceback" not in output, output[-3000:]

@@ -68,7 +68,7 @@ def test_line_totals_equal_the_engine_and_the_fake_accepts_them(n):
 
 @pytest.mark.parametrize("change, fragment", [
     ({"allowances": [{"reason": "x", "amount": "1.00"}]}, "allowances"),
-    ({"lines": [dict(neutral()["lines"][0], allowances=[{"rate": "10"}])]}, "discount enumerations"),
+    ({"lines": [dict(neutral()["lines"][0], allowances=[{"rate": "10"}])]}, "enumerations"),
     ({"currency": "USD", "exchange_rate": "32.5"}, "currency"),
     ({"lines": [dict(neutral()["lines"][0], unit="XYZ")]}, "unit"),
     ({"lines": [dict(neutral()["lines"][0], code="X" * 26)]}, "ItemCode"),
@@ -161,3 +161,30 @@ def test_fake_checks_firm_auth_and_document_columns(fake):
         denied = client_for(locked, authorization="").send(doc(neutral()))
         assert denied.outcome is Outcome.RETRYABLE and denied.http_status == 401
         assert client_for(locked).send(doc(neutral())).outcome is Outcome.ACCEPTED
+
+
+@pytest.mark.parametrize("where, key, value, words", [
+    ("main", "InvoiceType", 3, "InvoiceType"),          # a return type the company (and the page) does not define
+    ("line", "UnitCode", "KUTU", "birim setinde yok"),   # not an opened unit set
+])
+def test_fake_refuses_types_and_unit_sets_the_company_lacks(fake, where, key, value, words):
+    (firm,) = body_of(neutral())
+    target = firm["MainParams"][0] if where == "main" else firm["MainParams"][0]["LineParams"][0]
+    target[key] = value
+    r = httpx.post(fake.url + TRANSFER_PATH, json=[json.loads(json.dumps(firm, default=str))], timeout=2).json()
+    assert r["Responseline"][0]["Isucceed"] is False and words in r["Responseline"][0]["ResponseMsg"]
+    assert fake.stats()["created"] == {}
+
+
+@pytest.mark.parametrize("notes, fragment", [
+    (["a", "b", "c", "d"], "three Description fields"),
+    (["x" * 52], "51 characters"),
+])
+def test_notes_maxiapi_cannot_hold_are_refused_not_cut(notes, fragment):
+    # old code: the first three notes, each cut to 51 characters, without a word
+    calls = []
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: calls.append(r) or httpx.Response(200)))
+    res = LogoClient(http, firm_id=1, period_no=1).send(doc(neutral(notes=notes)))
+    assert res.outcome is Outcome.REJECTED and fragment in res.message and calls == []
+    (main,) = body_of(neutral(notes=["x" * 51, "y", "z"]))[0]["MainParams"]
+    assert (main["Description1"], main["Description3"]) == ("x" * 51, "z")

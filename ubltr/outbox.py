@@ -35,7 +35,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .transport.base import RETRY_STATUSES, Document, Outcome, Provider, SendResult
+from .transport.base import (CONFIGURATION, RETRY_STATUSES, ConfigurationError, Document, Outcome, Provider,
+                             SendResult)
 
 
 class State(str, enum.Enum):
@@ -46,9 +47,12 @@ class State(str, enum.Enum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     NEEDS_RECONCILIATION = "needs_reconciliation"
+    CANCELLED = "cancelled"      # the provider had it, then it was cancelled (e-Arşiv)
+    ABANDONED = "abandoned"      # an operator decided not to pursue it (ubltr outbox reconcile)
 
 
-FINAL = frozenset({State.ACCEPTED, State.REJECTED, State.NEEDS_RECONCILIATION})
+FINAL = frozenset({State.ACCEPTED, State.REJECTED, State.NEEDS_RECONCILIATION, State.CANCELLED,
+                   State.ABANDONED})
 
 
 class OutboxError(RuntimeError):
@@ -111,11 +115,76 @@ def _is_dsn(target: str) -> bool:
     return target.startswith(("postgresql://", "postgres://"))
 
 
+def _db_errors() -> tuple[type[Exception], ...]:
+    errors: list[type[Exception]] = [sqlite3.DatabaseError]
+    try:
+        import psycopg
+    except ImportError:
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
+_DB_ERRORS = _db_errors()
+
+_SECRET_PARAMS = frozenset({"password", "passwd", "pass", "pwd", "sslpassword", "token", "secret"})
+
+
+def redact(target: str) -> str:
+    """``target`` fit to print: a URL's ``user:password@`` and ``?password=`` (and
+    other secret query parameters) become ``***``; a file path is returned as is."""
+    if "://" not in target:
+        return target
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(target)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, hostport = netloc.rpartition("@")
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+        query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v)
+                           for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return target.split("://", 1)[0] + "://***"
+
+
+def _secrets_of(target: str) -> list[str]:
+    """The secret strings inside a DSN (to scrub them from any message that echoes them)."""
+    if "://" not in target:
+        return []
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    out = []
+    try:
+        parts = urlsplit(target)
+        if parts.password:
+            out += [parts.password, unquote(parts.password)]
+        out += [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_PARAMS and v]
+    except ValueError:
+        pass
+    return [s for s in out if s]
+
+
+def scrub(message: str, target: str) -> str:
+    """``message`` with ``target`` shown redacted and none of its secrets left."""
+    message = message.replace(target, redact(target))
+    for secret in _secrets_of(target):
+        message = message.replace(secret, "***")
+    return message
+
+
 class Outbox:
     """The journal.  ``target`` is a file path (SQLite) or a ``postgresql://`` DSN.
 
     Safe to share between threads (one database connection per thread).
     """
+
+    def __repr__(self) -> str:
+        return f"<Outbox {redact(self.target)}>"
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -155,6 +224,14 @@ class Outbox:
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
+        try:
+            with self._tx_raw() as cur:
+                yield cur
+        except _DB_ERRORS as exc:
+            raise self._db_error(exc) from None
+
+    @contextmanager
+    def _tx_raw(self) -> Iterator[Any]:
         conn = self._conn()
         if self.kind == "sqlite":
             conn.execute("BEGIN IMMEDIATE")
@@ -169,7 +246,24 @@ class Outbox:
                 with conn.cursor() as cur:
                     yield _Cursor(cur, self._sql)
 
+    def _db_error(self, exc: Exception) -> OutboxError:
+        """A database error as one clear line (no traceback, no secret)."""
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            what = "is corrupt (restore it from a backup; 'sqlite3 FILE .recover' may save its rows)"
+        elif "locked" in text or "busy" in text:
+            what = "is locked by another process"
+        else:
+            what = "cannot be read"
+        return OutboxError(scrub(f"outbox {self.target} {what}: {type(exc).__name__}: {text}", self.target))
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._query_raw(sql, params)
+        except _DB_ERRORS as exc:
+            raise self._db_error(exc) from None
+
+    def _query_raw(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         conn = self._conn()
         if self.kind == "sqlite":
             return conn.execute(sql, params).fetchall()
@@ -183,9 +277,10 @@ class Outbox:
         """Hold the outbox's sender lock: one sending process per outbox at a time.
 
         Two senders on one outbox could both find an entry ``sending`` and, asking the
-        provider before the other's request arrived, resend it. The lock dies with its
-        process (``flock`` on ``<file>.lock``; a PostgreSQL session advisory lock), so a
-        killed sender never blocks the resume.
+        provider before the other's request arrived, resend it. The lock is the database
+        file itself (``flock`` on the SQLite file, whatever path, symlink or hard link
+        names it; a PostgreSQL session advisory lock in that database), and it dies with
+        its process, so a killed sender never blocks the resume.
         """
         if self.kind == "postgres":
             conn = self._connect()
@@ -199,15 +294,21 @@ class Outbox:
             return
         import fcntl
 
-        fd = os.open(self.target + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
+        key, fd = _file_lock_fd(self.target)
+        with _LOCK_GUARD:
+            if key in _LOCKS_HELD:   # another sender in this process (flock is per open file)
+                raise OutboxError("another sender is running on this outbox")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise OutboxError("another sender is running on this outbox") from None
+            _LOCKS_HELD.add(key)
+        try:
             yield
         finally:
-            os.close(fd)
+            with _LOCK_GUARD:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                _LOCKS_HELD.discard(key)
 
     def close(self) -> None:
         with self._lock:
@@ -311,6 +412,52 @@ class Outbox:
             raise OutboxError(f"{uuid}: already final ({entry.state.value})")
         self.record(uuid, state, event="resolved", note=note)
 
+    #: an operator's decisions on a ``needs_reconciliation`` entry (``ubltr outbox reconcile``)
+    DECISIONS = ("delivered", "resend", "abandon")
+
+    def reconcile(self, uuid: str, decision: str, note: str, *, supports_status: bool = False,
+                  provider_id: str | None = None, invoice_number: str | None = None) -> State:
+        """Record an operator's decision on a ``needs_reconciliation`` entry; returns the new state.
+
+        ``delivered``: the provider has it (seen on its portal) -> ``accepted``
+        (``provider_id`` / ``invoice_number`` as the portal shows them);
+        ``resend``: the provider does not have it -> sent again by the next run: ``unknown``
+        for a provider with a status lookup (so it is asked first, and a resend stays
+        exactly-once through its key), else ``queued``;
+        ``abandon``: not to be pursued -> ``abandoned`` (final).
+        The journal keeps every earlier event; this adds one ``reconciled`` event."""
+        if decision not in self.DECISIONS:
+            raise OutboxError(f"decision must be one of {', '.join(self.DECISIONS)}, not {decision!r}")
+        if not note or not note.strip():
+            raise OutboxError("a note is required: say what you checked (it stays in the journal)")
+        entry = self.get(uuid)
+        if entry is None:
+            raise OutboxError(f"{uuid}: not in the outbox")
+        if entry.state is not State.NEEDS_RECONCILIATION:
+            raise OutboxError(f"{uuid}: is {entry.state.value}, not needs_reconciliation")
+        state = {"delivered": State.ACCEPTED, "abandon": State.ABANDONED,
+                 "resend": State.UNKNOWN if supports_status else State.QUEUED}[decision]
+        now = time.time()
+        detail = json.dumps({"state": state.value, "decision": decision, "note": note, "from": entry.state.value,
+                             "provider_id": provider_id, "invoice_number": invoice_number})
+        sets, params = ["state = ?", "updated_at = ?"], [state.value, now]
+        if provider_id:
+            sets.append("provider_id = ?")
+            params.append(provider_id)
+        if invoice_number:
+            sets.append("invoice_number = ?")
+            params.append(invoice_number)
+        with self._tx() as cur:
+            # only from needs_reconciliation: a concurrent decision or sender cannot be overwritten
+            cur.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE uuid = ? AND state = ?",
+                        [*params, uuid, State.NEEDS_RECONCILIATION.value])
+            cur.execute("SELECT state FROM outbox WHERE uuid = ?", (uuid,))
+            if cur.fetchone()[0] != state.value:
+                raise OutboxError(f"{uuid}: changed while deciding; look again")
+            cur.execute("INSERT INTO outbox_log (uuid, at, event, detail) VALUES (?, ?, ?, ?)",
+                        (uuid, now, "reconciled", detail))
+        return state
+
     # ------------------------------------------------------------------ reading
     def get(self, uuid: str) -> Entry | None:
         rows = self._query(f"SELECT {', '.join(_COLUMNS)} FROM outbox WHERE uuid = ?", (uuid,))
@@ -353,6 +500,30 @@ class Outbox:
 
     def providers(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT provider FROM outbox ORDER BY provider")]
+
+
+#: one open descriptor per database file (device, inode), kept for the life of the process:
+#: closing any descriptor of a file drops the process's POSIX locks on it, which are
+#: SQLite's own, so ours is never closed; flock() and SQLite's fcntl() locks are independent
+_LOCK_FDS: dict[tuple[int, int], int] = {}
+_LOCKS_HELD: set[tuple[int, int]] = set()
+_LOCK_GUARD = threading.Lock()
+
+
+def _file_lock_fd(path: str) -> tuple[tuple[int, int], int]:
+    with _LOCK_GUARD:
+        st = os.stat(path)   # no descriptor opened (and so none closed) for a known file
+        key = (st.st_dev, st.st_ino)
+        fd = _LOCK_FDS.get(key)
+        if fd is not None and os.fstat(fd).st_nlink == 0:
+            # that file was deleted and its inode number reused: the old descriptor
+            # locks nothing anyone sees (closing it drops no lock on the new file)
+            os.close(fd)
+            fd = None
+        if fd is None:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            _LOCK_FDS[key] = fd
+        return key, fd
 
 
 class _Cursor:
@@ -531,9 +702,19 @@ class Sender:
                 self._pause(sends)
             sends += 1
             doc = self.outbox.document(uuid)
+            refusal = getattr(p, "refusal", None)
+            reason = refusal(doc) if refusal is not None else None
+            if reason:
+                # the provider's fields cannot carry it: refused here, nothing was sent
+                state = State.REJECTED
+                self.outbox.record(uuid, state, SendResult(Outcome.REJECTED, p.name, uuid, error_code="ubltr:mapping",
+                                                           message=reason), event="refused")
+                break
             self.outbox.begin_attempt(uuid)
             try:
                 r = p.send(doc)
+            except ConfigurationError as exc:
+                r = SendResult(Outcome.RETRYABLE, p.name, uuid, error_code=CONFIGURATION, message=str(exc))
             except ValueError as exc:
                 # the client could not express the document for this provider (mapping),
                 # before any request: nothing was sent, and resending cannot help
@@ -545,6 +726,10 @@ class Sender:
             if r.outcome is Outcome.RETRYABLE and r.http_status in (401, 403):
                 self.outbox.record(uuid, State.QUEUED, r, event="answer")
                 raise CredentialsRefused(f"{p.name}: credentials refused ({r.http_status}); nothing more sent")
+            if r.outcome is Outcome.RETRYABLE and r.error_code == CONFIGURATION:
+                # nothing left this machine: back to queued (never "unknown", never reconciliation)
+                self.outbox.record(uuid, State.QUEUED, r, event="local")
+                raise CredentialsRefused(f"{p.name}: {r.message}; nothing more sent")
             state = _STATE[r.outcome]
             self.outbox.record(uuid, state, r, event="answer")
         return state
@@ -560,6 +745,7 @@ def _said_not_found(r: SendResult) -> bool:
 
 
 _STATE = {
+    Outcome.CANCELLED: State.CANCELLED,
     Outcome.ACCEPTED: State.ACCEPTED,
     Outcome.REJECTED: State.REJECTED,
     Outcome.PENDING: State.PENDING,

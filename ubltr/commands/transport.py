@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -66,11 +68,30 @@ def _outbox_target(option: str | None, config: dict[str, Any]) -> str:
 def _open_outbox(target: str):  # type: ignore[no-untyped-def]
     from ..outbox import Outbox, OutboxError
 
+    from ..outbox import redact, scrub
+
     try:
         return Outbox(target)
-    except (OutboxError, OSError, Exception) as exc:  # sqlite3/psycopg errors: a clear message, no traceback
-        shown = target.split("@")[-1] if "://" in target else target  # never echo a DSN password
-        fail(f"outbox {shown}: cannot open ({type(exc).__name__}: {exc})".replace(target, shown))
+    except OutboxError as exc:
+        fail(scrub(str(exc), target))
+    except Exception as exc:  # sqlite3/psycopg/OS errors: one clear line, no traceback, no password
+        first = (str(exc).splitlines() or [""])[0]
+        fail(scrub(f"outbox {redact(target)}: cannot open ({type(exc).__name__}: {first})", target))
+
+
+def _clean_errors(fn):  # type: ignore[no-untyped-def]
+    """Outbox errors (corrupt or locked database, misuse) end the command with one line, exit 2."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..outbox import OutboxError
+
+        try:
+            return fn(*args, **kwargs)
+        except OutboxError as exc:
+            fail(str(exc))
+    return wrapper
 
 
 def _make_client(name: str, config: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -105,9 +126,10 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
     return files
 
 
-def _document(path: str, data: bytes, alias: str | None):  # type: ignore[no-untyped-def]
+def _document(path: str, data: bytes, alias: str | None, resolver: Any = None):  # type: ignore[no-untyped-def]
     """A Document from UBL-TR XML (with its neutral form, for JSON-API providers) or from
-    neutral JSON (built to UBL-TR with ``ubltr.render``)."""
+    neutral JSON (built to UBL-TR with ``ubltr.render``).  ``resolver(neutral) ->
+    (neutral, alias)`` settles ``"profile": "auto"`` through the provider's lookup."""
     from ..transport.base import Document
 
     if path.endswith(".json"):
@@ -115,7 +137,13 @@ def _document(path: str, data: bytes, alias: str | None):  # type: ignore[no-unt
         from .. import render
 
         try:
-            inv = model.loads(data)
+            raw = model.parse_json(data)
+            if isinstance(raw, dict) and raw.get("profile") == "auto":
+                if resolver is None:
+                    raise ValueError("profile 'auto' needs a provider with a taxpayer lookup (ubltr send)")
+                raw, found_alias = resolver(raw)
+                alias = alias or found_alias
+            inv = model.load(raw)
         except model.InvoiceInputError as exc:
             raise ValueError("; ".join(f"{p.path or '(root)'}: {p.message}" for p in exc.problems)) from None
         xml = render.build(inv)
@@ -189,6 +217,7 @@ _reissue_opt = click.option(
 @click.option("--json", "as_json", is_flag=True, help="print the state counts as JSON")
 @_reissue_opt
 @click.argument("inputs", nargs=-1, required=True)
+@_clean_errors
 def send_cmd(provider: str | None, config_path: str | None, outbox_target: str | None, alias: str | None,
              workers: int, max_attempts: int, as_json: bool, reissue_signed: bool, inputs: tuple[str, ...]) -> None:
     """Send documents (UBL-TR *.xml or neutral *.json files, or directories of *.xml)
@@ -202,11 +231,13 @@ def send_cmd(provider: str | None, config_path: str | None, outbox_target: str |
     config = _load_config(config_path)
     name = _provider_name(provider, config)
     docs = []
+    resolver = _auto_profile_resolver(name, config)
     for path in _expand(inputs):
         try:
-            docs.append(_document(path, read_input(path), alias or config.get("alias")))
+            docs.append(_document(path, read_input(path), alias or config.get("alias"), resolver))
         except ValueError as exc:
             fail(f"{path}: {exc}")
+    _say_unmappable(name, docs, [p for p in _expand(inputs)])
     outbox = _open_outbox(_outbox_target(outbox_target, config))
     try:
         added, present = outbox.add(docs, name)
@@ -226,6 +257,186 @@ def send_cmd(provider: str | None, config_path: str | None, outbox_target: str |
     sys.exit(_report(counts, as_json, summary.stopped))
 
 
+def _auto_profile_resolver(name: str, config: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """``"profile": "auto"`` -> TEMELFATURA (config ``auto_efatura_profile``) or
+    EARSIVFATURA by the provider's taxpayer lookup; the client is built on first use."""
+    made: list[Any] = []
+
+    def resolve(neutral: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        from ..transport import lookup
+        from ..transport.base import ProviderError
+
+        if not made:
+            made.append(_make_client(name, config))
+        try:
+            out, who = lookup.resolve_profile(
+                neutral, made[0], efatura_profile=str(_provider_config(config, name).get(
+                    "auto_efatura_profile") or "TEMELFATURA"))
+        except ProviderError as exc:
+            raise ValueError(f"profile 'auto': {exc}") from None
+        return out, (who.aliases[0] if who and who.registered and who.aliases else None)
+    return resolve
+
+
+def _say_unmappable(name: str, docs: list[Any], paths: list[str]) -> None:
+    """Say, per file, what the provider cannot carry (the client refuses it before any
+    request too; this names the file)."""
+    from .. import model
+    from ..transport import mapping
+
+    note = mapping.table()[name].get("content_note")
+    if note and docs:
+        click.echo(f"note: {note}", err=True)
+    for path, doc in zip(paths, docs):
+        try:
+            if doc.neutral is not None and mapping.table()[name].get("content") == "fields":
+                problems = mapping.problems(name, model.load(doc.neutral))
+            else:
+                problems = []
+                mapping.refuse_profile(name, doc.profile)
+        except mapping.MappingError as exc:
+            click.echo(f"{path}: {exc}", err=True)
+            continue
+        except ValueError:
+            continue
+        if problems:
+            click.echo(f"{path}: {name} cannot carry: " + "; ".join(str(p) for p in problems), err=True)
+
+
+# ---------------------------------------------------------------------- status, cancel, lookup
+
+_provider_opt = click.option("--provider", "provider", help="provider name (default: 'provider' in the configuration)")
+
+
+def _client_for(provider: str | None, config_path: str | None):  # type: ignore[no-untyped-def]
+    config = _load_config(config_path)
+    name = _provider_name(provider, config)
+    return name, config, _make_client(name, config)
+
+
+def _result_line(r: Any) -> str:
+    parts = [r.uuid, r.outcome.value]
+    if r.invoice_number:
+        parts.append(f"number {r.invoice_number}")
+    if r.error_code:
+        parts.append(f"code {r.error_code}")
+    if r.message:
+        parts.append(str(r.message)[:200])
+    return "\t".join(parts)
+
+
+def _result_json(r: Any) -> str:
+    return json.dumps({"uuid": r.uuid, "provider": r.provider, "outcome": r.outcome.value,
+                       "invoice_number": r.invoice_number, "provider_id": r.provider_id,
+                       "error_code": r.error_code, "message": r.message, "http_status": r.http_status},
+                      ensure_ascii=False)
+
+
+@click.command("status")
+@_provider_opt
+@click.option("--config", "config_path", type=str, help="JSON or TOML configuration file")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per document")
+@click.argument("uuids", nargs=-1, required=True)
+def status_cmd(provider: str | None, config_path: str | None, as_json: bool, uuids: tuple[str, ...]) -> None:
+    """Ask the provider where each document (by UUID) stands.
+
+    Exit 0 when every document is accepted, pending or cancelled; 1 when any is
+    rejected, unknown to the provider or the question went unanswered; 2 on bad input
+    or a provider without a status lookup."""
+    from ..transport.base import CONFIGURATION, Outcome, ProviderError
+
+    name, _, client = _client_for(provider, config_path)
+    if not client.supports_status:
+        fail(f"{name}: no status lookup in its documents (see docs/transport-providers.md)")
+    worst = EXIT_OK
+    for uuid in uuids:
+        try:
+            r = client.status(uuid)
+        except ProviderError as exc:
+            fail(str(exc))
+        if r.error_code == CONFIGURATION:
+            fail(f"{name}: {r.message}")
+        if r.outcome is Outcome.RETRYABLE and r.http_status is None:   # no answer came: not "not found"
+            r = type(r)(Outcome.UNKNOWN, r.provider, r.uuid, error_code=r.error_code, message=r.message)
+        if r.outcome is Outcome.RETRYABLE:   # a status RETRYABLE is the provider's "no such document"
+            r = type(r)(r.outcome, r.provider, r.uuid, error_code=r.error_code or "NotFound",
+                        message=r.message or "the provider has no document with this UUID", http_status=r.http_status)
+        click.echo(_result_json(r) if as_json else _result_line(r).replace("\tretryable", "\tnot_found"))
+        if r.outcome not in (Outcome.ACCEPTED, Outcome.PENDING, Outcome.CANCELLED):
+            worst = EXIT_INVALID
+    sys.exit(worst)
+
+
+@click.command("cancel")
+@_provider_opt
+@click.option("--config", "config_path", type=str, help="JSON or TOML configuration file")
+@click.option("--outbox", "outbox_target", help="record the cancellation in this outbox when the document is there")
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("uuids", nargs=-1, required=True)
+@_clean_errors
+def cancel_cmd(provider: str | None, config_path: str | None, outbox_target: str | None, as_json: bool,
+               uuids: tuple[str, ...]) -> None:
+    """Cancel e-Arşiv invoices at the provider (e-Fatura is answered by its receiver, not cancelled).
+
+    A cancelled document in the outbox moves to ``cancelled`` (its history is kept)."""
+    from ..outbox import State
+    from ..transport.base import Outcome, ProviderError, Unsupported
+
+    name, config, client = _client_for(provider, config_path)
+    outbox = _open_outbox(_outbox_target(outbox_target, config)) if (outbox_target or config.get("outbox")) else None
+    worst = EXIT_OK
+    for uuid in uuids:
+        try:
+            r = client.cancel(uuid)
+        except Unsupported as exc:
+            fail(f"{exc} (its documents define no cancel)")
+        except ProviderError as exc:
+            fail(str(exc))
+        click.echo(_result_json(r) if as_json else _result_line(r))
+        if r.outcome is Outcome.ACCEPTED:
+            if outbox is not None and outbox.get(uuid) is not None:
+                outbox.record(uuid, State.CANCELLED, r, event="cancelled", note="cancelled at the provider")
+        else:
+            worst = EXIT_INVALID
+    sys.exit(worst)
+
+
+@click.command("lookup")
+@_provider_opt
+@click.option("--config", "config_path", type=str, help="JSON or TOML configuration file")
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("tax_ids", nargs=-1, required=True)
+def lookup_cmd(provider: str | None, config_path: str | None, as_json: bool, tax_ids: tuple[str, ...]) -> None:
+    """Is VKN/TCKN an e-Fatura user, and with which alias?  (What ``"profile": "auto"`` asks.)
+
+    Exit 0 when every answer came; 1 when a question failed (auth, rate limit,
+    provider unavailable); 2 on a malformed VKN/TCKN or a provider without a lookup."""
+    from ..transport import lookup
+    from ..transport.base import ConfigurationError, OperationFailed, Unsupported
+
+    name, _, client = _client_for(provider, config_path)
+    worst = EXIT_OK
+    for tax_id in tax_ids:
+        try:
+            who = lookup.taxpayer(client, tax_id)
+        except (ConfigurationError, Unsupported) as exc:
+            fail(str(exc))
+        except OperationFailed as exc:
+            click.echo(f"{tax_id}: {exc}", err=True)
+            worst = EXIT_INVALID
+            continue
+        if as_json:
+            click.echo(json.dumps({"tax_id": who.tax_id, "efatura_user": who.registered, "aliases": list(who.aliases),
+                                   "title": who.title, "profile": "TEMELFATURA/TICARIFATURA" if who.registered
+                                   else "EARSIVFATURA"}, ensure_ascii=False))
+        elif who.registered:
+            click.echo(f"{who.tax_id}\te-Fatura user\t{', '.join(who.aliases) or '(alias not given)'}"
+                       + (f"\t{who.title}" if who.title else ""))
+        else:
+            click.echo(f"{who.tax_id}\tnot an e-Fatura user (e-Arşiv)")
+    sys.exit(worst)
+
+
 # ---------------------------------------------------------------------- outbox group
 
 @click.group("outbox")
@@ -242,6 +453,7 @@ _config_opt = click.option("--config", "config_path", type=str, help="JSON or TO
 @_outbox_opt
 @_config_opt
 @click.option("--json", "as_json", is_flag=True)
+@_clean_errors
 def outbox_status(outbox_target: str | None, config_path: str | None, as_json: bool) -> None:
     """Counts of documents by state."""
     config = _load_config(config_path)
@@ -262,6 +474,7 @@ def outbox_status(outbox_target: str | None, config_path: str | None, as_json: b
 @click.option("--state", "states", multiple=True,
               help="only these states (repeatable), e.g. --state needs_reconciliation")
 @click.option("--json", "as_json", is_flag=True)
+@_clean_errors
 def outbox_list(outbox_target: str | None, config_path: str | None, states: tuple[str, ...], as_json: bool) -> None:
     """One line per document: UUID, state, attempts, provider id/number, last error."""
     from ..outbox import State
@@ -291,6 +504,7 @@ def outbox_list(outbox_target: str | None, config_path: str | None, states: tupl
 @click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True)
 @_reissue_opt
+@_clean_errors
 def outbox_resume(outbox_target: str | None, config_path: str | None, provider: str | None, workers: int,
                   max_attempts: int, as_json: bool, reissue_signed: bool) -> None:
     """Drive every unfinished document to a final state (asks for status before any resend)."""
@@ -311,6 +525,7 @@ def outbox_resume(outbox_target: str | None, config_path: str | None, provider: 
 @click.argument("uuid")
 @click.argument("state", type=click.Choice(["accepted", "rejected", "queued"]))
 @click.option("--note", required=True, help="what you checked (kept in the journal)")
+@_clean_errors
 def outbox_resolve(outbox_target: str | None, config_path: str | None, uuid: str, state: str, note: str) -> None:
     """Settle a document by hand after checking the provider (e.g. a needs_reconciliation one)."""
     from ..outbox import OutboxError, State
@@ -322,6 +537,76 @@ def outbox_resolve(outbox_target: str | None, config_path: str | None, uuid: str
     except OutboxError as exc:
         fail(str(exc))
     click.echo(f"{uuid}: {state}")
+
+
+@outbox_group.command("reconcile")
+@_outbox_opt
+@_config_opt
+@click.argument("uuid", required=False)
+@click.argument("decision", required=False, type=click.Choice(["delivered", "resend", "abandon"]))
+@click.option("--note", help="what you checked (kept in the journal); required with a decision")
+@click.option("--provider-id", help="with 'delivered': the provider's id of the document, as its portal shows it")
+@click.option("--number", "invoice_number", help="with 'delivered': the invoice number the provider gave")
+@click.option("--json", "as_json", is_flag=True, help="list as JSON lines")
+@_clean_errors
+def outbox_reconcile(outbox_target: str | None, config_path: str | None, uuid: str | None, decision: str | None,
+                     note: str | None, provider_id: str | None, invoice_number: str | None, as_json: bool) -> None:
+    """Settle documents whose outcome is unknown and cannot be asked (needs_reconciliation).
+
+    Without arguments: each such document with what is known (attempts, the last
+    answer, the journal).  With UUID DECISION --note: record the decision after
+    checking the provider's portal: 'delivered' (it is there), 'resend' (it is not:
+    the next 'ubltr outbox resume' sends it again; for a provider with a status
+    lookup it is asked first, so its key keeps the resend exactly-once), 'abandon'.
+    Nothing in the journal is removed."""
+    from ..outbox import State
+    from ..transport import registry
+
+    config = _load_config(config_path)
+    outbox = _open_outbox(_outbox_target(outbox_target, config))
+    if uuid is None:
+        entries = outbox.entries([State.NEEDS_RECONCILIATION])
+        if not entries and not as_json:
+            click.echo("nothing needs reconciliation")
+        for e in entries:
+            history = outbox.history(e.uuid)
+            sends = sum(1 for h in history if h["event"] == "send")
+            last = e.last_answer or {}
+            if as_json:
+                click.echo(json.dumps({"uuid": e.uuid, "provider": e.provider, "invoice_id": e.invoice_id,
+                                       "attempts": e.attempts, "sends": sends, "last_answer": last,
+                                       "journal": history}, ensure_ascii=False, default=str))
+                continue
+            click.echo(f"{e.uuid}  {e.provider}  invoice {e.invoice_id or '-'}  attempts {e.attempts}")
+            click.echo(f"  last answer: {last.get('outcome', '-')}"
+                       + (f", HTTP {last['http_status']}" if last.get("http_status") else "")
+                       + (f", code {last['error_code']}" if last.get("error_code") else "")
+                       + (f": {str(last.get('message'))[:200]}" if last.get("message") else ""))
+            for h in history[-6:]:
+                d = h["detail"] or {}
+                click.echo(f"  {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(h['at']))}Z {h['event']}"
+                           + (f" -> {d.get('state')}" if d.get("state") else "")
+                           + (f" ({d.get('outcome')})" if d.get("outcome") else "")
+                           + (f" {d.get('note')}" if d.get("note") else ""))
+        if entries and not as_json:
+            click.echo("decide with: ubltr outbox reconcile UUID delivered|resend|abandon --note 'what you checked'")
+        return
+    if decision is None:
+        fail("give a decision: delivered, resend or abandon")
+    if not note:
+        fail("--note is required: say what you checked (it stays in the journal)")
+    entry = outbox.get(uuid)
+    if entry is None:
+        fail(f"{uuid}: not in the outbox")
+    try:
+        supports_status = bool(registry.client_class(entry.provider).supports_status)
+    except Exception:  # noqa: BLE001 - an unknown provider cannot be asked: queue it
+        supports_status = False
+    state = outbox.reconcile(uuid, decision, note, supports_status=supports_status, provider_id=provider_id,
+                             invoice_number=invoice_number)
+    click.echo(f"{uuid}: {decision} -> {state.value}")
+    if decision == "resend":
+        click.echo("run 'ubltr outbox resume' to send it", err=True)
 
 
 # ---------------------------------------------------------------------- fake provider
@@ -337,10 +622,16 @@ def outbox_resolve(outbox_target: str | None, config_path: str | None, uuid: str
 @click.option("--schedule", "schedule_path", help="JSON list of faults for the first requests ('ok' = none)")
 @click.option("--validator", type=click.Choice(["auto", "basic", "real"]), default="auto", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="log every request")
+@click.option("--state", "state", default=None,
+              help="SQLite file holding what the fake accepted, kept across restarts "
+                   "(default ubltr-fake-NAME.sqlite; ':memory:' keeps nothing)")
 def fake_provider(name: str, port: int, fail_rate: float, seed: int, hold: float, weights: str | None,
-                  schedule_path: str | None, validator: str, verbose: bool) -> None:
+                  schedule_path: str | None, validator: str, verbose: bool, state: str | None) -> None:
     """Run provider NAME's fake on 127.0.0.1 (credentials: the provider's test defaults,
-    or UBLTR_FAKE_<KEY> environment variables, e.g. UBLTR_FAKE_API_KEY)."""
+    or UBLTR_FAKE_<KEY> environment variables, e.g. UBLTR_FAKE_API_KEY).
+
+    What it accepts is kept in --state, so a fake that is killed and started again on
+    the same file still knows every invoice it accepted."""
     from ..transport import registry
     from ..transport.fake.server import default_validator, serve
 
@@ -368,19 +659,24 @@ def fake_provider(name: str, port: int, fail_rate: float, seed: int, hold: float
     except RuntimeError as exc:
         fail(f"--validator: {exc}")
 
+    state_file = None if state == ":memory:" else (state or f"ubltr-fake-{name}.sqlite")
+
     def ready(srv) -> None:  # type: ignore[no-untyped-def]
-        click.echo(f"{name} fake listening on {srv.url} (fail rate {fail_rate}, seed {seed})", err=True)
+        kept = f", state {state_file}: {len(srv.ledger.records)} document(s)" if state_file else ", state in memory"
+        click.echo(f"{name} fake listening on {srv.url} (fail rate {fail_rate}, seed {seed}{kept})", err=True)
 
     try:
         serve(handler, port=port, fail_rate=fail_rate, seed=seed, hold=hold, schedule=schedule, weights=mix,
-              credentials=creds, validator=check, verbose=verbose, ready=ready)
+              credentials=creds, validator=check, verbose=verbose, ready=ready, state=state_file)
     except ValueError as exc:
         fail(str(exc))
+    except sqlite3.Error as exc:
+        fail(f"--state {state_file}: cannot use it ({exc})")
     except OSError as exc:
         fail(f"--port {port}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         pass
 
 
-COMMANDS = [send_cmd, outbox_group, fake_provider]
+COMMANDS = [send_cmd, outbox_group, fake_provider, status_cmd, cancel_cmd, lookup_cmd]
 __all__ = ["COMMANDS", "EXIT_BAD_INPUT"]

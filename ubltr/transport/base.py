@@ -37,6 +37,7 @@ class Outcome(str, enum.Enum):
     PENDING = "pending"          # the provider has it and is still processing
     UNKNOWN = "unknown"          # we do not know whether the provider has it (timeout, lost response)
     RETRYABLE = "retryable"      # the provider certainly does not have it (429, 503, refused connection)
+    CANCELLED = "cancelled"      # final: the provider had it and it was cancelled (e-Arşiv iptal)
 
 
 #: XML size we accept when reading a document's identity (the validator has its own limit)
@@ -103,7 +104,7 @@ class SendResult:
 
     @property
     def final(self) -> bool:
-        return self.outcome in (Outcome.ACCEPTED, Outcome.REJECTED)
+        return self.outcome in (Outcome.ACCEPTED, Outcome.REJECTED, Outcome.CANCELLED)
 
 
 Status = SendResult
@@ -115,6 +116,92 @@ class ProviderError(RuntimeError):
 
 class Unsupported(ProviderError):
     """The provider does not offer this operation (e.g. cancel on e-Fatura)."""
+
+
+class ConfigurationError(ProviderError):
+    """The client's configuration cannot work (a control character in a credential, an
+    unusable URL): found before any request, so nothing was sent."""
+
+
+class OperationFailed(ProviderError):
+    """A provider operation (status, fetch, lookup, cancel) did not succeed.
+
+    ``provider``, ``http_status`` (``None`` without an answer), ``codes`` (the
+    provider's error codes, when its answer had any).  Subclasses say why; none of
+    them is a raw ``httpx`` exception."""
+
+    def __init__(self, provider: str, message: str, *, http_status: int | None = None,
+                 codes: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+        self.http_status = http_status
+        self.codes = codes
+
+
+class AuthFailed(OperationFailed):
+    """The provider refused our credentials (401/403)."""
+
+
+class Refused(OperationFailed):
+    """The provider answered no, with its codes (a 4xx or a business error)."""
+
+
+class NotFoundError(Refused):
+    """The provider answered that it has no such document or taxpayer (404)."""
+
+
+class RateLimited(OperationFailed):
+    """The provider asked us to slow down (429)."""
+
+
+class Unavailable(OperationFailed):
+    """No usable answer: no connection, a timeout, a dropped connection, 5xx, an unreadable body."""
+
+
+_CONTROL = {chr(c) for c in range(0x20)} | {"\x7f"}
+
+
+def check_secret(provider: str, key: str, value: str | None) -> None:
+    """Refuse a credential that cannot travel unchanged (a carriage return or other
+    control character, typically pasted with the value): :class:`ConfigurationError`
+    naming the key, never the value."""
+    if value is None:
+        return
+    bad = sorted({f"U+{ord(ch):04X}" for ch in value if ch in _CONTROL})
+    if bad:
+        raise ConfigurationError(f"{provider}: credential {key!r} contains control character(s) "
+                                 f"{', '.join(bad)} (a pasted line break?): fix UBLTR_{provider.upper()}_{key.upper()}")
+
+
+#: httpx errors raised before anything left this machine: the configuration is at fault
+LOCAL_ERRORS: tuple[type[Exception], ...] = (httpx.LocalProtocolError, httpx.UnsupportedProtocol, httpx.InvalidURL)
+
+
+def operation_error(provider: str, what: str, *, exc: Exception | None = None,
+                    response: httpx.Response | None = None, code: str | None = None,
+                    message: str | None = None) -> ProviderError:
+    """The typed error for a failed operation (``what``: "status", "fetch", "lookup" ...)
+    from an httpx exception or an HTTP answer."""
+    if exc is not None:
+        if isinstance(exc, LOCAL_ERRORS):
+            return ConfigurationError(f"{provider}: {what}: the request could not be built "
+                                      f"({type(exc).__name__}); nothing was sent")
+        kind = "no connection" if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) else (
+            "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed")
+        return Unavailable(provider, f"{what}: {kind} ({type(exc).__name__})")
+    assert response is not None
+    st = response.status_code
+    codes = (code,) if code else ()
+    text = f"{what}: HTTP {st}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+    if st in (401, 403):
+        return AuthFailed(provider, f"{what}: credentials refused (HTTP {st})", http_status=st, codes=codes)
+    if st == 429:
+        return RateLimited(provider, text, http_status=st, codes=codes)
+    if st >= 500:
+        return Unavailable(provider, text, http_status=st, codes=codes)
+    if st == 404:
+        return NotFoundError(provider, text, http_status=st, codes=codes)
+    return Refused(provider, text, http_status=st, codes=codes)
 
 
 @runtime_checkable
@@ -130,6 +217,10 @@ class Provider(Protocol):
     def status(self, uuid: str) -> SendResult: ...
 
 
+#: ``error_code`` of a result whose request was never sent because the configuration is unusable
+CONFIGURATION = "ubltr:configuration"
+
+
 def failure_result(provider: str, uuid: str, exc: Exception) -> SendResult:
     """The outcome of a request that got no HTTP answer.
 
@@ -137,6 +228,11 @@ def failure_result(provider: str, uuid: str, exc: Exception) -> SendResult:
     have reached the provider: ``RETRYABLE``.  Anything after the request may have
     left (read timeout, dropped connection) is ``UNKNOWN``.
     """
+    if isinstance(exc, LOCAL_ERRORS):
+        # built but refused by httpx itself (e.g. a control character in a header): never sent
+        return SendResult(Outcome.RETRYABLE, provider, uuid, error_code=CONFIGURATION,
+                          message=f"bad configuration: the request could not be built ({type(exc).__name__}); "
+                                  "nothing was sent")
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         return SendResult(Outcome.RETRYABLE, provider, uuid, error_code=type(exc).__name__,
                           message="no connection to the provider", retry_safe=True)
@@ -187,6 +283,23 @@ class BaseClient:
 
     def status(self, uuid: str) -> SendResult:
         raise Unsupported(f"{self.name}: no status lookup")
+
+    def refusal(self, doc: Document) -> str | None:
+        """Why ``doc`` cannot go to this provider without losing meaning (its mapping
+        table, its documented field rules), found without any request; ``None`` when
+        it can.  :meth:`send` refuses the same documents; the outbox asks first so that
+        a refused document is never journaled as sent."""
+        from . import mapping
+
+        body_for = getattr(self, "body_for", None)
+        try:
+            if body_for is not None:
+                body_for(doc)
+            else:
+                mapping.refuse_profile(self.name, doc.profile)
+        except ValueError as exc:  # MappingError, InvoiceInputError, calc errors
+            return str(exc)[:1000]
+        return None
 
     def _send_mapped(self, doc: Document, body_for: Callable[[Document], bytes], url: str,
                      headers: Mapping[str, str], interpret: Callable[[str, httpx.Response], SendResult],

@@ -26,7 +26,9 @@ import httpx
 
 from .. import model
 from . import payload_check
-from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
+from . import mapping as _mapping
+from .base import BaseClient, Document, Outcome, ProviderError, SendResult, check_secret, http_failure
+from .mapping import MappingError  # re-exported: every client's refusal is this one class
 
 __all__ = ["BizimHesapClient", "Amounts", "LineAmounts", "MappingError", "amounts_from_totals",
            "to_addinvoice", "dumps_exact", "ADDINVOICE_PATH", "CURRENCIES"]
@@ -38,8 +40,6 @@ CURRENCIES = {"TRY": "TL", "USD": "USD", "EUR": "EUR", "CHF": "CHF", "GBP": "GBP
 KDV = "0015"
 
 
-class MappingError(ValueError):
-    """The invoice cannot be expressed in the provider's fields without losing meaning."""
 
 
 # --------------------------------------------------------------------------- exact JSON
@@ -154,6 +154,8 @@ def compute_amounts(invoice: model.Invoice) -> Amounts:
 
 
 def _check_mappable(inv: model.Invoice) -> None:
+    # the mapping table (ubltr/data/provider_mappings.json): profile x type x currency rows
+    _mapping.refuse("bizimhesap", inv)
     problems = []
     if inv.currency not in CURRENCIES:
         problems.append(f"currency: BizimHesap takes only {', '.join(CURRENCIES.values())}")
@@ -249,6 +251,7 @@ class BizimHesapClient(BaseClient):
     def __init__(self, http: httpx.Client, *, firm_id: str, base_url: str = BASE_URL) -> None:
         if not firm_id:
             raise ProviderError("bizimhesap: firm_id is required (UBLTR_BIZIMHESAP_FIRM_ID)")
+        check_secret(self.name, "firm_id", firm_id)
         self._http = http
         self._firm_id = firm_id
         self._base = base_url.rstrip("/")

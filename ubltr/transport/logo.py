@@ -31,7 +31,9 @@ import httpx
 
 from .. import model
 from . import payload_check
-from .base import BaseClient, Document, Outcome, ProviderError, SendResult, http_failure
+from . import mapping
+from .base import (BaseClient, ConfigurationError, Document, Outcome, ProviderError, SendResult, check_secret,
+                   http_failure)
 from .bizimhesap import KDV, MappingError, dumps_exact
 
 __all__ = ["LogoClient", "to_invoice_transfer", "line_params", "TRANSFER_PATH", "PRODUCER_INVOICE",
@@ -102,6 +104,9 @@ def to_invoice_transfer(inv: model.Invoice, nets: list[Decimal], *, firm_id: int
     ``nets`` are our engine's line nets (LineExtensionAmount), sent as ``LineTotal``
     ("Kdv kuruş farklarını gidermek için kullanılır") so Logo books our kuruş.
     """
+    # the mapping table (ubltr/data/provider_mappings.json): a return (IADE), a foreign
+    # currency, an export ... have no MaxiApi field in the shared page: refused here
+    mapping.refuse("logo", inv)
     problems = []
     if inv.currency != "TRY":
         problems.append("currency: MaxiApi's UsCurrType/CurrType codes are not in the shared document")
@@ -122,8 +127,12 @@ def to_invoice_transfer(inv: model.Invoice, nets: list[Decimal], *, firm_id: int
     }
     if inv.id:
         main["InvoiceNo"] = inv.id
-    for n, note in enumerate(inv.notes[:3], start=1):
-        main[f"Description{n}"] = note[:51]
+    if len(inv.notes) > 3:
+        raise MappingError(f"notes: MaxiApi has three Description fields; this invoice has {len(inv.notes)} notes")
+    for n, note in enumerate(inv.notes, start=1):
+        if len(note) > LENGTHS[f"Description{n}"]:
+            raise MappingError(f"notes[{n - 1}]: Description{n} holds 51 characters, the note has {len(note)}")
+        main[f"Description{n}"] = note
     for key, limit in LENGTHS.items():
         val = main.get(key)
         if isinstance(val, str) and len(val) > limit:
@@ -154,6 +163,11 @@ class LogoClient(BaseClient):
                  units: Mapping[str, str] = UNIT_CODES) -> None:
         if firm_id in (None, "") or period_no in (None, ""):
             raise ProviderError("logo: firm_id and period_no are required")
+        check_secret(self.name, "authorization", authorization)
+        try:
+            int(firm_id), int(period_no)
+        except (TypeError, ValueError):
+            raise ConfigurationError("logo: firm_id and period_no must be whole numbers (Logo's FirmID / PeriodNo)") from None
         self._http = http
         self._firm_id, self._period_no = int(firm_id), int(period_no)
         self._invoice_type = int(invoice_type)

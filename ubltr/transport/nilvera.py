@@ -20,8 +20,10 @@ from typing import Any
 
 import httpx
 
-from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, failure_result,
-                   http_failure)
+from . import mapping
+from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, check_secret, failure_result,
+                   http_failure, operation_error)
+from .base import NotFoundError, Unavailable
 
 TEST_URL = "https://apitest.nilvera.com"
 LIVE_URL = "https://api.nilvera.com"
@@ -75,6 +77,7 @@ class NilveraClient(BaseClient):
                  default_alias: str | None = None, template_uuid: str | None = None) -> None:
         if not api_key:
             raise ProviderError("nilvera: api_key is required (UBLTR_NILVERA_API_KEY)")
+        check_secret(self.name, "api_key", api_key)
         self._http = http
         self._base = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
@@ -91,6 +94,17 @@ class NilveraClient(BaseClient):
     def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         return self._http.request(method, self._base + path, headers=self._headers, **kw)
 
+    def _op(self, what: str, method: str, path: str, **kw: Any) -> httpx.Response:
+        """A request of an operation other than send/status: httpx errors become typed ones."""
+        try:
+            return self._request(method, path, **kw)
+        except httpx.HTTPError as exc:
+            raise operation_error(self.name, what, exc=exc) from None
+
+    def _fail(self, what: str, r: httpx.Response) -> ProviderError:
+        code, message = _errors(r)
+        return operation_error(self.name, what, response=r, code=code, message=message)
+
     def _result(self, outcome: Outcome, uuid: str, response: httpx.Response | None = None,
                 **kw: Any) -> SendResult:
         status = response.status_code if response is not None else None
@@ -98,6 +112,10 @@ class NilveraClient(BaseClient):
 
     # ------------------------------------------------------------------ send
     def send(self, doc: Document) -> SendResult:
+        try:
+            mapping.refuse_profile(self.name, doc.profile)
+        except mapping.MappingError as exc:
+            return SendResult(Outcome.REJECTED, self.name, doc.uuid, error_code="ubltr:mapping", message=str(exc))
         archive = (doc.profile or "").upper() == EARCHIVE_PROFILE
         path = "/earchive/Send/Xml" if archive else "/einvoice/Send/Xml"
         params: dict[str, str] = {}
@@ -185,7 +203,7 @@ class NilveraClient(BaseClient):
             message = body.get("StatusDetail")
             error = None
             if body.get("CancelStatus"):
-                return self._result(Outcome.ACCEPTED, uuid, r, provider_id=uuid, error_code="Canceled",
+                return self._result(Outcome.CANCELLED, uuid, r, provider_id=uuid, error_code="Canceled",
                                     message=message or "canceled", raw=dict(body))
         outcome = _STATUS.get(code, Outcome.PENDING)
         return self._result(outcome, uuid, r, provider_id=uuid, error_code=error, message=message,
@@ -196,14 +214,13 @@ class NilveraClient(BaseClient):
         if fmt not in ("pdf", "xml", "html"):
             raise ProviderError(f"nilvera: format must be pdf, xml or html, not {fmt!r}")
         for path in (f"/einvoice/Sale/{uuid}/{fmt}", f"/earchive/Invoices/{uuid}/{fmt}"):
-            r = self._request("GET", path)
+            r = self._op(f"{fmt} download", "GET", path)
             if r.status_code == 404:
                 continue
             if r.status_code != 200:
-                code, message = _errors(r)
-                raise ProviderError(f"nilvera: {fmt} download failed ({r.status_code} {code or ''} {message or ''})")
+                raise self._fail(f"{fmt} download", r)
             return r.content
-        raise ProviderError(f"nilvera: no document {uuid}")
+        raise NotFoundError(self.name, f"{fmt} download: no document {uuid}", http_status=404)
 
     def cancel(self, uuid: str) -> SendResult:
         """Cancel an e-Arşiv invoice (e-Fatura has no cancel: it is answered by the receiver)."""
@@ -221,24 +238,28 @@ class NilveraClient(BaseClient):
 
     def lookup(self, tax_id: str) -> list[dict[str, Any]]:
         """Registered e-Fatura aliases for a VKN/TCKN (empty when not a registered user)."""
-        r = self._request("GET", f"/general/GlobalCompany/Check/TaxNumber/{tax_id}",
-                          params={"globalUserType": "Invoice"})
+        r = self._op("taxpayer lookup", "GET", f"/general/GlobalCompany/Check/TaxNumber/{tax_id}",
+                     params={"globalUserType": "Invoice"})
         if r.status_code == 404:
             return []
         if r.status_code != 200:
-            code, message = _errors(r)
-            raise ProviderError(f"nilvera: taxpayer lookup failed ({r.status_code} {code or ''} {message or ''})")
-        body = r.json()
+            raise self._fail("taxpayer lookup", r)
+        try:
+            body = r.json()
+        except ValueError:
+            raise Unavailable(self.name, "taxpayer lookup: unreadable answer", http_status=200) from None
         return [dict(x) for x in body] if isinstance(body, list) else []
 
     def send_store(self, order_uuid: str, store_uuid: str) -> list[dict[str, Any]]:
         """Marketplace: push an order's invoice to the store (``SendModelResponse`` list)."""
-        r = self._request("POST", "/marketplace/Invoices/SendStore",
-                          json={"OrderUUID": order_uuid, "StoreUUID": store_uuid})
+        r = self._op("SendStore", "POST", "/marketplace/Invoices/SendStore",
+                     json={"OrderUUID": order_uuid, "StoreUUID": store_uuid})
         if r.status_code != 200:
-            code, message = _errors(r)
-            raise ProviderError(f"nilvera: SendStore failed ({r.status_code} {code or ''} {message or ''})")
-        body = r.json()
+            raise self._fail("SendStore", r)
+        try:
+            body = r.json()
+        except ValueError:
+            raise Unavailable(self.name, "SendStore: unreadable answer", http_status=200) from None
         return [dict(x) for x in body] if isinstance(body, list) else []
 
 

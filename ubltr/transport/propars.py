@@ -44,6 +44,8 @@ import httpx
 from .. import xmlsafe
 
 from . import payload_check
+from . import mapping
+from .base import (LOCAL_ERRORS, NotFoundError, Refused, Unavailable, check_secret, operation_error)
 from .base import (BaseClient, Document, Outcome, ProviderError, SendResult, Unsupported, failure_result,
                    http_failure)
 
@@ -72,22 +74,27 @@ CONFLICT = "ubltr:sale-conflict"
 ALREADY_SENT = "AlreadySent"
 
 
-class NotFound(ProviderError):
+class NotFound(NotFoundError):
     """Propars answered that the sale has no sent invoice (HTTP 404)."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__("propars", message.removeprefix("propars: "), http_status=404)
 
-class LookupFailed(ProviderError):
+
+class LookupFailed(Unavailable):
     """The question went unanswered (timeout, dropped connection, 429, 5xx, refused
     credentials): nothing is known; ask again later.  ``http_status`` is ``None``
     when no HTTP answer arrived."""
 
     def __init__(self, message: str, http_status: int | None = None) -> None:
-        super().__init__(message)
-        self.http_status = http_status
+        super().__init__("propars", message.removeprefix("propars: "), http_status=http_status)
 
 
-class SaleConflict(ProviderError):
+class SaleConflict(Refused):
     """The sale's invoice carries another ETTN than the document's."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("propars", message.removeprefix("propars: "), codes=(CONFLICT,))
 
 
 def sale_code_for(doc: Document) -> str:
@@ -179,6 +186,7 @@ class ProparsClient(BaseClient):
                  documents: Callable[[str], Document | None] | None = None) -> None:
         if not token:
             raise ProviderError("propars: a token is required (UBLTR_PROPARS_TOKEN)")
+        check_secret("propars", "token", token)
         self._http = http
         self._base = base_url.rstrip("/")
         self._headers = {"Authorization": f"{auth_scheme} {token}", "Accept": "application/json"}
@@ -254,6 +262,11 @@ class ProparsClient(BaseClient):
                                     "our document was not issued: settle it on Propars", **kw)
 
     # ------------------------------------------------------------------ API
+    def refusal(self, doc: Document) -> str | None:
+        if not _UUID4.fullmatch(doc.uuid or ""):
+            return "Propars requires invoice_uuid to be a UUID version 4"
+        return super().refusal(doc)
+
     def send(self, doc: Document) -> SendResult:
         """``send_invoice_for_sale`` with our ETTN (and number, date when known)."""
         refused = payload_check.signed_refusal(self, doc)   # Propars issues its own invoice from the sale
@@ -262,6 +275,10 @@ class ProparsClient(BaseClient):
         if not _UUID4.fullmatch(doc.uuid or ""):
             return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:uuid",
                                 message="Propars requires invoice_uuid to be a UUID version 4")
+        try:
+            mapping.refuse_profile(self.name, doc.profile)
+        except mapping.MappingError as exc:
+            return self._result(Outcome.REJECTED, doc.uuid, error_code="ubltr:mapping", message=str(exc))
         uuid, code = self._code(doc)
         params = _sale_params(doc, uuid, code)
         try:
@@ -368,6 +385,8 @@ class ProparsClient(BaseClient):
         uuid, code = self._code(ref)
         try:
             resp = self._request("GET", SIGNED_XML_PATH, {"sale_code": code})
+        except LOCAL_ERRORS as exc:
+            raise operation_error(self.name, "fetch", exc=exc) from None
         except httpx.HTTPError as exc:
             raise LookupFailed(f"propars: no answer for sale {code} ({type(exc).__name__})") from None
         if resp.status_code == 404:
@@ -390,8 +409,12 @@ class ProparsClient(BaseClient):
         the sale has none yet, with our ETTN."""
         uuid, code = self._code(doc)
         params = _sale_params(doc, uuid, code)
-        resp = self._request("GET", PREVIEW_PATH, params)
-        resp.raise_for_status()
+        try:
+            resp = self._request("GET", PREVIEW_PATH, params)
+        except httpx.HTTPError as exc:
+            raise operation_error(self.name, "preview", exc=exc) from None
+        if resp.status_code != 200:
+            raise operation_error(self.name, "preview", response=resp, message=_message(resp)[:300])
         return resp.text
 
     def cancel(self, ref: Document | str) -> SendResult:

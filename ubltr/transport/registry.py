@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from .base import BaseClient, ProviderError
+from .base import BaseClient, ProviderError, check_secret
 
 PROVIDERS: dict[str, tuple[str, str]] = {
     "nilvera": ("ubltr.transport.nilvera:NilveraClient", "ubltr.transport.fake.nilvera:NilveraFake"),
@@ -82,6 +82,9 @@ def resolve_config(name: str, config: Mapping[str, Any], environ: Mapping[str, s
 def make_client(name: str, config: Mapping[str, Any], http: httpx.Client | None = None) -> BaseClient:
     """A ready client; builds an ``httpx.Client`` with the configured ``timeout`` when none is given."""
     cfg = resolve_config(name, config)
+    for key in client_class(name).secret_keys:  # before any client or request exists
+        value = cfg.get(key)
+        check_secret(name, key, value if isinstance(value, str) else None)
     if http is None:
         timeout = float(cfg.get("timeout", 30.0))
         http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))

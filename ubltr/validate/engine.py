@@ -500,10 +500,39 @@ def run(
     if rules:
         findings += _program_findings(program(rules), tree, stype, provider, strict, provider_rejects(provider))
         run_layers += [scenarios()["rulesets"][r]["source"] for r in rules]
+    if provider and "ubltr" in wanted and doc["name"] == "Invoice":
+        findings += _provider_preflight(tree, provider.lower())
     return Report(
         name=display, findings=sort_findings(findings) if findings else (), document=doc["name"],
         profile=profile, type_code=type_code, schematron_type=stype, readable=True, layers=tuple(run_layers),
     )
+
+
+def _provider_preflight(tree: etree._ElementTree, provider: str) -> list[Finding]:
+    """What ``provider`` documents beyond GİB (ubltr/data/provider_mappings.json, through
+    :func:`ubltr.transport.mapping.preflight`): fields it cannot carry, lengths, required
+    fields, enumerations, numbering.  Rule ids are stable ``UBLTR-<PROVIDER>-...``; the
+    provider's own code, where its documents give one, is in ``provider_codes``."""
+    from ..transport import mapping
+
+    if provider not in mapping.providers():
+        return []
+    from ..parse import ParseError, parse
+
+    try:
+        inv = parse(tree.getroot())
+    except (ParseError, ValueError, ArithmeticError) as exc:
+        return [Finding(rule=f"UBLTR-{provider.upper()}-UNREADABLE", severity="error", source="ubltr",
+                        message=f"{provider}: the invoice cannot be read for the provider's checks ({exc})")]
+    out = []
+    for p in mapping.preflight(provider, inv):
+        own = not p.code.startswith("UBLTR-")
+        rule = f"UBLTR-{provider.upper()}-{p.code}" if own else p.code
+        rule = re.sub(r"[^A-Za-z0-9_.-]+", "-", rule)
+        out.append(Finding(rule=rule, severity="error", source="ubltr",
+                           message=f"{provider}: {p}", fix=f"see {p.source}", location=p.path or None,
+                           provider_codes=((provider, p.code),) if own else ()))
+    return out
 
 
 def explain(rule: str) -> dict[str, Any] | None:

@@ -85,6 +85,10 @@ class HepsiburadaFake(Handler):
             alias = str(params.get("alias") or "")
             aliases = EINVOICE_USERS.get(vkn, set())
             return _answer(True, None, bool(aliases) and (not alias or alias in aliases))
+        if action == "CancelEArchiveInvoice":
+            return self._cancel(params)
+        if action in ("GetOutboxInvoicePdf", "GetOutboxInvoiceData"):
+            return self._data(action, params)
         return _answer(False, f"Bilinmeyen işlem: {action}", status=400)
 
     # ------------------------------------------------------------------ SendInvoice
@@ -118,10 +122,10 @@ class HepsiburadaFake(Handler):
             if scenario == 2 and profile != "EARSIVFATURA" or scenario == 1 and profile == "EARSIVFATURA":
                 return _answer(False, f"invoices[{i}]: Scenario ile ProfileId uyuşmuyor")
             local = str(info.get("LocalDocumentId") or "")
-            prepared.append((uuid, number, profile, local))
+            prepared.append((uuid, number, profile, local, xml))
         ledger = self.ctx.ledger
         with ledger.lock:  # all or nothing, like one queued batch
-            for uuid, number, _, local in prepared:
+            for uuid, number, _, local, _ in prepared:
                 if ledger.get(uuid) is not None:
                     return _answer(False, f"Bu UUID ile fatura daha önce gönderilmiş: {uuid}")
                 if local and local in ledger.indexes["local"]:
@@ -129,11 +133,12 @@ class HepsiburadaFake(Handler):
                 if number and number in ledger.indexes["number"]:
                     return _answer(False, f"Fatura numarası daha önce kullanılmış: {number}")
             value = []
-            for uuid, number, profile, local in prepared:
+            for uuid, number, profile, local, xml in prepared:
                 if not number:
                     number = f"HBF{_dt.date.today().year}{ledger.next_serial():09d}"
                 ledger.create(uuid, {"uuid": uuid, "number": number, "local": local, "code": 1000,
-                                     "scenario": "earchive" if profile == "EARSIVFATURA" else "einvoice"})
+                                     "scenario": "earchive" if profile == "EARSIVFATURA" else "einvoice",
+                                     "xml": xml})   # what the platform holds (from its JSON form)
                 if local:
                     ledger.indexes["local"].add(local)
                 ledger.indexes["number"].add(number)
@@ -155,6 +160,41 @@ class HepsiburadaFake(Handler):
             out.append({"InvoiceId": rec["uuid"], "Number": rec["number"], "Status": names.get(rec["code"], "Queued"),
                         "StatusCode": rec["code"], "Message": None})
         return _answer(True, None, out)
+
+
+    # ------------------------------------------------------------------ CancelEArchiveInvoice, GetOutbox...
+    def _cancel(self, params: dict[str, Any]) -> FakeResponse:
+        """Manual 4.4.1: e-Arşiv invoices only; an already cancelled one is refused."""
+        items = params.get("invoices")
+        if not isinstance(items, list) or not items:
+            return _answer(False, "invoices bir liste olmalı")
+        ledger = self.ctx.ledger
+        with ledger.lock:
+            for item in items:
+                uuid = str((item or {}).get("InvoiceId") or "").lower() if isinstance(item, dict) else ""
+                if not (isinstance(item, dict) and item.get("CancelDate")):
+                    return _answer(False, "InvoiceId ve CancelDate zorunludur")
+                rec = ledger.get(uuid)
+                if rec is None:
+                    return _answer(False, f"Fatura bulunamadı: {uuid}")
+                if rec.get("scenario") != "earchive":
+                    return _answer(False, "Yalnızca e-Arşiv faturaları iptal edilebilir")
+                if rec["code"] in (10, 1400):
+                    return _answer(False, "Fatura zaten iptal edilmiş")
+            for item in items:
+                ledger.update(str(item["InvoiceId"]).lower(), code=1400)
+        return _answer(True, None, True)
+
+    def _data(self, action: str, params: dict[str, Any]) -> FakeResponse:
+        import base64
+
+        rec = self.ctx.ledger.get(str(params.get("invoiceId") or "").lower())
+        if rec is None:
+            return _answer(False, "Fatura bulunamadı")
+        data = rec.get("xml") or b""
+        if action == "GetOutboxInvoicePdf":
+            data = b"%PDF-1.4\n% ubltr fake: " + str(rec["number"]).encode() + b"\n%%EOF\n"
+        return _answer(True, None, {"Data": base64.b64encode(data).decode("ascii")})
 
 
 __all__ = ["HepsiburadaFake"]

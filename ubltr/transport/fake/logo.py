@@ -14,6 +14,8 @@
   existing ``RecordRef`` (update), and per item line ``ItemCode``, ``Quantity`` > 0,
   ``UnitCode``, ``UnitPrice``, ``VatRate``; a ``LineTotal`` must be quantity x unit
   price to the kuruş (it only absorbs rounding);
+* the company knows InvoiceType 26 and 8 only, and the unit sets of ``logo.UNIT_CODES``
+  ("Logo da Açılan Birim setlere göre girilmelidir"): anything else is refused;
 * **no idempotency**: ``InvoiceRefNo: 0`` always makes a new record, so the same
   invoice posted twice is booked twice.  The ledger counts records under
   ``InvoiceNo`` (or ``SourceID`` when the number is left to Logo).
@@ -26,7 +28,13 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..logo import LENGTHS, TRANSFER_PATH
+from ..logo import LENGTHS, PRODUCER_INVOICE, SALES_INVOICE, TRANSFER_PATH, UNIT_CODES
+
+#: the invoice types this fake company knows: 26 ("Fatura Tipi (Sabit 26)") and the
+#: sales type the client sends (8; not in the shared page)
+INVOICE_TYPES = frozenset({PRODUCER_INVOICE, SALES_INVOICE})
+#: "Birim Set (Logo da Açılan Birim setlere göre girilmelidir)": the unit sets opened in this company
+UNIT_SETS = frozenset(UNIT_CODES.values())
 from .server import FakeRequest, FakeResponse, Handler
 
 __all__ = ["LogoFake"]
@@ -132,6 +140,7 @@ class LogoFake(Handler):
                 for key, rec in self.ctx.ledger.records.items():
                     if rec["ref"] == ref_no:
                         rec["main"] = m
+                        self.ctx.ledger.save(key)
                         return {"SourceID": source, "Isucceed": True, "RecordRef": str(ref_no),
                                 "RecordFicheNo": rec["fiche"], "ResponseMsg": "Güncelleme Başarılı"}
                 return {"SourceID": source, "Isucceed": False, "RecordRef": "", "RecordFicheNo": "",
@@ -159,6 +168,8 @@ class LogoFake(Handler):
             return "DocumentDate YYYY-MM-DD formatında olmalıdır"
         if _int(m.get("InvoiceType")) is None:
             return "InvoiceType sayı olmalıdır"
+        if _int(m.get("InvoiceType")) not in INVOICE_TYPES:
+            return f"InvoiceType {m.get('InvoiceType')} bu firmada tanımlı değil ({', '.join(map(str, sorted(INVOICE_TYPES)))})"
         lines = m.get("LineParams")
         if not isinstance(lines, list) or not lines:
             return "LineParams zorunludur"
@@ -177,6 +188,8 @@ class LogoFake(Handler):
             q, p, vat = _num(ln.get("Quantity")), _num(ln.get("UnitPrice")), _num(ln.get("VatRate"))
             if not str(ln.get("ItemCode") or "").strip() or not str(ln.get("UnitCode") or "").strip():
                 return f"{i}. satır: ItemCode ve UnitCode zorunludur"
+            if str(ln.get("UnitCode")) not in UNIT_SETS:
+                return f"{i}. satır: {ln.get('UnitCode')} birim setinde yok"
             if q is None or q <= 0 or p is None or p < 0 or vat is None or not 0 <= vat <= 100:
                 return f"{i}. satır: Quantity, UnitPrice veya VatRate hatalı"
             total = ln.get("LineTotal")

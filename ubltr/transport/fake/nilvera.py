@@ -192,6 +192,7 @@ class NilveraFake(Handler):
             if rec["canceled"]:
                 return _err(422, "InvoiceAlreadyCanceled", "Fatura zaten iptal edilmiş", uuid)
             rec["canceled"] = True
+            self.ctx.ledger.save(rec["uuid"])
         return FakeResponse.json(200, [f"{rec['number']} iptal edildi"])
 
     def taxpayer(self, req: FakeRequest, tax_number: str) -> FakeResponse:
@@ -221,6 +222,7 @@ class NilveraFake(Handler):
                                                              "Description": "Sipariş bulunamadı", "Detail": order}]}])
         with self.ctx.ledger.lock:
             rec["upload_status"] = 2  # InvoiceUploadStatus.Success
+            self.ctx.ledger.save(order)
         return FakeResponse.json(200, [{"IsSuccess": True, "OrderNumber": order[:8].upper(),
                                         "InvoiceDetail": {"InvoiceNumber": rec["number"], "UUID": rec["uuid"]},
                                         "ErrorDetail": None}])

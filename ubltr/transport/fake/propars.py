@@ -126,6 +126,7 @@ class ProparsFake(Handler):
             if not created and rec["status"] != "created":
                 return FakeResponse.json(400, {"detail": f"{code} siparişinin faturası zaten gönderilmiş."})
             rec["status"] = "sent"
+            self.ctx.ledger.save(code)
             return FakeResponse.json(200, self._public(rec))
 
     def _signed_xml(self, req: FakeRequest, code: str) -> FakeResponse:
@@ -144,4 +145,5 @@ class ProparsFake(Handler):
             if rec["kind"] == "efatura" and rec["status"] == "sent":
                 return FakeResponse.json(400, {"detail": "Yalnızca e-arşiv faturaları iptal edilebilir."})
             rec["status"] = "cancelled"
+            self.ctx.ledger.save(code)
             return FakeResponse.json(200, self._public(rec))

@@ -21,7 +21,7 @@ queries.  The framework around it adds what real networks do, from a seeded
     processed, answered only after ``hold`` seconds (after the client gave up).
 
 Control endpoints (never faulted, never authenticated, 127.0.0.1 only):
-``GET /_fake/stats``, ``POST /_fake/faults`` (``{"rate", "seed", "schedule",
+``GET /_fake/stats``, ``GET /_fake/records`` (what the fake holds), ``POST /_fake/faults`` (``{"rate", "seed", "schedule",
 "weights", "hold"}``), ``POST /_fake/reset``.
 """
 
@@ -32,7 +32,7 @@ import random
 import socket
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -197,24 +197,121 @@ def default_validator(kind: str = "auto", provider: str | None = None) -> Valida
 
 # --------------------------------------------------------------------------- state
 
+class _Index(set):  # type: ignore[type-arg]
+    """A set of unique values a provider enforces, written through to the ledger's file."""
+
+    def __init__(self, ledger: Ledger, name: str, values: set[str] | None = None) -> None:
+        super().__init__(values or ())
+        self._ledger, self._name = ledger, name
+
+    def add(self, value: str) -> None:
+        with self._ledger.lock:
+            if value not in self:
+                super().add(value)
+                self._ledger._write("INSERT OR IGNORE INTO indexes (name, value) VALUES (?, ?)", (self._name, value))
+
+
+class _Indexes(dict):  # type: ignore[type-arg]
+    def __init__(self, ledger: Ledger) -> None:
+        super().__init__()
+        self._ledger = ledger
+
+    def __missing__(self, name: str) -> _Index:
+        idx = self[name] = _Index(self._ledger, name)
+        return idx
+
+
 class Ledger:
     """What the fake provider holds, keyed by its idempotency key; thread-safe.
 
     ``created[key]`` counts how many documents the provider created for a key: a
     value above one is a duplicate invoice, which the reliability test forbids.
+
+    With ``path`` the ledger lives in a SQLite file, written through on every change
+    before the fake answers, so a fake that is killed and restarted on the same file
+    still knows every document it accepted (and how many times).  Handlers that
+    change a record in place call :meth:`save` (or :meth:`update`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, path: str | None = None) -> None:
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, Any]] = {}
         self.created: Counter[str] = Counter()
         #: secondary unique keys a provider enforces (e.g. invoice numbers), by name
-        self.indexes: defaultdict[str, set[str]] = defaultdict(set)
+        self.indexes: _Indexes = _Indexes(self)
         self._serial = 0
+        self.path = path
+        self._db: Any = None
+        self._lockfd: int | None = None
+        if path:
+            self._open(path)
 
+    # ---- persistence
+    def _open(self, path: str) -> None:
+        import pickle
+        import sqlite3
+
+        import fcntl
+        import os
+
+        # one fake per state file: a second one would hold a stale copy in memory
+        self._lockfd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            fcntl.flock(self._lockfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lockfd)
+            self._lockfd = None
+            raise ValueError(f"state file {path} is in use by another fake") from None
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")   # a killed process loses nothing committed
+        db.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, created INTEGER NOT NULL, data BLOB)")
+        db.execute("CREATE TABLE IF NOT EXISTS indexes (name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, value))")
+        db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+        self._db = db
+        for key, created, data in db.execute("SELECT key, created, data FROM records"):
+            if data is not None:
+                self.records[key] = pickle.loads(data)   # the fake's own file, written by this class
+            self.created[key] = int(created)
+        for name, value in db.execute("SELECT name, value FROM indexes"):
+            set.add(self.indexes[name], value)
+        row = db.execute("SELECT value FROM meta WHERE name = 'serial'").fetchone()
+        self._serial = int(row[0]) if row else 0
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        if self._db is not None:
+            self._db.execute(sql, params)
+
+    def _store(self, key: str) -> None:
+        if self._db is None:
+            return
+        import pickle
+
+        rec = self.records.get(key)
+        self._db.execute("INSERT OR REPLACE INTO records (key, created, data) VALUES (?, ?, ?)",
+                         (key, self.created.get(key, 0), pickle.dumps(rec) if rec is not None else None))
+
+    def save(self, key: str) -> None:
+        """Persist ``records[key]`` after an in-place change."""
+        with self.lock:
+            self._store(key)
+
+    def close(self) -> None:
+        with self.lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+            if self._lockfd is not None:
+                import os
+
+                os.close(self._lockfd)
+                self._lockfd = None
+
+    # ---- the ledger
     def next_serial(self) -> int:
         with self.lock:
             self._serial += 1
+            self._write("INSERT OR REPLACE INTO meta (name, value) VALUES ('serial', ?)", (self._serial,))
             return self._serial
 
     def create(self, key: str, record: dict[str, Any], *, dedup: bool = True) -> tuple[bool, dict[str, Any]]:
@@ -224,6 +321,7 @@ class Ledger:
                 return False, self.records[key]
             self.records[key] = record
             self.created[key] += 1
+            self._store(key)
             return True, record
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -235,6 +333,7 @@ class Ledger:
             rec = self.records.get(key)
             if rec is not None:
                 rec.update(changes)
+                self._store(key)
             return rec
 
     def reset(self) -> None:
@@ -243,6 +342,9 @@ class Ledger:
             self.created.clear()
             self.indexes.clear()
             self._serial = 0
+            if self._db is not None:
+                for table in ("records", "indexes", "meta"):
+                    self._db.execute(f"DELETE FROM {table}")
 
 
 class FaultPlan:
@@ -332,8 +434,10 @@ class FakeServer:
 
     def __init__(self, handler_cls: type[Handler], *, port: int = 0, faults: FaultPlan | None = None,
                  hold: float = 0.35, credentials: Mapping[str, str] | None = None,
-                 validator: Validator | None = None, verbose: bool = False) -> None:
-        self.ledger = Ledger()
+                 validator: Validator | None = None, verbose: bool = False, state: str | None = None) -> None:
+        """``state``: a SQLite file holding what the fake accepted (kept across restarts);
+        ``None`` keeps it in memory."""
+        self.ledger = Ledger(state)
         creds = dict(handler_cls.default_credentials)
         creds.update(credentials or {})
         self.handler = handler_cls(FakeContext(self.ledger, validator or default_validator(provider=handler_cls.name), creds))
@@ -371,6 +475,7 @@ class FakeServer:
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.ledger.close()
 
     def __enter__(self) -> FakeServer:
         return self.start()
@@ -405,6 +510,30 @@ class FakeServer:
             "faults": dict(faults),
             "events": events,
         }
+
+    def records(self) -> dict[str, Any]:
+        """What the fake holds, per key, as JSON (bytes as UTF-8 text, else base64;
+        decimals as their exact text): compare it with what you built."""
+        import base64
+        from decimal import Decimal
+
+        def plain(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {str(k): plain(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            if isinstance(v, Decimal):
+                return str(v)
+            if isinstance(v, bytes):
+                try:
+                    return v.decode("utf-8")
+                except UnicodeDecodeError:
+                    return {"base64": base64.b64encode(v).decode("ascii")}
+            return v
+
+        with self.ledger.lock:
+            return {"provider": self.handler.name, "created": dict(self.ledger.created),
+                    "records": {k: plain(r) for k, r in self.ledger.records.items()}}
 
     def configure(self, body: Mapping[str, Any]) -> None:
         self.faults = FaultPlan(float(body.get("rate", 0.0)), int(body.get("seed", 0)),
@@ -492,6 +621,8 @@ def _make_request_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 except (ValueError, TypeError) as exc:
                     return FakeResponse.json(400, {"error": str(exc)})
                 return FakeResponse.json(200, {"ok": True})
+            if req.path == "/_fake/records" and req.method == "GET":
+                return FakeResponse.json(200, server.records())
             if req.path == "/_fake/reset" and req.method == "POST":
                 server.reset()
                 return FakeResponse.json(200, {"ok": True})
@@ -541,10 +672,11 @@ def _make_request_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
 def serve(handler_cls: type[Handler], *, port: int, fail_rate: float = 0.0, seed: int = 0,
           hold: float = 0.35, schedule: Sequence[str] = (), weights: Mapping[str, float] | None = None,
           credentials: Mapping[str, str] | None = None, validator: Validator | None = None,
-          verbose: bool = False, ready: Callable[[FakeServer], None] | None = None) -> None:
+          verbose: bool = False, ready: Callable[[FakeServer], None] | None = None,
+          state: str | None = None) -> None:
     """Run a fake in the foreground until interrupted (the ``ubltr fake-provider`` command)."""
     srv = FakeServer(handler_cls, port=port, faults=FaultPlan(fail_rate, seed, weights=weights, schedule=schedule),
-                     hold=hold, credentials=credentials, validator=validator, verbose=verbose)
+                     hold=hold, credentials=credentials, validator=validator, verbose=verbose, state=state)
     if ready is not None:
         ready(srv)
     try:
