@@ -84,7 +84,9 @@ class Reference:
 class Shipment:
     despatch_date: _dt.date
     despatch_time: _dt.time
-    delivery_address: Address
+    #: DeliveryAddress; the loader requires it (GİB DespatchAddressCheck), a parsed
+    #: document may lack it (GİB's own 1.2.1 samples do)
+    delivery_address: Address | None
     carrier: Party | None = None
     drivers: tuple[Driver, ...] = ()
     vehicle_plates: tuple[Plate, ...] = ()
@@ -379,6 +381,9 @@ def _driver(r: _Reader, raw: Any, path: str) -> Driver | None:
 
 
 def _delivery_address(r: _Reader, raw: Any, path: str) -> Address | None:
+    if raw is None:
+        r.err(path, "is required: where the goods go (district, city, postal_code) [GİB DespatchAddressCheck]")
+        return None
     addr = _address(r, raw, path)
     if addr is None:
         return None
