@@ -90,3 +90,16 @@ def test_validate_sign_verify_render(tmp_path):
     assert r.returncode == 0, r.stderr
     text = html.read_text(encoding="utf-8")
     assert "e-İRSALİYE" in text and "06DR4077" in text and "SE-1234567" in text
+
+
+@pytest.mark.parametrize("name", ["TEMELIRSALIYE-SEVK.xml", "RECEIPT-KABUL.json"])
+def test_send_refuses_despatches_no_transport_carries_them(name, tmp_path):
+    """No provider ubltr talks to documents sending e-İrsaliye through the API ubltr
+    uses (README): a despatch must not be queued for an invoice endpoint."""
+    (tmp_path / "c.json").write_text('{"api_key": "x", "base_url": "http://127.0.0.1:9"}')
+    r = subprocess.run([sys.executable, "-m", "ubltr.cli", "send", "--provider", "nilvera", "--config", "c.json",
+                        "--outbox", str(tmp_path / "o.sqlite"), str(FIX / name)],
+                       capture_output=True, cwd=tmp_path, timeout=180)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "cannot be sent" in err and "Traceback" not in err, err
+    assert not (tmp_path / "o.sqlite").exists() or b"IRS2026" not in (tmp_path / "o.sqlite").read_bytes()
