@@ -245,16 +245,15 @@ def document_kind(data: Mapping[str, Any]) -> str:
 def load_document(data: Mapping[str, Any] | str | bytes) -> Any:
     """An :class:`~ubltr.model.Invoice`, :class:`Despatch` or :class:`Receipt`, by
     ``data["document"]`` (absent: an invoice)."""
-    if isinstance(data, (str, bytes)):
-        data = parse_json(data)
-    kind = document_kind(data)
+    parsed: Any = parse_json(data) if isinstance(data, (str, bytes)) else data
+    kind = document_kind(parsed)
     if kind == "despatch":
-        return load_despatch(data)
+        return load_despatch(parsed)
     if kind == "receipt":
-        return load_receipt(data)
+        return load_receipt(parsed)
     from .model import load
 
-    return load(data)
+    return load(parsed)
 
 
 def loads_document(text: str | bytes) -> Any:
