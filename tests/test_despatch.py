@@ -346,3 +346,46 @@ def test_signed_despatch_and_receipt_verify_with_libxmlsec(name, oracle):
     qty.text = str(Decimal(qty.text) + 1)  # one more unit on the first line
     tampered = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     assert not xmlsec_verify(tampered) and not verify(tampered).valid
+
+
+# ------------------------------------------------------------------ the first 20260701 edition
+
+EDITION_A_PLATES = "',DORSE,PLAKA,DORSEPLAKA,YABANCIDORSE,YABANCIPLAKA,YABANCIDORSEPLAKA,'"
+
+
+@pytest.fixture(scope="module")
+def edition_a(oracle):
+    """GİB's first 20260701 edition (27.07.2026 package, ../shared/gib/e-FaturaPaketi-20260701/
+    schematron-edition-A), which another tool may still run: its only differences from the
+    pinned rules are a wider LicensePlateID scheme list, no TransportEquipment rule, and
+    LicensePlateIDCheck demanding a vehicle plate on *every* despatch, not only with drivers.
+    Made from the pinned compiled rules by exactly those changes (checked against the
+    edition's text below)."""
+    a = shared("gib", "e-FaturaPaketi-20260701", "schematron-edition-A", "UBL-TR_Common_Schematron.xml").read_text(encoding="utf-8")
+    codelist = shared("gib", "e-FaturaPaketi-20260701", "schematron-edition-A", "UBL-TR_Codelist.xml").read_text(encoding="utf-8")
+    assert f'name="LicensePlateIDSchemeIDType" value="{EDITION_A_PLATES}"' in codelist
+    assert "count(cac:ShipmentStage/cac:DriverPerson) = 0 or" not in a and "TransportEquipmentIDSchemeIDCheck" not in a
+    xsl = official.path("sematron/efatura.xsl").read_text(encoding="utf-8")
+    old = "not(count(cac:ShipmentStage/cac:DriverPerson) = 0 or count(cac:ShipmentStage/cac:TransportMeans"
+    assert xsl.count(old) == 1
+    xsl = xsl.replace(old, "not(count(cac:ShipmentStage/cac:TransportMeans")
+    exe = oracle.proc.new_xslt30_processor().compile_stylesheet(stylesheet_text=xsl)
+    exe.set_parameter("type", oracle.proc.make_string_value("efatura"))
+    exe.set_parameter("LicensePlateIDSchemeIDType", oracle.proc.make_string_value(EDITION_A_PLATES.strip("'")))
+
+    def run(xml: bytes) -> list[str]:
+        node = oracle.proc.parse_xml(xml_text=xml.decode("utf-8"))
+        svrl = etree.fromstring(exe.transform_to_string(xdm_node=node).encode("utf-8"))
+        return [f.get("id") or "" for f in svrl.iter("{http://purl.oclc.org/dsdl/svrl}failed-assert")]
+
+    return run
+
+
+@pytest.mark.parametrize("path", [p for p in FIXTURE_JSON if not p.stem.startswith("RECEIPT")], ids=lambda p: p.stem)
+def test_despatches_with_a_plate_also_pass_the_first_20260701_edition(path: Path, edition_a):
+    doc = load_despatch(path.read_bytes())
+    found = edition_a(build_despatch(doc))
+    if doc.shipment.vehicle_plates:
+        assert found == []
+    else:  # a carrier without a vehicle plate: only that edition's plate-on-every-despatch rule
+        assert found == ["LicensePlateIDCheck-1"]
