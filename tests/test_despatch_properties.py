@@ -5,7 +5,7 @@ strategies vary profile, type, plates of every scheme, drivers, parties and quan
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 
 from test_despatch import gib_findings
 from ubltr.despatch import load_document, to_dict
@@ -21,8 +21,12 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def test_generated_despatches_pass_gib_and_round_trip(desp):
     from gib_oracle import Oracle
 
+    from ubltr.validate import validate
+
     xml = build_despatch(desp)
     assert gib_findings(Oracle.get(), xml) == []
+    report = validate(xml, strict=True)  # and ubltr's own validator agrees
+    assert report.valid and not report.findings, [f.message for f in report.findings]
     assert parse_despatch(xml) == desp
     assert load_document(to_dict(desp)) == desp
 
@@ -32,7 +36,64 @@ def test_generated_despatches_pass_gib_and_round_trip(desp):
 def test_generated_receipts_pass_gib_and_round_trip(rec):
     from gib_oracle import Oracle
 
+    from ubltr.validate import validate
+
     xml = build_receipt(rec)
     assert gib_findings(Oracle.get(), xml) == []
+    report = validate(xml, strict=True)
+    assert report.valid and not report.findings, [f.message for f in report.findings]
     assert parse_receipt(xml) == rec
     assert load_document(to_dict(rec)) == rec
+
+
+# ------------------------------------------------------------------ plates: the loader agrees with GİB
+
+import json  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from hypothesis import strategies as st  # noqa: E402
+
+from conftest import ROOT  # noqa: E402
+from ubltr.despatch import InvoiceInputError, Plate, load_despatch  # noqa: E402
+
+_BASE = json.loads((ROOT / "fixtures" / "despatch" / "TEMELIRSALIYE-SEVK.json").read_text(encoding="utf-8"))
+_PLATE_RULES = ("LicensePlateIDSchemeIDCheck", "TransportEquipmentIDSchemeIDCheck")
+_plate_text = st.one_of(
+    st.text(alphabet="0123456789ABCZabcÇ -_.", min_size=0, max_size=10),
+    st.builds(lambda p, l, d: f"{p:02d}{l}{d}", st.integers(0, 99), st.text(alphabet="ABCXYZ", max_size=3),
+              st.integers(0, 9999).map(str)),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trailer=st.booleans(), pid=_plate_text,
+       scheme=st.sampled_from(["PLAKA", "YABANCIPLAKA", "DORSE", "DORSEPLAKA", "YABANCIDORSE", "YABANCIDORSEPLAKA", "ARAC"]))
+def test_the_loader_accepts_a_plate_exactly_when_gib_does(trailer, pid, scheme):
+    """Any plate text under any scheme, as a vehicle or a trailer plate: when the loader
+    takes it, GİB's plate rules find nothing; when GİB's plate rules object, the loader
+    refused it at the plate's path.  The one deliberate difference: the loader refuses
+    surrounding whitespace, which GİB's normalize-space() forgives."""
+    from gib_oracle import Oracle
+
+    key = "trailer_plates" if trailer else "vehicle_plates"
+    d = json.loads(json.dumps(_BASE))
+    d["shipment"][key] = [{"id": pid, "scheme": scheme}]
+    try:
+        load_despatch(d)
+        loader_ok = True
+    except InvoiceInputError as exc:
+        loader_ok = False
+        assert {p.path for p in exc.problems} <= {f"shipment.{key}[0].id", f"shipment.{key}[0].scheme"}, exc.problems
+    base = load_despatch(_BASE)
+    plates = (Plate(pid, scheme),)
+    ship = replace(base.shipment, **{key: plates})
+    found = [f for f in gib_findings(Oracle.get(), build_despatch(replace(base, shipment=ship)))
+             if any(r in f for r in _PLATE_RULES) or f.startswith("XSD")]
+    gib_ok = not found
+    event(f"loader {'accepts' if loader_ok else 'refuses'}, GİB {'accepts' if gib_ok else 'refuses'}")
+    if loader_ok:
+        assert gib_ok, found
+    elif gib_ok:  # only surrounding whitespace separates the two verdicts
+        assert pid != pid.strip(), (pid, scheme)
+        d["shipment"][key] = [{"id": pid.strip(), "scheme": scheme}]
+        load_despatch(d)
