@@ -203,6 +203,8 @@ BAD = [
     ("HKSIRSALIYE-SEVK", "lines[1].item_ids", {"KUNYENO": "31415926"}, "lines[1].item_ids.KUNYENO", "DespatchAdviceHKSKunyeCheck"),
     ("IDISIRSALIYE-SEVK", "lines[0].item_ids", {"ETIKETNO": "A12345678"}, "lines[0].item_ids.ETIKETNO", "DespatchIdisEtiketNoCheck"),
     ("IDISIRSALIYE-SEVK", "supplier.ids.SEVKIYATNO", "SV-1234567", "supplier.ids.SEVKIYATNO", "DespatchIdisSevkiyatNoCheck"),
+    ("TEMELIRSALIYE-SEVK-YABANCIPLAKA", "customer", {"tckn": "10000000146", "name": "Ayşe Yılmaz",
+     "address": {"district": "Çankaya", "city": "Ankara"}}, "customer.first_name", "PartyIdentificationPartyNamePersonCheck"),
     ("TEMELIRSALIYE-SEVK", "id", "IRS26000000001", "id", "InvoiceIDCheck"),
     ("TEMELIRSALIYE-SEVK", "profile", "TEMELFATURA", "profile", "ProfileIDTypeDespatchAdvice"),
     ("TEMELIRSALIYE-SEVK", "type", "SATIS", "type", "DespatchAdviceTypeCodeCheck"),

@@ -286,6 +286,19 @@ def load_receipt(data: Mapping[str, Any] | str | bytes) -> Receipt:
     return out
 
 
+def _person_names(r: _Reader, party: Party | None, path: str) -> None:
+    """GİB PartyIdentificationPartyNamePersonCheck-5/6 (despatch and receipt supplier and
+    customer): a TCKN party is a person with a first and a family name (a name alone is
+    not enough, as it is on an invoice)."""
+    where = _join(path, "first_name")
+    if any(p.path == where for p in r.problems):
+        return  # the party reader said it already
+    if party is not None and party.tckn and not (party.first_name and party.first_name.strip()
+                                                 and party.last_name and party.last_name.strip()):
+        r.err(where, "first_name and last_name are required with a tckn "
+                                         "[GİB PartyIdentificationPartyNamePersonCheck]")
+
+
 def _kind_key(r: _Reader, d: dict, want: str) -> None:
     kind = d.get("document")
     if kind is not None and kind != want:
@@ -509,6 +522,8 @@ def _despatch(r: _Reader, raw: Any) -> Despatch | None:
     notes = _strings(r, d, "notes", "")
     supplier = _party(r, d.get("supplier"), "supplier", required=True)
     customer = _party(r, d.get("customer"), "customer", required=True)
+    _person_names(r, supplier, "supplier")
+    _person_names(r, customer, "customer")
     buyer = _party(r, d.get("buyer"), "buyer")
     seller = _party(r, d.get("seller"), "seller")
     originator = _party(r, d.get("originator"), "originator")
@@ -602,6 +617,8 @@ def _receipt(r: _Reader, raw: Any) -> Receipt | None:
                 despatch = DespatchReference(uuid=duid, issue_date=ddate, id=did)
     supplier = _party(r, d.get("supplier"), "supplier", required=True)
     customer = _party(r, d.get("customer"), "customer", required=True)
+    _person_names(r, supplier, "supplier")
+    _person_names(r, customer, "customer")
     buyer = _party(r, d.get("buyer"), "buyer")
     seller = _party(r, d.get("seller"), "seller")
     ddate2 = r.date(d, "delivery_date", "")
