@@ -274,11 +274,12 @@ def test_loader_collects_every_problem_with_its_path():
     d["shipment"]["despatch_time"] = "25:00:00"
     d["supplier"]["vkn"] = "1234567891"
     d["lines"][0]["colour"] = "red"
+    d["customer"]["alias"] = "urn:mail:irsaliyepk@alici.example"  # nothing in the document would carry it
     with pytest.raises(InvoiceInputError) as exc:
         load_despatch(d)
     paths = [p.path for p in exc.value.problems]
     for want in ("issue_date", "lines[0].quantity", "lines[1].unit", "shipment.drivers[0].first_name",
-                 "shipment.despatch_time", "supplier.vkn", "lines[0].colour"):
+                 "shipment.despatch_time", "supplier.vkn", "lines[0].colour", "customer.alias"):
         assert want in paths, paths
 
 

@@ -286,6 +286,15 @@ def load_receipt(data: Mapping[str, Any] | str | bytes) -> Receipt:
     return out
 
 
+def _dparty(r: _Reader, raw: Any, path: str, required: bool = False) -> Party | None:
+    """A party as the invoice loader reads it, without ``alias``: a despatch or receipt
+    advice has no element for it, and no transport sends one (so it would be dropped)."""
+    if isinstance(raw, Mapping) and "alias" in raw:
+        r.err(_join(path, "alias"), "is not part of a despatch or receipt advice (no element carries it)")
+        raw = {k: v for k, v in raw.items() if k != "alias"}
+    return _party(r, raw, path, required=required)
+
+
 def _person_names(r: _Reader, party: Party | None, path: str) -> None:
     """GİB PartyIdentificationPartyNamePersonCheck-5/6 (despatch and receipt supplier and
     customer): a TCKN party is a person with a first and a family name (a name alone is
@@ -419,7 +428,7 @@ def _shipment(r: _Reader, raw: Any, path: str) -> Shipment | None:
     if time is None and d.get("despatch_time") is None:
         r.err(_join(path, "despatch_time"), "is required [GİB DespatchTimeCheck]")
     address = _delivery_address(r, d.get("delivery_address"), _join(path, "delivery_address"))
-    carrier = _party(r, d.get("carrier"), _join(path, "carrier"))
+    carrier = _dparty(r, d.get("carrier"), _join(path, "carrier"))
     drivers = tuple(x for x in (_driver(r, v, p) for p, v in r.items(d, "drivers", path)) if x)
     vehicle = tuple(x for x in (
         _plate(r, v, p, codes.code_list("LicensePlateIDSchemeIDType"), "PLAKA",
@@ -520,13 +529,13 @@ def _despatch(r: _Reader, raw: Any) -> Despatch | None:
     if issue_time is None and d.get("issue_time") is None:
         r.err("issue_time", "is required (a despatch advice carries its time of issue)")
     notes = _strings(r, d, "notes", "")
-    supplier = _party(r, d.get("supplier"), "supplier", required=True)
-    customer = _party(r, d.get("customer"), "customer", required=True)
+    supplier = _dparty(r, d.get("supplier"), "supplier", required=True)
+    customer = _dparty(r, d.get("customer"), "customer", required=True)
     _person_names(r, supplier, "supplier")
     _person_names(r, customer, "customer")
-    buyer = _party(r, d.get("buyer"), "buyer")
-    seller = _party(r, d.get("seller"), "seller")
-    originator = _party(r, d.get("originator"), "originator")
+    buyer = _dparty(r, d.get("buyer"), "buyer")
+    seller = _dparty(r, d.get("seller"), "seller")
+    originator = _dparty(r, d.get("originator"), "originator")
     shipment = _shipment(r, d.get("shipment"), "shipment")
     lines = tuple(x for x in (_dline(r, v, p, i) for i, (p, v) in enumerate(r.items(d, "lines", "", required=True), 1)) if x)
     orders = _refs(r, d, "order_references")
@@ -615,12 +624,12 @@ def _receipt(r: _Reader, raw: Any) -> Receipt | None:
                 r.err("despatch.id", f"'{did}' is not a document number (ABC2026000000001)")
             if duid and ddate:
                 despatch = DespatchReference(uuid=duid, issue_date=ddate, id=did)
-    supplier = _party(r, d.get("supplier"), "supplier", required=True)
-    customer = _party(r, d.get("customer"), "customer", required=True)
+    supplier = _dparty(r, d.get("supplier"), "supplier", required=True)
+    customer = _dparty(r, d.get("customer"), "customer", required=True)
     _person_names(r, supplier, "supplier")
     _person_names(r, customer, "customer")
-    buyer = _party(r, d.get("buyer"), "buyer")
-    seller = _party(r, d.get("seller"), "seller")
+    buyer = _dparty(r, d.get("buyer"), "buyer")
+    seller = _dparty(r, d.get("seller"), "seller")
     ddate2 = r.date(d, "delivery_date", "")
     dtime = r.time(d, "delivery_time", "")
     if dtime is not None and ddate2 is None:
