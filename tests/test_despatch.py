@@ -392,3 +392,17 @@ def test_despatches_with_a_plate_also_pass_the_first_20260701_edition(path: Path
         assert found == []
     else:  # a carrier without a vehicle plate: only that edition's plate-on-every-despatch rule
         assert found == ["LicensePlateIDCheck-1"]
+
+
+@pytest.mark.parametrize("guide, name", [("UBL-TR irsaliye - V 1.0.txt", "TEMELIRSALIYE-SEVK"),
+                                         ("UBL-TR irsaliye Yaniti - V 1.0.txt", "RECEIPT-KABUL")])
+def test_customization_id_is_the_one_gibs_guide_prescribes(guide, name):
+    """GİB's e-İrsaliye guides: CustomizationID 'Bu değer için “TR1.2.1” kullanılacaktır'
+    (the schematron would also take TR1.2, the invoice's value)."""
+    import re
+
+    text = shared("gib", "docs", "mirrored-by-izibiz", "source", "resource", "BELGELER", guide).read_text(encoding="utf-8")
+    section = text[text.index("2.3.3 CustomizationID"):][:600]
+    prescribed = re.search(r"Bu değer için “([^”]+)” kullanılacaktır", section).group(1)
+    xml = build_document(load_document(fixture(name)))
+    assert etree.fromstring(xml).findtext("{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}CustomizationID") == prescribed
