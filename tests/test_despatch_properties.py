@@ -97,3 +97,50 @@ def test_the_loader_accepts_a_plate_exactly_when_gib_does(trailer, pid, scheme):
         assert pid != pid.strip(), (pid, scheme)
         d["shipment"][key] = [{"id": pid.strip(), "scheme": scheme}]
         load_despatch(d)
+
+
+# ------------------------------------------------------------------ damaged input
+
+from ubltr.testing import despatch_dicts, receipt_dicts  # noqa: E402
+
+_JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**20).map(str), st.text(max_size=12),
+                  st.just(""), st.just("  "), st.just([]), st.just({}), st.just(["x"]), st.just({"a": 1}),
+                  st.just("\x01"), st.just("1e5"), st.just("-1"), st.just("2026-02-30"), st.just("25:61:00"))
+
+
+def _leaves(obj, path=()):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _leaves(v, path + (i,))
+    yield path
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(despatch_dicts(max_lines=2), receipt_dicts(max_lines=2)), st.data())
+def test_damaged_input_is_an_input_error_or_a_document_gib_accepts(d, data):
+    """One value anywhere replaced by junk (or a key removed): the loader either names
+    the problem (InvoiceInputError with a path, never another exception) or what it
+    accepts still builds to a document GİB's rules accept."""
+    from gib_oracle import Oracle
+
+    from ubltr.despatch import load_document
+    from ubltr.despatch_build import build_document
+
+    paths = [p for p in _leaves(d) if p]
+    path = data.draw(st.sampled_from(paths))
+    parent = d
+    for k in path[:-1]:
+        parent = parent[k]
+    if data.draw(st.booleans()) and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = data.draw(_JUNK)
+    try:
+        doc = load_document(d)
+    except InvoiceInputError as exc:
+        assert exc.problems and all(isinstance(p.message, str) and p.message for p in exc.problems)
+        return
+    assert gib_findings(Oracle.get(), build_document(doc)) == []
