@@ -206,6 +206,7 @@ BAD = [
     ("TEMELIRSALIYE-SEVK-YABANCIPLAKA", "customer", {"tckn": "10000000146", "name": "Ayşe Yılmaz",
      "address": {"district": "Çankaya", "city": "Ankara"}}, "customer.first_name", "PartyIdentificationPartyNamePersonCheck"),
     ("TEMELIRSALIYE-SEVK", "id", "IRS26000000001", "id", "InvoiceIDCheck"),
+    ("TEMELIRSALIYE-SEVK", "lines[1].id", "2a", "lines[1].id", "DespatchLineIdCheck"),
     ("TEMELIRSALIYE-SEVK", "profile", "TEMELFATURA", "profile", "ProfileIDTypeDespatchAdvice"),
     ("TEMELIRSALIYE-SEVK", "type", "SATIS", "type", "DespatchAdviceTypeCodeCheck"),
         # (GİB checks only the first driver: its stylesheet runs in XSLT 1.0 compatibility mode,
@@ -241,7 +242,8 @@ def _unchecked(d: dict) -> dict:
     lines = []
     for i, ln in enumerate(d["lines"], 1):
         ids = tuple((k, x) for k, v in ln.get("item_ids", {}).items() for x in (v if isinstance(v, list) else [v]))
-        lines.append(DespatchLine(name=ln["name"], quantity=ln["quantity"], unit=ln["unit"], order_line_id=str(i), item_ids=ids))
+        lines.append(DespatchLine(name=ln["name"], quantity=ln["quantity"], unit=ln["unit"], order_line_id=str(i), item_ids=ids,
+                                  id=ln.get("id", str(i))))
     refs = tuple(Reference(id=r["id"], issue_date=dt.date.fromisoformat(r["issue_date"])) for r in d.get("additional_references", []))
     return Despatch(profile=d["profile"], type=d["type"], id=d["id"], issue_date=dt.date.fromisoformat(d["issue_date"]),
                     issue_time=dt.time.fromisoformat(d["issue_time"]), supplier=party(d["supplier"]),

@@ -114,6 +114,7 @@ class DespatchLine:
     #: AdditionalItemIdentification as (scheme, value), schemes may repeat (IDIS ETIKETNO)
     item_ids: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    id: str = ""  #: the line's cbc:ID, a number (the loader's default: the line number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,7 @@ class ReceiptLine:
     buyer_code: str | None = None
     item_ids: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    id: str = ""  #: the line's cbc:ID, a number (the loader's default: the line number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,14 +212,14 @@ _SHIPMENT_KEYS = {"id", "despatch_date", "despatch_time", "delivery_address", "c
 _DRIVER_KEYS = {"first_name", "last_name", "nationality_id", "title"}
 _PLATE_KEYS = {"id", "scheme"}
 _REF_KEYS = {"id", "issue_date", "type_code", "type", "description"}
-_DLINE_KEYS = {"name", "quantity", "unit", "outstanding_quantity", "outstanding_reason",
+_DLINE_KEYS = {"id", "name", "quantity", "unit", "outstanding_quantity", "outstanding_reason",
                "oversupply_quantity", "order_line_id", "description", "brand", "model",
                "seller_code", "buyer_code", "manufacturer_code", "item_ids", "notes"}
 _RECEIPT_KEYS = {"document", "profile", "type", "id", "uuid", "issue_date", "issue_time", "notes",
                  "despatch", "supplier", "customer", "buyer", "seller", "delivery_date",
                  "delivery_time", "lines", "order_references"}
 _DESPATCH_REF_KEYS = {"uuid", "id", "issue_date"}
-_RLINE_KEYS = {"name", "unit", "received_quantity", "rejected_quantity", "reject_reason",
+_RLINE_KEYS = {"id", "name", "unit", "received_quantity", "rejected_quantity", "reject_reason",
                "short_quantity", "oversupply_quantity", "timing_complaint", "despatch_line_id",
                "order_line_id", "seller_code", "buyer_code", "item_ids", "notes"}
 
@@ -487,6 +489,18 @@ def _unit(r: _Reader, d: dict, path: str) -> str | None:
     return r.code(d, "unit", path, codes.units(), "unit code", required=True)
 
 
+_LINE_ID_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _line_id(r: _Reader, d: dict, path: str, number: int) -> str:
+    v = r.text(d, "id", path)
+    if v is None:
+        return str(number)
+    if not _LINE_ID_RE.fullmatch(v):
+        r.err(_join(path, "id"), f"'{v}' must be a number (GİB reads it as one) [GİB DespatchLineIdCheck]")
+    return v
+
+
 def _dline(r: _Reader, raw: Any, path: str, number: int) -> DespatchLine | None:
     d = r.obj(raw, path, _DLINE_KEYS)
     if d is None:
@@ -503,13 +517,14 @@ def _dline(r: _Reader, raw: Any, path: str, number: int) -> DespatchLine | None:
     if order_line is not None and not order_line.strip():
         r.err(_join(path, "order_line_id"), "must not be empty")
     order_line = order_line or str(number)
+    line_id = _line_id(r, d, path, number)
     ids = _item_ids(r, d, path)
     notes = _strings(r, d, "notes", path)
     if name is None or qty is None or unit is None:
         return None
     return DespatchLine(
         name=name, quantity=qty, unit=unit, outstanding_quantity=out_q, outstanding_reason=out_reason,
-        oversupply_quantity=over, order_line_id=order_line,
+        oversupply_quantity=over, order_line_id=order_line, id=line_id,
         description=r.text(d, "description", path), brand=r.text(d, "brand", path),
         model=r.text(d, "model", path), seller_code=r.text(d, "seller_code", path),
         buyer_code=r.text(d, "buyer_code", path), manufacturer_code=r.text(d, "manufacturer_code", path),
@@ -586,12 +601,13 @@ def _rline(r: _Reader, raw: Any, path: str, number: int) -> ReceiptLine | None:
     if dl is not None and not dl.strip():
         r.err(_join(path, "despatch_line_id"), "must not be empty")
     dl = dl or str(number)
+    line_id = _line_id(r, d, path, number)
     ol = r.text(d, "order_line_id", path)
     ids = _item_ids(r, d, path)
     notes = _strings(r, d, "notes", path)
     if name is None or unit is None:
         return None
-    return ReceiptLine(name=name, unit=unit, reject_reason=reason, despatch_line_id=dl, order_line_id=ol,
+    return ReceiptLine(name=name, unit=unit, reject_reason=reason, despatch_line_id=dl, order_line_id=ol, id=line_id,
                        timing_complaint=r.text(d, "timing_complaint", path),
                        seller_code=r.text(d, "seller_code", path), buyer_code=r.text(d, "buyer_code", path),
                        item_ids=ids, notes=notes, **qs)

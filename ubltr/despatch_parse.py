@@ -170,7 +170,7 @@ def parse_despatch(source: Source) -> Despatch:
             seller_code=_t(item, "cac:SellersItemIdentification/cbc:ID"),
             buyer_code=_t(item, "cac:BuyersItemIdentification/cbc:ID"),
             manufacturer_code=_t(item, "cac:ManufacturersItemIdentification/cbc:ID"),
-            item_ids=_item_ids(item), notes=_notes(ln),
+            item_ids=_item_ids(item), notes=_notes(ln), id=_t(ln, "cbc:ID") or "",
         ))
     issue_time = _time(root, "cbc:IssueTime")
     if issue_time is None:
@@ -227,7 +227,7 @@ def parse_receipt(source: Source) -> Receipt:
             order_line_id=_t(ln, "cac:OrderLineReference/cbc:LineID"),
             seller_code=_t(item, "cac:SellersItemIdentification/cbc:ID"),
             buyer_code=_t(item, "cac:BuyersItemIdentification/cbc:ID"),
-            item_ids=_item_ids(item), notes=_notes(ln),
+            item_ids=_item_ids(item), notes=_notes(ln), id=_t(ln, "cbc:ID") or "",
         ))
     delivery = root.find("cac:Shipment/cac:Delivery", NS)
     return Receipt(

@@ -400,6 +400,9 @@ def despatch_dicts(draw, profiles: Iterable[str] | None = None, types: Iterable[
         "shipment": shipment,
         "lines": draw(st.lists(_despatch_line(profile), min_size=1, max_size=max_lines)),
     }
+    if draw(st.integers(0, 3)) == 0:  # the sender's own line numbers
+        for i, ln in enumerate(d["lines"], 1):
+            ln["id"] = str(i * draw(st.sampled_from([1, 10, 100])))
     for key in ("buyer", "seller", "originator"):
         if draw(st.integers(0, 4)) == 0:
             d[key] = draw(_party_for_despatch())
@@ -476,6 +479,9 @@ def receipt_dicts(draw, max_lines: int = 4) -> dict:
         d["notes"] = draw(st.lists(_text(1, 60), min_size=1, max_size=2))
     if draw(st.booleans()):
         d["order_references"] = [{"id": draw(_text(1, 16)), "issue_date": draw(_date_text())}]
+    if draw(st.integers(0, 3)) == 0:
+        for i, ln in enumerate(d["lines"], 1):
+            ln["id"] = f"{i}.{draw(st.integers(0, 9))}" if draw(st.booleans()) else str(i * 10)
     return d
 
 
