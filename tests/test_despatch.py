@@ -408,3 +408,32 @@ def test_customization_id_is_the_one_gibs_guide_prescribes(guide, name):
     prescribed = re.search(r"Bu değer için “([^”]+)” kullanılacaktır", section).group(1)
     xml = build_document(load_document(fixture(name)))
     assert etree.fromstring(xml).findtext("{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}CustomizationID") == prescribed
+
+
+# ------------------------------------------------------------------ answering a despatch
+
+
+@pytest.mark.parametrize("path", [p for p in FIXTURE_JSON if not p.stem.startswith("RECEIPT")], ids=lambda p: p.stem)
+def test_receipt_for_answers_a_despatch_as_gib_accepts(path: Path, oracle):
+    import datetime as dt
+
+    from ubltr.despatch import receipt_for
+
+    desp = load_despatch(path.read_bytes())
+    rec = receipt_for(desp, id="IRY2026000000009", issue_date=dt.date(2026, 11, 21),
+                      delivery_date=dt.date(2026, 11, 21), uuid="6f1c2d3e-4b5a-4c6d-8e7f-901234567890")
+    first = rec.lines[0]
+    short = replace(first, received_quantity=first.received_quantity - 1 if first.received_quantity >= 1 else Decimal(0),
+                    rejected_quantity=Decimal(1), reject_reason="Hasarlı")
+    rec = replace(rec, lines=(short,) + rec.lines[1:])
+    xml = build_receipt(rec)
+    assert gib_findings(oracle, xml) == []
+    assert parse_receipt(xml) == rec
+    assert load_document(to_dict(rec)) == rec  # the loader takes what receipt_for made
+    root = etree.fromstring(xml)
+    ns = {"cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+          "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}
+    assert root.findtext("cac:DespatchDocumentReference/cbc:ID", namespaces=ns) == desp.uuid
+    assert [e.text for e in root.findall("cac:ReceiptLine/cac:DespatchLineReference/cbc:LineID", ns)] == [ln.id for ln in desp.lines]
+    with pytest.raises(ValueError, match="uuid"):
+        receipt_for(replace(desp, uuid=None), id="IRY2026000000009", issue_date=dt.date(2026, 11, 21))

@@ -42,7 +42,7 @@ from .model import (
 __all__ = [
     "Plate", "Driver", "Reference", "Shipment", "DespatchLine", "Despatch",
     "ReceiptLine", "Receipt", "DespatchReference", "load_despatch", "load_receipt",
-    "load_document", "loads_document", "document_kind", "to_dict",
+    "load_document", "loads_document", "document_kind", "to_dict", "receipt_for",
     "DESPATCH_PROFILES", "DESPATCH_TYPES",
 ]
 
@@ -198,6 +198,36 @@ class Receipt:
         import uuid as _uuid
 
         return replace(self, uuid=uuid or self.uuid or str(_uuid.uuid4()).upper())
+
+
+def receipt_for(despatch: Despatch, *, id: str, issue_date: _dt.date, issue_time: _dt.time | None = None,
+                uuid: str | None = None, delivery_date: _dt.date | None = None,
+                delivery_time: _dt.time | None = None, notes: Iterable[str] = ()) -> Receipt:
+    """The receipt advice answering ``despatch`` with every line received in full: the
+    despatch's parties (its delivery customer answers and signs), its ETTN, number and
+    date, and per line the delivered quantity as ``received_quantity`` with the line's
+    ids and codes.  Record what differs with :func:`dataclasses.replace` on the lines
+    (``rejected_quantity`` + ``reject_reason``, ``short_quantity``, ...).
+
+    ``despatch.uuid`` must be set (the receipt refers to it); ``id`` is the receipt's
+    own number (``ABC2026000000001``)."""
+    if not despatch.uuid:
+        raise ValueError("the despatch has no uuid (ETTN): a receipt advice refers to it")
+    if not ID_RE.fullmatch(id):
+        raise ValueError(f"id {id!r} must be 16 characters: series, year, sequence (IRY2026000000001)")
+    lines = tuple(
+        ReceiptLine(name=ln.name, unit=ln.unit, received_quantity=ln.quantity, despatch_line_id=ln.id or str(i),
+                    order_line_id=ln.order_line_id or None, seller_code=ln.seller_code, buyer_code=ln.buyer_code,
+                    item_ids=ln.item_ids, id=str(i))
+        for i, ln in enumerate(despatch.lines, 1)
+    )
+    return Receipt(
+        id=id, issue_date=issue_date, issue_time=issue_time, uuid=uuid, profile=despatch.profile,
+        despatch=DespatchReference(uuid=despatch.uuid, issue_date=despatch.issue_date, id=despatch.id),
+        supplier=despatch.supplier, customer=despatch.customer, buyer=despatch.buyer, seller=despatch.seller,
+        delivery_date=delivery_date, delivery_time=delivery_time, notes=tuple(notes),
+        order_references=despatch.order_references, lines=lines,
+    )
 
 
 # ------------------------------------------------------------------------ loader
