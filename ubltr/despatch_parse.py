@@ -71,6 +71,47 @@ def _need_dec(el: etree._Element, path: str, what: str) -> Decimal:
     return v
 
 
+_CAC = "{%s}" % NS["cac"]
+_CBC = "{%s}" % NS["cbc"]
+_PREFIXES = {NS["cac"]: "cac:", NS["cbc"]: "cbc:"}
+
+
+def _children(el: etree._Element | None) -> dict[str, etree._Element]:
+    """The first child of each name ("cac:Item", "cbc:Name"), in one pass."""
+    out: dict[str, etree._Element] = {}
+    if el is None:
+        return out
+    for c in el:
+        tag = c.tag
+        if isinstance(tag, str) and tag[:1] == "{":
+            ns, _, local = tag[1:].partition("}")
+            key = _PREFIXES.get(ns, "{" + ns + "}") + local
+            if key not in out:
+                out[key] = c
+    return out
+
+
+def _child(el: etree._Element | None, cbc_local: str) -> etree._Element | None:
+    return el.find(_CBC + cbc_local) if el is not None else None
+
+
+def _text(el: etree._Element | None) -> str | None:
+    """As :func:`ubltr.parse._t`: the text exactly as written, None when blank."""
+    if el is None or el.text is None or not el.text.strip():
+        return None
+    return el.text
+
+
+def _number(el: etree._Element | None) -> Decimal | None:
+    s = _text(el)
+    if s is None or el is None:
+        return None
+    try:
+        return Decimal(s.strip())
+    except ArithmeticError:
+        raise ParseError(f"line {el.sourceline}: '{s.strip()}' is not a number") from None
+
+
 def _party(el: etree._Element | None) -> Party | None:
     return _party_of(el.find("cac:Party", NS)) if el is not None else None
 
@@ -154,23 +195,32 @@ def parse_despatch(source: Source) -> Despatch:
         currency=(value_el.get("currencyID") or "TRY") if value_el is not None else "TRY",
     )
     lines = []
-    for ln in root.findall("cac:DespatchLine", NS):
-        item = ln.find("cac:Item", NS)
-        qty_el = ln.find("cbc:DeliveredQuantity", NS)
+    for ln in root.iterchildren(_CAC + "DespatchLine"):
+        # one pass over the line's and the item's children instead of a find() per field
+        # (lxml's find costs ~6 µs a call: 15 per line made parse 26× an lxml parse)
+        k = _children(ln)
+        item = k.get("cac:Item")
+        ik = _children(item)
+        qty_el = k.get("cbc:DeliveredQuantity")
+        name = _text(ik.get("cbc:Name"))
+        if name is None:
+            raise ParseError(f"line {ln.sourceline}: DespatchLine has no item name (cac:Item/cbc:Name)")
+        quantity = _number(qty_el)
+        if quantity is None:
+            raise ParseError(f"line {ln.sourceline}: DespatchLine has no DeliveredQuantity")
         lines.append(DespatchLine(
-            name=_need(ln, "cac:Item/cbc:Name", "item name"),
-            quantity=_need_dec(ln, "cbc:DeliveredQuantity", "DeliveredQuantity"),
+            name=name, quantity=quantity,
             unit=(qty_el.get("unitCode") or "") if qty_el is not None else "",
-            outstanding_quantity=_dec(ln, "cbc:OutstandingQuantity"),
-            outstanding_reason=_t(ln, "cbc:OutstandingReason"),
-            oversupply_quantity=_dec(ln, "cbc:OversupplyQuantity"),
-            order_line_id=_t(ln, "cac:OrderLineReference/cbc:LineID") or "",
-            description=_t(item, "cbc:Description"), brand=_t(item, "cbc:BrandName"),
-            model=_t(item, "cbc:ModelName"),
-            seller_code=_t(item, "cac:SellersItemIdentification/cbc:ID"),
-            buyer_code=_t(item, "cac:BuyersItemIdentification/cbc:ID"),
-            manufacturer_code=_t(item, "cac:ManufacturersItemIdentification/cbc:ID"),
-            item_ids=_item_ids(item), notes=_notes(ln), id=_t(ln, "cbc:ID") or "",
+            outstanding_quantity=_number(k.get("cbc:OutstandingQuantity")),
+            outstanding_reason=_text(k.get("cbc:OutstandingReason")),
+            oversupply_quantity=_number(k.get("cbc:OversupplyQuantity")),
+            order_line_id=_text(_child(k.get("cac:OrderLineReference"), "LineID")) or "",
+            description=_text(ik.get("cbc:Description")), brand=_text(ik.get("cbc:BrandName")),
+            model=_text(ik.get("cbc:ModelName")),
+            seller_code=_text(_child(ik.get("cac:SellersItemIdentification"), "ID")),
+            buyer_code=_text(_child(ik.get("cac:BuyersItemIdentification"), "ID")),
+            manufacturer_code=_text(_child(ik.get("cac:ManufacturersItemIdentification"), "ID")),
+            item_ids=_item_ids(item), notes=_notes(ln), id=_text(k.get("cbc:ID")) or "",
         ))
     issue_time = _time(root, "cbc:IssueTime")
     if issue_time is None:
