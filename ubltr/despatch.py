@@ -400,7 +400,8 @@ def _plate(r: _Reader, raw: Any, path: str, schemes: frozenset[str], default: st
     if d is None:
         return None
     pid = r.text(d, "id", path, required=True)
-    scheme = r.text(d, "scheme", path) or default
+    given = r.text(d, "scheme", path)
+    scheme = default if given is None else given
     if scheme not in schemes:
         r.err(_join(path, "scheme"), f"'{scheme}' is not one of GİB's schemes here ({', '.join(sorted(schemes))}) [GİB {rule}]")
         return None
