@@ -144,3 +144,70 @@ def test_damaged_input_is_an_input_error_or_a_document_gib_accepts(d, data):
         assert exc.problems and all(isinstance(p.message, str) and p.message for p in exc.problems)
         return
     assert gib_findings(Oracle.get(), build_document(doc)) == []
+
+
+_HKS = json.loads((ROOT / "fixtures" / "despatch" / "HKSIRSALIYE-SEVK.json").read_text(encoding="utf-8"))
+_IDIS = json.loads((ROOT / "fixtures" / "despatch" / "IDISIRSALIYE-SEVK.json").read_text(encoding="utf-8"))
+_DIGITS = "0123456789"
+_VALIDISH = {
+    "KUNYENO": st.text(alphabet=_DIGITS, min_size=18, max_size=20),
+    "ETIKETNO": st.builds(lambda a, n: a + n, st.sampled_from(["AB", "zq", "A1", "ÇA", "AB "]),
+                          st.text(alphabet=_DIGITS, min_size=6, max_size=8)),
+    "SEVKIYATNO": st.builds(lambda a, n: a + n, st.sampled_from(["SE-", "ES-", "SV-", "SE"]),
+                            st.text(alphabet=_DIGITS, min_size=6, max_size=8)),
+}
+_id_text = st.one_of(st.text(alphabet="0123456789ABab -\tÇ", min_size=0, max_size=22),
+                     st.text(alphabet="0123456789", min_size=17, max_size=21),
+                     st.builds(lambda a, n: a + n, st.text(alphabet="ABzÇ1", min_size=1, max_size=3),
+                               st.text(alphabet="0123456789 ", min_size=5, max_size=8)))
+
+
+_VALID = {
+    "KUNYENO": st.text(alphabet=_DIGITS, min_size=19, max_size=19),
+    "ETIKETNO": st.builds(lambda a, n: a + n, st.text(alphabet="ABCXYZabc", min_size=2, max_size=2),
+                          st.text(alphabet=_DIGITS, min_size=7, max_size=7)),
+    "SEVKIYATNO": st.builds(lambda a, n: a + n, st.sampled_from(["SE-", "ES-"]), st.text(alphabet=_DIGITS, min_size=7, max_size=7)),
+}
+
+
+def _value(which: str) -> st.SearchStrategy[str]:
+    v = _VALIDISH[which]
+    return st.one_of(_VALID[which], v, v.map(lambda x: f" {x} "), v.map(lambda x: x[:9] + "  " + x[9:]), _id_text)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(which=st.sampled_from(["KUNYENO", "ETIKETNO", "SEVKIYATNO"]), data=st.data())
+def test_the_loader_takes_hks_and_idis_ids_exactly_when_gib_does(which, data):
+    """HKS künye (19 characters after normalize-space), İDİS label (2 letters + 7 digits)
+    and İDİS shipment number (SE-/ES- + 7 digits): the loader's verdict is GİB's."""
+    from dataclasses import replace as _replace
+
+    from gib_oracle import Oracle
+
+    from ubltr.despatch import DespatchLine  # noqa: F401
+
+    value = data.draw(_value(which))
+    base_dict = _HKS if which == "KUNYENO" else _IDIS
+    d = json.loads(json.dumps(base_dict))
+    if which == "SEVKIYATNO":
+        d["supplier"]["ids"]["SEVKIYATNO"] = value
+    else:
+        d["lines"][0]["item_ids"] = {which: value}
+    try:
+        load_despatch(d)
+        loader_ok = True
+    except InvoiceInputError as exc:
+        loader_ok = False
+        where = "supplier.ids.SEVKIYATNO" if which == "SEVKIYATNO" else f"lines[0].item_ids.{which}"
+        assert [p.path for p in exc.problems] == [where], exc.problems  # one message, at the value
+    base = load_despatch(base_dict)
+    if which == "SEVKIYATNO":
+        ids = tuple((s, v) for s, v in base.supplier.ids if s != "SEVKIYATNO") + (("SEVKIYATNO", value),)
+        doc = _replace(base, supplier=_replace(base.supplier, ids=ids))
+    else:
+        doc = _replace(base, lines=(_replace(base.lines[0], item_ids=((which, value),)),) + base.lines[1:])
+    rules = {"KUNYENO": "DespatchAdviceHKSKunyeCheck", "ETIKETNO": "DespatchIdisEtiketNoCheck",
+             "SEVKIYATNO": "DespatchIdisSevkiyatNoCheck"}
+    found = [f for f in gib_findings(Oracle.get(), build_despatch(doc)) if rules[which] in f or f.startswith("XSD")]
+    event(f"{which}: loader {'accepts' if loader_ok else 'refuses'}, GİB {'refuses' if found else 'accepts'}")
+    assert loader_ok == (not found), (which, value, found)

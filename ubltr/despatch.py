@@ -583,23 +583,31 @@ def _despatch(r: _Reader, raw: Any) -> Despatch | None:
     seller = _dparty(r, d.get("seller"), "seller")
     originator = _dparty(r, d.get("originator"), "originator")
     shipment = _shipment(r, d.get("shipment"), "shipment")
-    lines = tuple(x for x in (_dline(r, v, p, i) for i, (p, v) in enumerate(r.items(d, "lines", "", required=True), 1)) if x)
+    numbered = [(i - 1, x) for i, (p, v) in enumerate(r.items(d, "lines", "", required=True), 1)
+                if (x := _dline(r, v, p, i)) is not None]  # (index in the JSON, line)
+    lines = tuple(x for _, x in numbered)
     orders = _refs(r, d, "order_references")
     additional = _refs(r, d, "additional_references")
     if type_ == "MATBUDAN" and not additional and d.get("additional_references") is None:
         r.err("additional_references", "a MATBUDAN despatch names the printed despatch it replaces "
                                        "(id and issue_date) [GİB DespatchAdviceTypeCodeCheck-2]")
+    said = {p.path for p in r.problems}  # a line whose item_ids were refused above is not told twice
     if profile == "HKSIRSALIYE":
-        for i, ln in enumerate(lines):
-            kunye = [v for s, v in ln.item_ids if s == "KUNYENO" and len(v.strip()) == _KUNYE_LEN]
+        for i, ln in numbered:
+            if any(x.startswith(f"lines[{i}].item_ids") for x in said):
+                continue
+            kunye = [v for s, v in ln.item_ids if s == "KUNYENO" and len(" ".join(v.split())) == _KUNYE_LEN]  # normalize-space
             if not kunye:
                 r.err(f"lines[{i}].item_ids.KUNYENO", f"HKSIRSALIYE needs a {_KUNYE_LEN}-character HKS künye number on every line [GİB DespatchAdviceHKSKunyeCheck]")
     if profile == "IDISIRSALIYE":
-        for i, ln in enumerate(lines):
+        for i, ln in numbered:
+            if any(x.startswith(f"lines[{i}].item_ids") for x in said):
+                continue
             if not any(s == "ETIKETNO" and _ETIKET_RE.fullmatch(v) for s, v in ln.item_ids):
                 r.err(f"lines[{i}].item_ids.ETIKETNO", "IDISIRSALIYE needs an İDİS label number on every line: "
                                                        "2 letters and 7 digits (AB1234567) [GİB DespatchIdisEtiketNoCheck]")
-        if supplier is not None and not any(s == "SEVKIYATNO" and _SEVKIYAT_RE.fullmatch(v) for s, v in supplier.ids):
+        if supplier is not None and "supplier.ids.SEVKIYATNO" not in said \
+                and not any(s == "SEVKIYATNO" and _SEVKIYAT_RE.fullmatch(v) for s, v in supplier.ids):
             r.err("supplier.ids.SEVKIYATNO", "IDISIRSALIYE needs the İDİS shipment number SE-0000000 or ES-0000000 "
                                              "[GİB DespatchIdisSevkiyatNoCheck]")
     if r.problems:
