@@ -437,3 +437,12 @@ def test_receipt_for_answers_a_despatch_as_gib_accepts(path: Path, oracle):
     assert [e.text for e in root.findall("cac:ReceiptLine/cac:DespatchLineReference/cbc:LineID", ns)] == [ln.id for ln in desp.lines]
     with pytest.raises(ValueError, match="uuid"):
         receipt_for(replace(desp, uuid=None), id="IRY2026000000009", issue_date=dt.date(2026, 11, 21))
+
+
+def test_profile_checks_name_the_line_by_its_json_index():
+    d = fixture("HKSIRSALIYE-SEVK")
+    d["lines"][0]["quantity"] = "x"          # line 0 fails to load ...
+    d["lines"][1]["item_ids"] = {"KUNYENO": "123"}  # ... and line 1's künye is still named as lines[1]
+    with pytest.raises(InvoiceInputError) as exc:
+        load_despatch(d)
+    assert [p.path for p in exc.value.problems] == ["lines[0].quantity", "lines[1].item_ids.KUNYENO"]
