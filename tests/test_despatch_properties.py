@@ -184,7 +184,6 @@ def test_the_loader_takes_hks_and_idis_ids_exactly_when_gib_does(which, data):
 
     from gib_oracle import Oracle
 
-    from ubltr.despatch import DespatchLine  # noqa: F401
 
     value = data.draw(_value(which))
     base_dict = _HKS if which == "KUNYENO" else _IDIS

@@ -47,7 +47,7 @@ DESPATCH_NS = "urn:oasis:names:specification:ubl:schema:xsd:DespatchAdvice-2"
 RECEIPT_NS = "urn:oasis:names:specification:ubl:schema:xsd:ReceiptAdvice-2"
 NS = {"cac": _INVOICE_NS["cac"], "cbc": _INVOICE_NS["cbc"]}
 
-Source: TypeAlias = "bytes | str | Path | etree._Element"
+Source: TypeAlias = bytes | str | Path | etree._Element
 
 
 def _need(el: etree._Element, path: str, what: str) -> str:
