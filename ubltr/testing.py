@@ -29,6 +29,7 @@ from .model import Invoice, load
 
 __all__ = ["invoice_dicts", "invoices", "tax_edge_invoice_dicts", "tax_edge_invoices", "vkns", "tckns", "amounts",
            "make_test_seal", "SUPPORTED"]
+__all__ += ["despatch_dicts", "despatches", "receipt_dicts", "receipts", "turkish_plates", "foreign_plates"]  # e-İrsaliye, at the end
 
 #: profile → the invoice types the strategies generate for it
 SUPPORTED: dict[str, tuple[str, ...]] = {
@@ -354,3 +355,219 @@ def make_test_seal(vkn: str = "1234567890", name: str = "Örnek Yazılım A.Ş."
                                          encipher_only=False, decipher_only=False), critical=True)
             .sign(ca_key, hashes.SHA256()))
     return key, [cert, ca]
+
+
+# =========================================================================== e-İrsaliye
+# Despatch advices and receipt advices (issue #14).  Kept apart from the invoice
+# strategies above; every generated document is accepted by ubltr.despatch's loader and
+# builds to XML that GİB's XSD and schematron accept (tests/test_despatch_properties.py
+# checks this with GİB's rules through saxonche).
+
+
+def _time_text() -> st.SearchStrategy[str]:
+    return st.builds(lambda h, m, s: f"{h:02d}:{m:02d}:{s:02d}", st.integers(0, 23), st.integers(0, 59), st.integers(0, 59))
+
+
+def _date_text(min_year: int = 2020) -> st.SearchStrategy[str]:
+    return st.builds(lambda y, m, d: f"{y}-{m:02d}-{d:02d}",
+                     st.integers(min_year, _dt.date.today().year - 1), st.integers(1, 12), st.integers(1, 28))
+
+
+def turkish_plates() -> st.SearchStrategy[str]:
+    """Plates GİB's 20260701 rules accept for PLAKA / DORSEPLAKA: province 01-81, capital
+    letters, digits (``34ABC123``)."""
+    return st.builds(lambda p, letters, digits: f"{p:02d}{letters}{digits}", st.integers(1, 81),
+                     st.text(alphabet=string.ascii_uppercase, min_size=1, max_size=3),
+                     st.integers(1, 99999).map(str))
+
+
+def foreign_plates() -> st.SearchStrategy[str]:
+    """Plates for YABANCIPLAKA / YABANCIDORSEPLAKA: capital letters, digits, '-' and '_'."""
+    return st.text(alphabet=string.ascii_uppercase + string.digits + "-_", min_size=1, max_size=12)
+
+
+def _vehicle_plate() -> st.SearchStrategy[dict]:
+    return st.one_of(st.builds(lambda p: {"id": p, "scheme": "PLAKA"}, turkish_plates()),
+                     st.builds(lambda p: {"id": p}, turkish_plates()),
+                     st.builds(lambda p: {"id": p, "scheme": "YABANCIPLAKA"}, foreign_plates()))
+
+
+def _trailer_plate() -> st.SearchStrategy[dict]:
+    return st.one_of(st.builds(lambda p, s: {"id": p, "scheme": s}, turkish_plates(), st.sampled_from(["DORSEPLAKA", "DORSE"])),
+                     st.builds(lambda p, s: {"id": p, "scheme": s}, foreign_plates(),
+                               st.sampled_from(["YABANCIDORSEPLAKA", "YABANCIDORSE"])))
+
+
+def _driver() -> st.SearchStrategy[dict]:
+    return st.fixed_dictionaries(
+        {"first_name": _text(2, 15), "last_name": _text(2, 15),
+         "nationality_id": st.one_of(tckns(), st.text(alphabet=string.ascii_uppercase + string.digits, min_size=5, max_size=12))},
+        optional={"title": st.just("Şoför")})
+
+
+def _delivery_address() -> st.SearchStrategy[dict]:
+    return st.builds(lambda a, pc: {**a, "postal_code": f"{pc:05d}"}, _address(), st.integers(1000, 81999))
+
+
+def _party_for_despatch() -> st.SearchStrategy[dict]:
+    return st.one_of(_company(), _person())
+
+
+def _quantity(min_value: str = "0") -> st.SearchStrategy[str]:
+    return amounts(min_value, "100000", places=3)
+
+
+@st.composite
+def _despatch_line(draw, profile: str) -> dict:
+    line: dict[str, Any] = {"name": draw(_text(1, 40)), "quantity": draw(_quantity()),
+                            "unit": draw(st.sampled_from(_UNITS))}
+    if draw(st.integers(0, 3)) == 0:  # partial delivery
+        line["outstanding_quantity"] = draw(_quantity("0.001"))
+        if draw(st.booleans()):
+            line["outstanding_reason"] = draw(_text(2, 40))
+    if draw(st.integers(0, 5)) == 0:
+        line["oversupply_quantity"] = draw(_quantity("0.001"))
+    for key in ("description", "brand", "model", "seller_code", "buyer_code", "manufacturer_code", "order_line_id"):
+        if draw(st.integers(0, 3)) == 0:
+            line[key] = draw(_text(1, 20))
+    if draw(st.integers(0, 4)) == 0:
+        line["notes"] = draw(st.lists(_text(1, 40), min_size=1, max_size=2))
+    if profile == "HKSIRSALIYE":
+        line["item_ids"] = {"KUNYENO": draw(st.text(alphabet=string.digits, min_size=19, max_size=19))}
+    if profile == "IDISIRSALIYE":
+        labels = draw(st.lists(st.builds(lambda a, n: a + n, st.sampled_from(["AB", "XY", "kl"]),
+                                         st.text(alphabet=string.digits, min_size=7, max_size=7)), min_size=1, max_size=3))
+        line["item_ids"] = {"ETIKETNO": labels if len(labels) > 1 or draw(st.booleans()) else labels[0]}
+    return line
+
+
+@st.composite
+def despatch_dicts(draw, profiles: Iterable[str] | None = None, types: Iterable[str] | None = None,
+                   max_lines: int = 4) -> dict:
+    """Valid neutral despatch-advice dicts (``"document": "despatch"``) across GİB's
+    profiles (TEMELIRSALIYE, HKSIRSALIYE, IDISIRSALIYE) and types (SEVK, MATBUDAN):
+    several drivers, Turkish and foreign vehicle / trailer plates of every scheme,
+    carrier with or without drivers, partial deliveries, optional parties."""
+    from .despatch import DESPATCH_PROFILES, DESPATCH_TYPES
+
+    profile = draw(st.sampled_from([p for p in DESPATCH_PROFILES if profiles is None or p in set(profiles)]))
+    type_ = draw(st.sampled_from([t for t in DESPATCH_TYPES if types is None or t in set(types)]))
+    issue_date = draw(_date_text())
+    year = issue_date[:4]
+    shipment: dict[str, Any] = {"despatch_date": draw(_date_text()), "despatch_time": draw(_time_text()),
+                                "delivery_address": draw(_delivery_address())}
+    who = draw(st.sampled_from(["carrier", "drivers", "both"]))
+    if who in ("carrier", "both"):
+        shipment["carrier"] = draw(_party_for_despatch())
+    if who in ("drivers", "both"):
+        shipment["drivers"] = draw(st.lists(_driver(), min_size=1, max_size=3))
+        shipment["vehicle_plates"] = draw(st.lists(_vehicle_plate(), min_size=1, max_size=2))
+    elif draw(st.booleans()):
+        shipment["vehicle_plates"] = draw(st.lists(_vehicle_plate(), min_size=1, max_size=2))
+    if draw(st.booleans()):
+        shipment["trailer_plates"] = draw(st.lists(_trailer_plate(), min_size=1, max_size=2))
+    if draw(st.booleans()):
+        shipment["goods_value"] = draw(amounts("0", "10000000"))
+        if draw(st.integers(0, 3)) == 0:
+            shipment["currency"] = draw(st.sampled_from(_CURRENCIES))
+    if draw(st.integers(0, 3)) == 0:
+        shipment["id"] = draw(_text(1, 12))
+    d: dict[str, Any] = {
+        "document": "despatch", "profile": profile, "type": type_,
+        "id": draw(st.sampled_from(["IRS", "ABC", "E1R"])) + f"{year}{draw(st.integers(1, 999_999_999)):09d}",
+        "uuid": str(_uuid.UUID(int=draw(st.integers(0, 2 ** 128 - 1)), version=4)),
+        "issue_date": issue_date, "issue_time": draw(_time_text()),
+        "supplier": draw(_company()), "customer": draw(_party_for_despatch()),
+        "shipment": shipment,
+        "lines": draw(st.lists(_despatch_line(profile), min_size=1, max_size=max_lines)),
+    }
+    if draw(st.integers(0, 3)) == 0:  # the sender's own line numbers
+        for i, ln in enumerate(d["lines"], 1):
+            ln["id"] = str(i * draw(st.sampled_from([1, 10, 100])))
+    for key in ("buyer", "seller", "originator"):
+        if draw(st.integers(0, 4)) == 0:
+            d[key] = draw(_party_for_despatch())
+    for key in ("supplier_contact", "customer_contact"):
+        if draw(st.integers(0, 3)) == 0:
+            d[key] = draw(_text(2, 20))
+    if draw(st.booleans()):
+        d["notes"] = draw(st.lists(_text(1, 60), min_size=1, max_size=2))
+    if draw(st.booleans()):
+        d["order_references"] = [{"id": draw(_text(1, 16)), "issue_date": draw(_date_text())}]
+    if type_ == "MATBUDAN" or draw(st.integers(0, 4)) == 0:
+        d["additional_references"] = [draw(st.fixed_dictionaries(
+            {"id": _text(1, 16), "issue_date": _date_text()},
+            optional={"type": _text(2, 20), "description": _text(2, 30)}))]
+    if profile == "IDISIRSALIYE":
+        d["supplier"].setdefault("ids", {})["SEVKIYATNO"] = draw(st.sampled_from(["SE-", "ES-"])) + draw(
+            st.text(alphabet=string.digits, min_size=7, max_size=7))
+    return d
+
+
+def despatches(**kwargs: Any) -> st.SearchStrategy[Any]:
+    """:func:`despatch_dicts`, loaded into :class:`~ubltr.despatch.Despatch`."""
+    from .despatch import load_despatch
+
+    return despatch_dicts(**kwargs).map(load_despatch)
+
+
+@st.composite
+def _receipt_line(draw) -> dict:
+    keys = draw(st.lists(st.sampled_from(["received_quantity", "rejected_quantity", "short_quantity",
+                                          "oversupply_quantity"]), min_size=1, max_size=4, unique=True))
+    line: dict[str, Any] = {"name": draw(_text(1, 40)), "unit": draw(st.sampled_from(_UNITS))}
+    for k in keys:
+        line[k] = draw(_quantity())
+    if "rejected_quantity" in line and draw(st.booleans()):
+        line["reject_reason"] = draw(_text(2, 40))
+    for key in ("timing_complaint", "order_line_id", "despatch_line_id", "seller_code", "buyer_code"):
+        if draw(st.integers(0, 3)) == 0:
+            line[key] = draw(_text(1, 20))
+    if draw(st.integers(0, 4)) == 0:
+        line["notes"] = draw(st.lists(_text(1, 40), min_size=1, max_size=2))
+    return line
+
+
+@st.composite
+def receipt_dicts(draw, max_lines: int = 4) -> dict:
+    """Valid neutral receipt-advice dicts (``"document": "receipt"``): received,
+    rejected, short and over-delivered quantities per line."""
+    issue_date = draw(_date_text())
+    d: dict[str, Any] = {
+        "document": "receipt",
+        "id": draw(st.sampled_from(["IRY", "ABC"])) + f"{issue_date[:4]}{draw(st.integers(1, 999_999_999)):09d}",
+        "uuid": str(_uuid.UUID(int=draw(st.integers(0, 2 ** 128 - 1)), version=4)),
+        "issue_date": issue_date,
+        "despatch": draw(st.fixed_dictionaries(
+            {"uuid": st.builds(lambda n: str(_uuid.UUID(int=n, version=4)), st.integers(0, 2 ** 128 - 1)),
+             "issue_date": _date_text()},
+            optional={"id": st.builds(lambda y, n: f"IRS{y}{n:09d}", st.integers(2020, 2025), st.integers(1, 10 ** 9 - 1))})),
+        "supplier": draw(_company()), "customer": draw(_party_for_despatch()),
+        "lines": draw(st.lists(_receipt_line(), min_size=1, max_size=max_lines)),
+    }
+    if draw(st.booleans()):
+        d["profile"] = draw(st.sampled_from(["TEMELIRSALIYE", "HKSIRSALIYE", "IDISIRSALIYE"]))
+    if draw(st.booleans()):
+        d["issue_time"] = draw(_time_text())
+    if draw(st.booleans()):
+        d["delivery_date"] = draw(_date_text())
+        if draw(st.booleans()):
+            d["delivery_time"] = draw(_time_text())
+    for key in ("buyer", "seller"):
+        if draw(st.integers(0, 4)) == 0:
+            d[key] = draw(_party_for_despatch())
+    if draw(st.booleans()):
+        d["notes"] = draw(st.lists(_text(1, 60), min_size=1, max_size=2))
+    if draw(st.booleans()):
+        d["order_references"] = [{"id": draw(_text(1, 16)), "issue_date": draw(_date_text())}]
+    if draw(st.integers(0, 3)) == 0:
+        for i, ln in enumerate(d["lines"], 1):
+            ln["id"] = f"{i}.{draw(st.integers(0, 9))}" if draw(st.booleans()) else str(i * 10)
+    return d
+
+
+def receipts(**kwargs: Any) -> st.SearchStrategy[Any]:
+    """:func:`receipt_dicts`, loaded into :class:`~ubltr.despatch.Receipt`."""
+    from .despatch import load_receipt
+
+    return receipt_dicts(**kwargs).map(load_receipt)

@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -210,6 +210,9 @@ class DocumentView:
     references: tuple[Reference, ...]
     payment: tuple[str, ...]
     qr: Mapping[str, str] | None = field(default=None)
+    #: e-İrsaliye facts as (label, value) rows: despatch date, plates, trailers, drivers,
+    #: delivery address (DespatchAdvice), the despatch answered and delivery date (ReceiptAdvice)
+    shipment: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def is_invoice(self) -> bool:
@@ -576,7 +579,79 @@ def read_view(tree: etree._ElementTree | etree._Element) -> DocumentView:
     )
     if local == "Invoice":
         view = _with_qr(view, root)
+    elif local in ("DespatchAdvice", "ReceiptAdvice"):
+        view = _with_shipment(view, root)
     return view
+
+
+# --------------------------------------------------------------------------- e-İrsaliye
+
+#: line quantities besides the first (which the Miktar column shows), as GİB's viewer names them
+_LINE_QUANTITIES = (
+    ("OutstandingQuantity", "Kalan (sonra gönderilecek)"),
+    ("OversupplyQuantity", "Fazla"),
+    ("ShortQuantity", "Eksik"),
+    ("RejectedQuantity", "Reddedilen"),
+)
+
+
+def _with_shipment(view: DocumentView, root: etree._Element) -> DocumentView:
+    """Add the despatch's logistics (or the receipt's answer) and each line's other
+    quantities (outstanding, over-supplied, short, rejected with the reason)."""
+    rows: list[tuple[str, str]] = []
+    sh = root.find("cac:Shipment", NS)
+    if sh is not None:
+        d = sh.find("cac:Delivery/cac:Despatch", NS)
+        if d is not None and _text(d, "cbc:ActualDespatchDate"):
+            rows.append(("Sevk Tarihi", " ".join(p for p in (_text(d, "cbc:ActualDespatchDate"), _text(d, "cbc:ActualDespatchTime")) if p)))
+        delivery = sh.find("cac:Delivery", NS)
+        if delivery is not None and _text(delivery, "cbc:ActualDeliveryDate"):
+            rows.append(("Teslim Tarihi", " ".join(p for p in (_text(delivery, "cbc:ActualDeliveryDate"), _text(delivery, "cbc:ActualDeliveryTime")) if p)))
+        for pl in sh.findall("cac:ShipmentStage/cac:TransportMeans/cac:RoadTransport/cbc:LicensePlateID", NS):
+            rows.append(("Araç Plakası", f"{_text(pl)} ({pl.get('schemeID') or '-'})"))
+        for te in sh.findall("cac:TransportHandlingUnit/cac:TransportEquipment/cbc:ID", NS):
+            rows.append(("Dorse Plakası", f"{_text(te)} ({te.get('schemeID') or '-'})"))
+        for dp in sh.findall("cac:ShipmentStage/cac:DriverPerson", NS):
+            name = " ".join(p for p in (_text(dp, "cbc:FirstName"), _text(dp, "cbc:FamilyName")) if p)
+            nid = _text(dp, "cbc:NationalityID")
+            rows.append(("Şoför", f"{name} ({nid})" if nid else name))
+        addr = sh.find("cac:Delivery/cac:DeliveryAddress", NS)
+        if addr is not None:
+            parts = [_text(addr, "cbc:StreetName"), _text(addr, "cbc:BuildingNumber"), _text(addr, "cbc:PostalZone"),
+                     " / ".join(p for p in (_text(addr, "cbc:CitySubdivisionName"), _text(addr, "cbc:CityName")) if p),
+                     _text(addr, "cac:Country/cbc:Name")]
+            rows.append(("Teslimat Adresi", " ".join(p for p in parts if p)))
+        value = sh.find("cac:GoodsItem/cbc:ValueAmount", NS)
+        if value is not None and _text(value):
+            rows.append(("Malların Değeri", f"{_text(value)} {value.get('currencyID') or ''}".strip()))
+    ref = root.find("cac:DespatchDocumentReference", NS)
+    if _local_name(root) == "ReceiptAdvice" and ref is not None:
+        rows.append(("Yanıtlanan İrsaliye ETTN", _text(ref, "cbc:ID")))
+    lines = []
+    elements = [c for c in root if isinstance(c.tag, str) and c.tag.startswith(_CAC) and c.tag.endswith("Line")]
+    for line, el in zip(view.lines, elements):
+        extra = []
+        for tag, label in _LINE_QUANTITIES:
+            q = el.find(f"cbc:{tag}", NS)
+            if q is not None and _text(q) and q is not _first_quantity(el):
+                extra.append(f"{label}: {_text(q)} {q.get('unitCode') or ''}".strip())
+        for tag in ("OutstandingReason", "RejectReason", "TimingComplaint"):
+            for r in el.findall(f"cbc:{tag}", NS):
+                if _text(r):
+                    extra.append(_text(r))
+        for i in el.findall("cac:Item/cac:AdditionalItemIdentification/cbc:ID", NS):
+            if _text(i):
+                extra.append(f"{i.get('schemeID') or 'ID'}: {_text(i)}")
+        lines.append(replace(line, notes=line.notes + tuple(extra)) if extra else line)
+    return replace(view, shipment=tuple(rows), lines=tuple(lines))
+
+
+def _local_name(el: etree._Element) -> str:
+    return etree.QName(el).localname
+
+
+def _first_quantity(el: etree._Element) -> etree._Element | None:
+    return next((c for c in el if isinstance(c.tag, str) and c.tag.startswith(_CBC) and c.tag.endswith("Quantity")), None)
 
 
 # --------------------------------------------------------------------------- Karekod

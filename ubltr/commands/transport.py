@@ -126,12 +126,40 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
     return files
 
 
+def _refuse_despatch(path: str, data: bytes) -> None:
+    """No transport ubltr has sends e-İrsaliye (README, e-İrsaliye): a despatch or receipt
+    advice must not reach an invoice endpoint."""
+    kind = "invoice"
+    if path.endswith(".json"):
+        from ..despatch import document_kind
+        from ..model import parse_json
+
+        try:
+            kind = document_kind(parse_json(data))
+        except ValueError:
+            return  # the invoice path reports unreadable JSON
+    else:
+        from lxml import etree
+
+        from .. import xmlsafe
+
+        try:
+            local = etree.QName(xmlsafe.fromstring(data)).localname
+        except (xmlsafe.UnsafeXML, ValueError):
+            return  # Document.from_xml reports it
+        kind = {"DespatchAdvice": "despatch", "ReceiptAdvice": "receipt"}.get(local, "invoice")
+    if kind != "invoice":
+        raise ValueError(f"a {kind} advice (e-İrsaliye) cannot be sent: none of ubltr's transports "
+                         "sends despatches or receipts (see the README's e-İrsaliye section)")
+
+
 def _document(path: str, data: bytes, alias: str | None, resolver: Any = None):  # type: ignore[no-untyped-def]
     """A Document from UBL-TR XML (with its neutral form, for JSON-API providers) or from
     neutral JSON (built to UBL-TR with ``ubltr.render``).  ``resolver(neutral) ->
     (neutral, alias)`` settles ``"profile": "auto"`` through the provider's lookup."""
     from ..transport.base import Document
 
+    _refuse_despatch(path, data)
     if path.endswith(".json"):
         from .. import model
         from .. import render
