@@ -347,18 +347,25 @@ def test_payload_follows_the_guide_on_every_invoice_sample() -> None:
 
 
 def _rasterize_qr_svg(svg: str, scale: int = 4) -> "Any":
-    """The SVG drawn by ubltr.qr as a grayscale numpy image: its viewBox and the dark
-    path's rectangles ('Mx yhWv1h-Wz'), nothing else; anything else in the dark path
-    fails here, so the decoder reads exactly what a browser would paint."""
+    """The SVG drawn by ubltr.qr as a grayscale numpy image, from its viewBox and the
+    stroked path (unit-wide strokes along 'Mx y.5' rows, 'hN' draws N modules, 'mN 0'
+    skips N); anything else in the path fails here, so the decoder reads exactly what
+    a browser paints."""
     np = pytest.importorskip("numpy")
     size = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))  # type: ignore[union-attr]
-    dark = re.search(r'<path fill="#000" d="([^"]*)"', svg).group(1)  # type: ignore[union-attr]
+    dark = re.search(r'<path stroke="#000" d="([^"]*)"', svg).group(1)  # type: ignore[union-attr]
     img = np.full((size * scale, size * scale), 255, dtype=np.uint8)
-    pos = 0
-    for m in re.finditer(r"M(\d+) (\d+)h(\d+)v1h-(\d+)z", dark):
-        assert m.start() == pos and m.group(3) == m.group(4), dark[pos:pos + 40]
-        x, y, w = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        img[y * scale:(y + 1) * scale, x * scale:(x + w) * scale] = 0
+    pos, x, y = 0, 0, 0
+    for m in re.finditer(r"M(\d+) (\d+)\.5|h(\d+)|m(\d+) 0", dark):
+        assert m.start() == pos, dark[pos:pos + 40]
+        if m.group(1) is not None:
+            x, y = int(m.group(1)), int(m.group(2))
+        elif m.group(3) is not None:
+            w = int(m.group(3))
+            img[y * scale:(y + 1) * scale, x * scale:(x + w) * scale] = 0
+            x += w
+        else:
+            x += int(m.group(4))
         pos = m.end()
     assert pos == len(dark) > 0
     return img

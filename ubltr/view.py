@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -211,11 +211,11 @@ class DocumentView:
     def is_invoice(self) -> bool:
         return self.root == "Invoice"
 
-    @property
+    @cached_property  # asked once per line by the template: computed once, not once per line
     def has_other_taxes(self) -> bool:
         return any(line.other_taxes for line in self.lines)
 
-    @property
+    @cached_property
     def has_withholding(self) -> bool:
         return bool(self.totals.withholdings) or any(line.withholdings for line in self.lines)
 
