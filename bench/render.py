@@ -4,7 +4,7 @@ medians), on builder invoices (fixtures/TEMELFATURA-SATIS.json with N lines):
     python bench/render.py                 # HTML ratios + PDF of 1,000 ten-line invoices on 2 workers
     python bench/render.py html            # only the HTML ratios
     python bench/render.py pdf --n 1000 --workers 2
-    python bench/render.py pdf --n 10000   # memory over 10,000 documents (RSS printed every 1,000)
+    python bench/render.py pdf --n 10000   # memory over 10,000 documents (peak RSS printed every tenth)
 
 HTML, 1 line: ``view.render_html`` (our template, Karekod included) against GİB's own
 viewer, general.xslt (../shared/gib), run by lxml on the same document (parse +
@@ -161,7 +161,7 @@ def bench_pdf(n: int, workers: int, lines: int) -> None:
             failed += outcome.error is not None
             if done == 100:
                 at_100 = peak[0]
-            if n >= 5000 and done % 1000 == 0:
+            if n >= 1000 and done % (n // 10) == 0:
                 marks.append(f"{done}: {peak[0] / 2**20:,.0f} MiB")
         elapsed = time.perf_counter() - start
         stop.set()

@@ -117,6 +117,21 @@ def test_a_killed_browser_is_restarted_and_the_page_printed_again(tmp_path: Path
     assert browser.proc.poll() is not None
 
 
+def test_the_tab_is_replaced_every_few_pages_and_printing_goes_on(tmp_path: Path) -> None:
+    """(A tab's renderer grows ~3.5 MB per printed page; a fresh tab every
+    ``new_tab_after`` pages bounds it: bench/render.py measures the memory.)"""
+    from ubltr.chromium import PdfPrinter
+
+    with PdfPrinter(new_tab_after=2) as printer:
+        tabs = set()
+        for i in range(5):
+            page = tmp_path / f"{i}.html"
+            page.write_text(f"<!doctype html><p>sayfa {i}</p>", encoding="utf-8")
+            assert f"sayfa {i}" in pages(printer.print_file(page))[0][1]
+            tabs.add(printer._target)
+        assert len(tabs) == 3 and printer.restarts == 0
+
+
 def test_a_hanging_page_is_given_up_after_a_retry_and_the_browser_prints_on(tmp_path: Path) -> None:
     """A page whose script never ends: the browser is replaced, the page tried once
     more, then reported (BrowserDied); the next page prints in a fresh browser."""
@@ -241,3 +256,24 @@ def test_cli_many_files_refuses_unclear_outputs(tmp_path: Path) -> None:
         proc = ubltr(*args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert words in proc.stderr.decode() and b"Traceback" not in proc.stderr
+
+
+def test_batch_pdf_writes_each_invoices_pdf_beside_its_xml_once(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "ubltr.cli", "batch", str(ROOT / "fixtures" / "batch" / "invoices.jsonl"),
+           "--out", str(out), "--pdf", "-q"]
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    assert proc.returncode == 1, proc.stderr  # the fixture has one bad record (errors.jsonl)
+    xmls = sorted(p.stem for p in out.glob("*.xml"))
+    assert len(xmls) == 19 and sorted(p.stem for p in out.glob("*.pdf")) == xmls
+    for stem in xmls:
+        pdf = (out / f"{stem}.pdf").read_bytes()
+        assert pdf[:5] == b"%PDF-"
+        assert stem in "".join(p[1] for p in pages(pdf)).replace("\n", "").replace(" ", "")  # its own number
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.pdf")}
+    proc = subprocess.run(cmd, capture_output=True, check=False)  # run again: nothing printed twice
+    assert b"0 PDFs written" in proc.stderr, proc.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.pdf")} == before
+    assert not list(out.glob(".*.part"))
+    zipped = subprocess.run([*cmd[:5], "--out", str(tmp_path / "o.zip"), "--pdf"], capture_output=True, check=False)
+    assert zipped.returncode == 2 and b"--out DIR" in zipped.stderr

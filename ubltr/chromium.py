@@ -8,8 +8,13 @@ websocket client and no other dependency; only the standard library is used here
 
 :class:`PdfPrinter` prints one page at a time; a browser that dies or hangs is killed
 and started again and the page is printed again (``retries``), so a document is either
-printed once or reported as failed, never lost.  The browser is also restarted every
-``recycle_after`` pages, which keeps its memory bounded over any number of documents.
+printed once or reported as failed, never lost.
+
+Memory: the renderer of a tab that is navigated from page to page grows by about
+3.5 MB per printed invoice (measured with Chromium 150; disabling the back-forward
+cache does not help), so the tab is closed and a fresh one opened every
+``new_tab_after`` pages (~0.1 s, its renderer process goes away with it), and the
+whole browser is restarted every ``recycle_after`` pages.
 """
 
 from __future__ import annotations
@@ -239,7 +244,7 @@ class PdfPrinter:
     """
 
     def __init__(self, executable: str | None = None, *, timeout: float = 60.0, retries: int = 2,
-                 recycle_after: int = 500) -> None:
+                 recycle_after: int = 1000, new_tab_after: int = 50) -> None:
         from . import view
 
         exe = executable or view.find_browser()
@@ -251,9 +256,12 @@ class PdfPrinter:
         self.timeout = timeout
         self.retries = retries
         self.recycle_after = recycle_after
+        self.new_tab_after = new_tab_after
         self.printed = 0  # pages printed by the current browser
+        self.tab_printed = 0  # pages printed by the current tab
         self.restarts = 0  # browsers started again after one died or hung
         self._browser: Browser | None = None
+        self._target = ""
         self._session = ""
 
     def _start(self) -> Browser:
@@ -263,14 +271,18 @@ class PdfPrinter:
         flags = [f for f in view.browser_args("") if not f.startswith("--user-data-dir")]
         b = Browser(self.executable, flags, timeout=self.timeout)
         try:
-            target = b.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-            self._session = b.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-            b.call("Page.enable", session=self._session)
+            self._open_tab(b)
         except BaseException:
             b.close()
             raise
         self.printed = 0
         return b
+
+    def _open_tab(self, b: Browser) -> None:
+        self._target = b.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self._session = b.call("Target.attachToTarget", {"targetId": self._target, "flatten": True})["sessionId"]
+        b.call("Page.enable", session=self._session)
+        self.tab_printed = 0
 
     def _stop(self) -> None:
         if self._browser is not None:
@@ -281,6 +293,9 @@ class PdfPrinter:
         if self._browser is None or self.printed >= self.recycle_after:
             self._stop()
             self._browser = self._start()
+        elif self.tab_printed >= self.new_tab_after:
+            self._browser.call("Target.closeTarget", {"targetId": self._target})
+            self._open_tab(self._browser)
         b, s = self._browser, self._session
         nav = b.call("Page.navigate", {"url": url}, s)
         if nav.get("errorText"):
@@ -288,6 +303,7 @@ class PdfPrinter:
         b.wait_event("Page.loadEventFired", s)
         data = b.call("Page.printToPDF", PRINT_PARAMS, s)["data"]
         self.printed += 1
+        self.tab_printed += 1
         return base64.b64decode(data)
 
     def print_file(self, html_path: Path) -> bytes:

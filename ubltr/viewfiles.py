@@ -75,13 +75,13 @@ def render_files(
     xslt_timeout: float | None = view.XSLT_TIMEOUT,
     browser: str | None = None,
     print_timeout: float = 60.0,
-    recycle_after: int = 500,
+    recycle_after: int = 1000,
 ) -> Iterator[ViewOutcome]:
     """Render every job; yields one :class:`ViewOutcome` per job, in the order they finish.
 
     PDFs are printed by ``workers`` Chromium processes kept open for the whole run
     (each restarted after ``recycle_after`` pages, or when it dies or hangs, and the
-    page printed again).  Jobs without ``pdf`` never start a browser.
+    page printed again; its tab is replaced every 50 pages to bound its memory).  Jobs without ``pdf`` never start a browser.
     """
     workers = max(1, workers)
     results: queue.Queue[object] = queue.Queue()
