@@ -277,3 +277,31 @@ def test_batch_pdf_writes_each_invoices_pdf_beside_its_xml_once(tmp_path: Path) 
     assert not list(out.glob(".*.part"))
     zipped = subprocess.run([*cmd[:5], "--out", str(tmp_path / "o.zip"), "--pdf"], capture_output=True, check=False)
     assert zipped.returncode == 2 and b"--out DIR" in zipped.stderr
+
+
+def test_an_unforeseen_printer_error_is_reported_for_that_document_only(tmp_path: Path, monkeypatch) -> None:
+    """A printer raising something unexpected (here a KeyError, as a malformed DevTools
+    answer would) costs that one document, reported; the run finishes."""
+    from ubltr import chromium
+    from ubltr.viewfiles import ViewJob, render_files
+
+    real = chromium.PdfPrinter.print_file
+    calls = []
+
+    def flaky(self: chromium.PdfPrinter, page: Path) -> bytes:
+        calls.append(page)
+        if len(calls) == 2:
+            raise KeyError("data")
+        return real(self, page)
+
+    monkeypatch.setattr(chromium.PdfPrinter, "print_file", flaky)
+    good = (ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes()
+    jobs = []
+    for i in range(4):
+        (tmp_path / f"d{i}.xml").write_bytes(good)
+        jobs.append(ViewJob(tmp_path / f"d{i}.xml", pdf=tmp_path / f"d{i}.pdf"))
+    outcomes = list(render_files(jobs, workers=1, use_embedded=False))
+    assert len(outcomes) == 4
+    failed = [o for o in outcomes if o.error]
+    assert len(failed) == 1 and failed[0].kind == "print" and "KeyError" in (failed[0].error or "")
+    assert sum(1 for j in jobs if j.pdf is not None and j.pdf.exists()) == 3

@@ -157,6 +157,11 @@ def render_files(
                     results.put(ViewOutcome(job, f"PDF printing failed: {exc}", "print", warnings))
                 except OSError as exc:
                     results.put(ViewOutcome(job, f"PDF printing failed: {exc}", "print", warnings))
+                except Exception as exc:  # anything unforeseen: this document is reported, the
+                    results.put(ViewOutcome(job, f"PDF printing failed: {exc!r}", "print", warnings))
+                    if printer is not None:  # worker goes on with a fresh browser
+                        printer.close()
+                        printer = None
                 finally:
                     if temporary:
                         page.unlink(missing_ok=True)
