@@ -235,6 +235,11 @@ def test_cli_renders_files_and_directories_into_a_directory(tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in html.iterdir()) == ["a.html", "c.html"]
 
+    one = tmp_path / "one"
+    proc = ubltr(str(single), "-o", str(one) + "/")  # one file into a directory named with '/'
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name for p in one.iterdir()] == ["c.html"]
+
     both = tmp_path / "both"
     proc = ubltr(str(src / "a.xml"), "-o", str(both) + "/", "--pdf", "--keep-html", str(single))
     assert proc.returncode == 0, proc.stderr

@@ -35,8 +35,8 @@ def render_command(files: tuple[str, ...], output: str | None, pdf: bool, keep_h
     no file or network access); otherwise ubltr's Turkish A4 template shows parties,
     lines, taxes, withholding, totals, amount in words, notes and the GİB Karekod.
 
-    Several FILEs, or directories (every *.xml in them, recursively), go into the
-    directory -o DIR, one NAME.html (or NAME.pdf with --pdf) per NAME.xml, a
+    Several FILEs, or directories (every *.xml in them, recursively), or one FILE
+    with -o an existing directory or a name ending in '/', go into the directory -o DIR, one NAME.html (or NAME.pdf with --pdf) per NAME.xml, a
     directory's sub-folders mirrored.
 
     \b
@@ -54,7 +54,8 @@ def render_command(files: tuple[str, ...], output: str | None, pdf: bool, keep_h
         fail("--pdf needs headless Chromium, which was not found "
              "(install it: apt-get install chromium, or set UBLTR_CHROMIUM=/path/to/chrome)",
              EXIT_BAD_INPUT)
-    if len(files) == 1 and not os.path.isdir(files[0]):
+    into_dir = output is not None and (output.endswith(("/", os.sep)) or os.path.isdir(output))
+    if len(files) == 1 and not os.path.isdir(files[0]) and (files[0] == "-" or not into_dir):
         _render_one(files[0], output, pdf, default_template, xslt_timeout)
         return
     _render_many(files, output, pdf, keep_html, workers, default_template, xslt_timeout)
