@@ -12,6 +12,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import shared
@@ -345,18 +346,70 @@ def test_payload_follows_the_guide_on_every_invoice_sample() -> None:
     assert checked >= 40
 
 
-def test_qr_svg_decodes_to_the_payload() -> None:
-    zxingcpp = pytest.importorskip("zxingcpp")
-    Image = pytest.importorskip("PIL.Image")
-    import segno
+def _rasterize_qr_svg(svg: str, scale: int = 4) -> "Any":
+    """The SVG drawn by ubltr.qr as a grayscale numpy image, from its viewBox and the
+    stroked path (unit-wide strokes along 'Mx y.5' rows, 'hN' draws N modules, 'mN 0'
+    skips N); anything else in the path fails here, so the decoder reads exactly what
+    a browser paints."""
+    np = pytest.importorskip("numpy")
+    size = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))  # type: ignore[union-attr]
+    dark = re.search(r'<path stroke="#000" d="([^"]*)"', svg).group(1)  # type: ignore[union-attr]
+    img = np.full((size * scale, size * scale), 255, dtype=np.uint8)
+    pos, x, y = 0, 0, 0
+    for m in re.finditer(r"M(\d+) (\d+)\.5|h(\d+)|m(\d+) 0", dark):
+        assert m.start() == pos, dark[pos:pos + 40]
+        if m.group(1) is not None:
+            x, y = int(m.group(1)), int(m.group(2))
+        elif m.group(3) is not None:
+            w = int(m.group(3))
+            img[y * scale:(y + 1) * scale, x * scale:(x + w) * scale] = 0
+            x += w
+        else:
+            x += int(m.group(4))
+        pos = m.end()
+    assert pos == len(dark) > 0
+    return img
 
-    for name in ("TEVKIFAT.xml", "YOLCUBERABER.xml", "OTV.xml"):
-        text = view.qr_text(view.read_view(tree_of(shared(*GIB_XML, name))).qr)
-        assert "viewBox" in qr.svg(text)
-        buf = io.BytesIO()
-        segno.make(text, error="m", encoding="utf-8").save(buf, kind="png", scale=4)
-        (hit,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(buf.getvalue())))
-        assert json.loads(hit.text) == json.loads(text)
+
+def test_qr_svg_decodes_to_gibs_karekod_fields() -> None:
+    """Every GİB invoice sample: the SVG ubltr draws, decoded by OpenCV's QR reader (not
+    the encoder ubltr uses), is the Karekod JSON, and its fields are the document's own
+    (number, ETTN, date, VKNs, payable) read here with XPath."""
+    cv2 = pytest.importorskip("cv2")
+    detectors = (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector())  # OpenCV's two readers; either may miss one
+    checked = 0
+    for p in gib_samples():
+        t = tree_of(p)
+        if not is_invoice(t):
+            continue
+        root = t.getroot()
+        text = view.qr_text(view.read_view(t).qr)
+        img = _rasterize_qr_svg(qr.svg(text))
+        decoded = next((d for d in (det.detectAndDecode(img)[0] for det in detectors) if d), "")
+        assert decoded, f"{p.name}: OpenCV could not read the Karekod"
+        fields = json.loads(decoded)
+        assert decoded == text, p.name
+        for key, xp in (("no", "cbc:ID"), ("ettn", "cbc:UUID"), ("tarih", "cbc:IssueDate"),
+                        ("parabirimi", "cbc:DocumentCurrencyCode")):
+            assert fields[key] == root.findtext(xp, namespaces=NS).strip(), (p.name, key)
+        supplier_ids = root.xpath("cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID"
+                                  "[@schemeID='VKN' or @schemeID='TCKN']/text()", namespaces=NS)
+        assert fields["vkntckn"] in [i.strip() for i in supplier_ids], p.name
+        payable = root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS)
+        assert Decimal(fields["odenecek"]) == Decimal(payable.strip()), p.name
+        checked += 1
+    assert checked >= 25, checked  # 28 of the 43 GİB samples are invoices
+
+
+def test_qr_of_non_ascii_text_says_its_charset() -> None:
+    """Text outside ASCII carries an ECI header, so a reader decodes it exactly
+    (zxing-cpp's reader here: OpenCV does not read ECI)."""
+    zxingcpp = pytest.importorskip("zxingcpp")
+    np = pytest.importorskip("numpy")
+    for text in ('{"no":"ABC2026000000001"}', '{"pasaportno":"Ğüşİ çö"}', '{"x":"€ ж"}'):
+        img = _rasterize_qr_svg(qr.svg(text))
+        (hit,) = zxingcpp.read_barcodes(np.ascontiguousarray(img))
+        assert hit.text == text
 
 
 # ----------------------------------------------------------------------------- formatting

@@ -43,12 +43,15 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .calc import CalcError
 from .model import InvoiceInputError, load, parse_json
 from .render import assign_identity, build_with_totals
 from .xmlsafe import MAX_BYTES
+
+if TYPE_CHECKING:
+    from .viewfiles import ViewJob
 
 __all__ = [
     "BatchInputError", "SignSpec", "BatchOptions", "Record", "RecordResult", "BatchSummary",
@@ -1170,3 +1173,24 @@ def _zip(directory: Path, target: Path) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, target)
+
+
+# ----------------------------------------------------------------------------- PDFs (--pdf)
+
+
+def pdf_jobs(directory: str | os.PathLike[str]) -> list[ViewJob]:
+    """A :class:`ubltr.viewfiles.ViewJob` for every document of a batch output directory
+    (the ``<ID>.xml`` files its journal lists) that has no ``<ID>.pdf`` beside it yet:
+    a resumed or repeated ``--pdf`` run prints only what is missing, none twice."""
+    from .viewfiles import ViewJob
+
+    d = Path(directory)
+    jobs = []
+    with open(d / JOURNAL, "rb") as jf:
+        for i, raw in enumerate(jf):
+            if i == 0:
+                continue
+            name = json.loads(raw).get("name")
+            if name and not (d / name).with_suffix(".pdf").exists():
+                jobs.append(ViewJob(d / name, pdf=(d / name).with_suffix(".pdf")))
+    return jobs

@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -218,11 +218,11 @@ class DocumentView:
     def is_invoice(self) -> bool:
         return self.root == "Invoice"
 
-    @property
+    @cached_property  # asked once per line by the template: computed once, not once per line
     def has_other_taxes(self) -> bool:
         return any(line.other_taxes for line in self.lines)
 
-    @property
+    @cached_property
     def has_withholding(self) -> bool:
         return bool(self.totals.withholdings) or any(line.withholdings for line in self.lines)
 
@@ -230,10 +230,40 @@ class DocumentView:
 # --------------------------------------------------------------------------- small readers
 
 
+@cache
+def _steps(path: str) -> tuple[str, ...] | None:
+    """``cac:A/cbc:B`` as Clark names, or None for a path that is not plain child steps."""
+    out = []
+    for step in path.split("/"):
+        prefix, _, local = step.partition(":")
+        if prefix not in NS or not local.isidentifier():
+            return None
+        out.append("{%s}%s" % (NS[prefix], local))
+    return tuple(out)
+
+
+def _find_steps(el: etree._Element, steps: tuple[str, ...]) -> etree._Element | None:
+    for child in el.iterchildren(steps[0]):
+        if len(steps) == 1:
+            return child
+        found = _find_steps(child, steps[1:])
+        if found is not None:
+            return found
+    return None
+
+
+def _find(el: etree._Element, path: str) -> etree._Element | None:
+    """``el.find(path, NS)`` (the first match in document order), walking the children
+    with lxml's C iterator: about 10x cheaper than ElementPath, which matters at
+    ~30 fields a line."""
+    steps = _steps(path)
+    return el.find(path, NS) if steps is None else _find_steps(el, steps)
+
+
 def _text(el: etree._Element | None, path: str | None = None) -> str:
     if el is None:
         return ""
-    node = el.find(path, NS) if path else el
+    node = _find(el, path) if path else el
     if node is None or node.text is None:
         return ""
     return " ".join(node.text.split())
@@ -254,7 +284,7 @@ def _dec(text: str) -> Decimal | None:
 def _money(el: etree._Element | None, path: str, default_currency: str) -> Money | None:
     if el is None:
         return None
-    node = el.find(path, NS)
+    node = _find(el, path)
     if node is None or node.text is None or not node.text.strip():
         return None
     raw = node.text.strip()
@@ -387,7 +417,7 @@ def _taxes(total: etree._Element | None, currency: str) -> tuple[Tax, ...]:
     if total is None:
         return ()
     out = []
-    for sub in total.findall("cac:TaxSubtotal", NS):
+    for sub in total.iterchildren(_CAC + "TaxSubtotal"):
         code = _text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
         percent = _dec(_text(sub, "cbc:Percent") or _text(sub, "cac:TaxCategory/cbc:Percent"))
         out.append(
@@ -406,7 +436,8 @@ def _taxes(total: etree._Element | None, currency: str) -> tuple[Tax, ...]:
 
 def _all_taxes(el: etree._Element, tag: str, currency: str) -> tuple[Tax, ...]:
     out: tuple[Tax, ...] = ()
-    for total in el.findall(tag, NS):
+    steps = _steps(tag)
+    for total in el.iterchildren(steps[0]) if steps and len(steps) == 1 else el.findall(tag, NS):
         out += _taxes(total, currency)
     return out
 
@@ -417,15 +448,16 @@ def _line(el: etree._Element, currency: str) -> Line:
         None,
     )
     qty_raw = (qty_el.text or "").strip() if qty_el is not None else ""
-    allowances = [a for a in el.findall("cac:AllowanceCharge", NS) if _text(a, "cbc:ChargeIndicator") != "true"]
-    charges = [a for a in el.findall("cac:AllowanceCharge", NS) if _text(a, "cbc:ChargeIndicator") == "true"]
+    both = [(a, _text(a, "cbc:ChargeIndicator") == "true") for a in el.iterchildren(_CAC + "AllowanceCharge")]
+    allowances = [a for a, is_charge in both if not is_charge]
+    charges = [a for a, is_charge in both if is_charge]
     rate = None
     if len(allowances) == 1:
         factor = _dec(_text(allowances[0], "cbc:MultiplierFactorNumeric"))
         rate = factor * 100 if factor is not None else None
     taxes = _all_taxes(el, "cac:TaxTotal", currency)
     kdv = [t for t in taxes if t.code == "0015"]
-    item = el.find("cac:Item", NS)
+    item = _find(el, "cac:Item")
     name = _text(item, "cbc:Name")
     extra = " ".join(p for p in (_text(item, "cbc:BrandName"), _text(item, "cbc:ModelName")) if p)
     if extra:
@@ -446,7 +478,7 @@ def _line(el: etree._Element, currency: str) -> Line:
         other_taxes=tuple(t for t in taxes if t.code != "0015"),
         withholdings=_all_taxes(el, "cac:WithholdingTaxTotal", currency),
         amount=_money(el, "cbc:LineExtensionAmount", currency),
-        notes=tuple(_text(n) for n in el.findall("cbc:Note", NS) if _text(n)),
+        notes=tuple(t for t in (_text(n) for n in el.iterchildren(_CBC + "Note")) if t),
     )
 
 
@@ -898,15 +930,10 @@ def tr_number(value: Decimal, min_decimals: int = 2) -> str:
     if -value.as_tuple().exponent < min_decimals:  # type: ignore[operator]
         value = value.quantize(Decimal(1).scaleb(-min_decimals))
     sign = "-" if value.is_signed() and value != 0 else ""
-    text = f"{abs(value):f}"
-    whole, _, frac = text.partition(".")
-    groups: list[str] = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    out = sign + ".".join(groups)
-    return f"{out},{frac}" if frac else out
+    return sign + f"{abs(value):,f}".translate(_TR_SEPARATORS)
+
+
+_TR_SEPARATORS = str.maketrans(",.", ".,")  # 1,234.56 -> 1.234,56
 
 
 def tr_money(m: Money | None, *, currency: bool = True) -> str:

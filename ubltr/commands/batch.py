@@ -107,12 +107,16 @@ class _Bar:
 @click.option("--workers", type=int, default=0, help="worker processes (default: CPUs)")
 @click.option("--chunk-size", type=click.IntRange(1, 10000), default=64, show_default=True,
               help="records per unit of work sent to a worker")
+@click.option("--pdf", "pdf", is_flag=True,
+              help="also print each invoice's PDF beside its XML (<ID>.pdf; headless Chromium, --pdf-workers)")
+@click.option("--pdf-workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="with --pdf: Chromium processes printing at once")
 @click.option("--durable", is_flag=True, help="fsync every output file (survives power loss, slower)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def batch_cmd(input_path: str, out: str, fmt: str | None, validate: bool, strict: bool, provider: str | None,
               p12: str | None, key: str | None, cert: str | None, chain: str | None, password_env: str | None,
-              allow_seal_mismatch: bool, signing_time: str | None, next_number: tuple[str, ...], workers: int, chunk_size: int,
-              durable: bool, quiet: bool) -> None:
+              allow_seal_mismatch: bool, signing_time: str | None, next_number: tuple[str, ...], workers: int,
+              chunk_size: int, pdf: bool, pdf_workers: int, durable: bool, quiet: bool) -> None:
     """Build (and optionally validate and sign) every invoice of a JSONL or CSV file.
 
     Streams the input; a bad record goes to errors.jsonl with its line number and the
@@ -137,6 +141,13 @@ def batch_cmd(input_path: str, out: str, fmt: str | None, validate: bool, strict
         fail("--signing-time is only used with --p12 or --key/--cert")
     if allow_seal_mismatch and spec is None:
         fail("--allow-seal-mismatch is only used with --p12 or --key/--cert")
+    if pdf:
+        from ..view import find_browser
+        if out.lower().endswith(".zip"):
+            fail("--pdf writes each PDF beside its XML: give --out DIR, not a .zip")
+        if find_browser() is None:
+            fail("--pdf needs headless Chromium, which was not found "
+                 "(install it: apt-get install chromium, or set UBLTR_CHROMIUM=/path/to/chrome)")
     options = BatchOptions(validate=validate, strict=strict, provider=provider.lower() if provider else None,
                            sign=spec, signing_time=when, allow_seal_mismatch=allow_seal_mismatch)
     bar = _Bar() if not quiet and sys.stderr.isatty() else None
@@ -166,7 +177,26 @@ def batch_cmd(input_path: str, out: str, fmt: str | None, validate: bool, strict
         click.echo(f"{summary.warnings} validation warnings (not blocking)", err=True)
     if summary.failed:
         click.echo(f"errors: {summary.errors_path}", err=True)
-    sys.exit(EXIT_INVALID if summary.failed else EXIT_OK)
+    not_printed = _print_pdfs(summary.out, pdf_workers) if pdf else 0
+    sys.exit(EXIT_INVALID if summary.failed or not_printed else EXIT_OK)
+
+
+def _print_pdfs(out: str, workers: int) -> int:
+    """<ID>.pdf beside each <ID>.xml of the run that has none yet; how many failed."""
+    from ..batch import pdf_jobs
+    from ..viewfiles import render_files
+
+    jobs = pdf_jobs(out)
+    started = time.monotonic()
+    failed = 0
+    for outcome in render_files(jobs, workers=workers):
+        if outcome.error:
+            failed += 1
+            click.echo(f"{outcome.job.source}: {outcome.error}", err=True)
+    elapsed = time.monotonic() - started
+    rate = f", {len(jobs) / elapsed:,.1f} PDFs/s" if jobs and elapsed > 0 else ""
+    click.echo(f"{len(jobs) - failed} PDFs written, {failed} failed → {out} in {elapsed:.1f} s{rate}", err=True)
+    return failed
 
 
 COMMANDS = [batch_cmd]

@@ -1,0 +1,202 @@
+"""``ubltr render`` beside its floors, measured in the same run (alternating rounds,
+medians), on builder invoices (fixtures/TEMELFATURA-SATIS.json with N lines):
+
+    python bench/render.py                 # HTML ratios + PDF of 1,000 ten-line invoices on 2 workers
+    python bench/render.py html            # only the HTML ratios
+    python bench/render.py pdf --n 1000 --workers 2
+    python bench/render.py pdf --n 10000   # memory over 10,000 documents (peak RSS printed every tenth)
+
+HTML, 1 line: ``view.render_html`` (our template, Karekod included) against GİB's own
+viewer, general.xslt (../shared/gib), run by lxml on the same document (parse +
+transform + serialize).  Target: within 2x.
+HTML, 1,000 lines: against lxml parsing the document.  Target: within 5x.
+PDF: documents per second through ``ubltr.viewfiles.render_files`` (XML → HTML → PDF
+file, Chromium kept open per worker), the CPU seconds per PDF of the whole process
+tree (ubltr + Chromium), and the resident memory of the tree (Python + browsers)
+after the first 100 documents and at the end.  Target: at least 10/s on 2 workers,
+memory flat after the first 100.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lxml import etree  # noqa: E402
+
+import ubltr  # noqa: E402
+from ubltr import view  # noqa: E402
+
+BASE = ROOT / "fixtures" / "TEMELFATURA-SATIS.json"
+GENERAL_XSLT = ROOT.parent / "shared" / "gib" / "UBLTR_1.2.1_Paketi" / "xml" / "general.xslt"
+
+
+def invoice(lines: int, i: int = 0) -> bytes:
+    base = json.loads(BASE.read_text(encoding="utf-8"))
+    base.pop("uuid", None)
+    items = base["lines"]
+    d = dict(base, id=f"BEN2026{i + 1:09d}")
+    d["lines"] = [dict(items[j % len(items)], name=f"Kalem {j}", quantity=str(1 + (i + j) % 7)) for j in range(lines)]
+    return ubltr.build(ubltr.load(d))
+
+
+def per_call(fn: Callable[[], object], budget: float) -> float:
+    """Seconds per call of ``fn`` over about ``budget`` seconds."""
+    n, start = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget:
+            return elapsed / n
+
+
+def side_by_side(ours: Callable[[], object], floor: Callable[[], object], rounds: int, budget: float) -> tuple[float, float]:
+    """Medians (seconds per call) of ``ours`` and ``floor`` over alternating rounds."""
+    ours()
+    floor()
+    a: list[float] = []
+    b: list[float] = []
+    for r in range(rounds):
+        if r % 2:
+            b.append(per_call(floor, budget))
+            a.append(per_call(ours, budget))
+        else:
+            a.append(per_call(ours, budget))
+            b.append(per_call(floor, budget))
+    return statistics.median(a), statistics.median(b)
+
+
+def bench_html(rounds: int, budget: float) -> None:
+    print(f"HTML (our template), medians of {rounds} alternating rounds")
+    one = invoice(1)
+    if GENERAL_XSLT.exists():
+        gib = etree.XSLT(etree.parse(str(GENERAL_XSLT)))
+
+        def gib_view() -> bytes:
+            return bytes(gib(etree.fromstring(one)))
+
+        a, b = side_by_side(lambda: view.render_html(one, use_embedded=False), gib_view, rounds, budget)
+        print(f"  1 line     : {a * 1e3:7.2f} ms   GİB general.xslt in lxml {b * 1e3:7.2f} ms   "
+              f"ratio {a / b:5.2f}x (target <= 2x)")
+    else:
+        print(f"  1 line     : skipped, {GENERAL_XSLT} not found")
+    for lines, target in ((10, None), (100, None), (1000, 5.0)):
+        doc = invoice(lines)
+        a, b = side_by_side(lambda: view.render_html(doc, use_embedded=False), lambda: etree.fromstring(doc),
+                            rounds, budget)
+        goal = f" (target <= {target:g}x)" if target else ""
+        print(f"  {lines:4d} lines: {a * 1e3:7.2f} ms   lxml parse of the document {b * 1e3:7.2f} ms   "
+              f"ratio {a / b:5.2f}x{goal}")
+
+
+def _tree_usage(root_pid: int) -> tuple[int, float]:
+    """(resident bytes, CPU seconds) of a process and all its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    page = os.sysconf("SC_PAGE_SIZE")
+    rss, cpu = 0, 0.0
+    todo, seen = [root_pid], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            rss += int(stat[21]) * page
+            cpu += (int(stat[11]) + int(stat[12])) / tick
+            for task in os.listdir(f"/proc/{pid}/task"):
+                todo.extend(int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return rss, cpu
+
+
+def bench_pdf(n: int, workers: int, lines: int) -> None:
+    from ubltr.viewfiles import ViewJob, render_files
+
+    if view.find_browser() is None:
+        print("PDF: skipped, no Chromium")
+        return
+    with tempfile.TemporaryDirectory(prefix="ubltr-bench-render-") as tmp:
+        src, out = Path(tmp) / "xml", Path(tmp) / "pdf"
+        src.mkdir()
+        out.mkdir()
+        template = invoice(lines)
+        first_id = b"BEN2026000000001"
+        for i in range(n):  # the same invoice under n numbers: building is not what is measured
+            (src / f"BEN2026{i + 1:09d}.xml").write_bytes(template.replace(first_id, f"BEN2026{i + 1:09d}".encode()))
+        jobs = [ViewJob(p, pdf=out / (p.stem + ".pdf")) for p in sorted(src.iterdir())]
+
+        peak = [0]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                rss, _ = _tree_usage(os.getpid())
+                peak[0] = max(peak[0], rss)
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        cpu0 = time.process_time()
+        rusage0 = os.times()
+        start = time.perf_counter()
+        done = failed = 0
+        at_100 = None
+        marks: list[str] = []
+        for outcome in render_files(jobs, workers=workers, use_embedded=False):
+            done += 1
+            failed += outcome.error is not None
+            if done == 100:
+                at_100 = peak[0]
+            if n >= 1000 and done % (n // 10) == 0:
+                marks.append(f"{done}: {peak[0] / 2**20:,.0f} MiB")
+        elapsed = time.perf_counter() - start
+        stop.set()
+        sampler.join()
+        t1 = os.times()
+        cpu = (time.process_time() - cpu0) + (t1.children_user - rusage0.children_user) + (
+            t1.children_system - rusage0.children_system)
+        written = sum(1 for p in out.iterdir() if p.suffix == ".pdf")
+        print(f"PDF of {lines}-line invoices, {n} in a directory, {workers} workers:")
+        print(f"  {n / elapsed:6.2f} documents/s ({elapsed:.1f} s; target >= 10/s), {written} PDFs, {failed} failed")
+        print(f"  CPU of ubltr + Chromium: {cpu / n * 1e3:.0f} ms per PDF "
+              f"(so at most {os.cpu_count() or 1} cores / that = {(os.cpu_count() or 1) / (cpu / n):.1f}/s on this machine)")
+        if at_100 is not None:
+            print(f"  resident memory (ubltr + browsers, peak): {at_100 / 2**20:,.0f} MiB after 100, "
+                  f"{peak[0] / 2**20:,.0f} MiB at the end")
+        if marks:
+            print("  peak RSS by documents done: " + "; ".join(marks))
+        load = os.getloadavg()[0]
+        print(f"  (load average during the run: {load:.1f} on {os.cpu_count()} cores)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", nargs="?", choices=["all", "html", "pdf"], default="all")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=0.5, help="time budget of one round of one side")
+    ap.add_argument("--n", type=int, default=1000, help="documents for the PDF run")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--lines", type=int, default=10)
+    args = ap.parse_args()
+    if args.what in ("all", "html"):
+        bench_html(args.rounds, args.seconds)
+    if args.what in ("all", "pdf"):
+        bench_pdf(args.n, args.workers, args.lines)
+
+
+if __name__ == "__main__":
+    main()
