@@ -91,6 +91,8 @@ async def run_batch(request: "Request", svc: "Service", opts: dict[str, Any]) ->
                 continue
             answer: dict[str, Any] = {"line": n}
             try:
+                if len(raw) > settings.max_body:
+                    raise ApiError(413, "too-large", f"the line is {len(raw)} bytes; the limit is {settings.max_body}")
                 item = _parse_line(raw)
                 if isinstance(item, dict) and "id" in item:
                     answer["id"] = item["id"]
