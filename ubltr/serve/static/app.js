@@ -12,7 +12,7 @@ const TEXT = {
     "dl-pdf": "Görünüm (PDF)", "findings": "Bulgular", "no-findings": "Bulgu yok.", "source": "Belge",
     "rendered": "Fatura görünümü", "lang": "English",
     "valid": "GEÇERLİ", "invalid": "GEÇERSİZ", "unreadable": "OKUNAMADI", "input-errors": "GİRDİ HATALI",
-    "errors": "hata", "warnings": "uyarı", "line": "satır", "fix": "Düzeltme", "gib": "GİB",
+    "errors": "hata", "warnings": "uyarı", "sev-error": "HATA", "sev-warning": "UYARI", "sev-info": "BİLGİ", "line": "satır", "fix": "Düzeltme", "gib": "GİB",
     "working": "Denetleniyor…", "no-pdf": "Sunucuda Chromium yok: PDF üretilemiyor",
     "not-rendered": "Belge görüntülenemedi", "failed": "İstek başarısız",
   },
@@ -25,7 +25,7 @@ const TEXT = {
     "dl-pdf": "View (PDF)", "findings": "Findings", "no-findings": "No findings.", "source": "Document",
     "rendered": "Invoice view", "lang": "Türkçe",
     "valid": "VALID", "invalid": "INVALID", "unreadable": "UNREADABLE", "input-errors": "INPUT ERRORS",
-    "errors": "errors", "warnings": "warnings", "line": "line", "fix": "Fix", "gib": "GİB",
+    "errors": "errors", "warnings": "warnings", "sev-error": "ERROR", "sev-warning": "WARNING", "sev-info": "INFO", "line": "line", "fix": "Fix", "gib": "GİB",
     "working": "Checking…", "no-pdf": "No Chromium on the server: no PDF",
     "not-rendered": "The document could not be rendered", "failed": "The request failed",
   },
@@ -135,7 +135,7 @@ function showReport(doc) {
     for (const p of doc.problems) {
       const li = el("li", "finding error");
       const head = el("div", "head");
-      head.append(el("span", "sev", t("errors")), el("span", "rule", p.path || "(input)"));
+      head.append(el("span", "sev", t("sev-error")), el("span", "rule", p.path || "(input)"));
       li.append(head, el("div", "msg", p.message));
       list.append(li);
     }
@@ -155,7 +155,7 @@ function showReport(doc) {
     if (f.line) li.dataset.line = f.line;
     const head = el("div", "head");
     const rid = f.rule.includes(":") ? f.rule : `${f.source}:${f.rule}`;
-    head.append(el("span", "sev", f.severity), el("span", "rule", rid));
+    head.append(el("span", "sev", t("sev-" + f.severity)), el("span", "rule", rid));
     if (f.line) head.append(el("span", "where", ` — ${t("line")} ${f.line}`));
     li.append(head, el("div", "msg", f.message));
     if (f.gib_message && f.gib_message !== f.message) li.append(el("div", "gib", `${t("gib")}: ${f.gib_message}`));
