@@ -46,15 +46,13 @@ async def _lines(request: "Request", limit: int, max_lines: int) -> AsyncIterato
         yield n + 1, buf
 
 
-def _one(item: Any, opts: dict[str, Any]) -> dict[str, Any]:
-    from ..commands.validate import report_dict
-
+def _one(svc: "Service", item: Any, opts: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise ApiError(400, "bad-line", 'a line must be a JSON object with "xml" or "invoice"')
     name = str(item["id"]) if item.get("id") is not None else None
     if isinstance(item.get("xml"), str):
         data = item["xml"].encode("utf-8")
-        report = report_dict(data, name=name or "<line>", **opts)
+        report = svc.report(data, name or "<line>", opts)
         return {"ok": True, "valid": report["valid"], "report": report}
     if isinstance(item.get("invoice"), dict):
         from ..calc import CalcError
@@ -69,7 +67,7 @@ def _one(item: Any, opts: dict[str, Any]) -> dict[str, Any]:
         except CalcError as exc:
             problems = [{"path": f"invoice.{p}", "message": m} for p, m in exc.problems]
             raise ApiError(422, "invalid-input", f"{len(problems)} error(s) in the invoice", problems=problems) from None
-        report = report_dict(xml, name=name or "<line>", **opts)
+        report = svc.report(xml, name or "<line>", opts)
         return {"ok": True, "valid": report["valid"], "xml": xml.decode("utf-8"), "report": report}
     raise ApiError(400, "bad-line", 'a line must have "xml" (a string) or "invoice" (an object)')
 
@@ -96,7 +94,7 @@ async def run_batch(request: "Request", svc: "Service", opts: dict[str, Any]) ->
                 item = _parse_line(raw)
                 if isinstance(item, dict) and "id" in item:
                     answer["id"] = item["id"]
-                answer.update(await svc.limits.run(_one, item, opts))
+                answer.update(await svc.limits.run(_one, svc, item, opts))
             except ApiError as exc:
                 answer.update({"ok": False, "error": exc.error, "message": exc.message, **exc.extra})
             yield _encode(answer)
