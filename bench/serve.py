@@ -9,7 +9,8 @@ computes, without HTTP), one after another.  Printed per round and in total:
 
 * requests/s over HTTP and documents/s in-process, and their ratio (median of rounds);
 * latency p50 / p99 of the HTTP requests (client-side, queueing included);
-* the server's RSS after each round and its peak (VmHWM): flat means the last rounds'
+* the server's RSS after each round and its peak (VmHWM), summed over its processes:
+  flat means the last rounds'
   RSS is within 10 % + 20 MB of the first round's;
 * requests lost or failed: every answer must be 200 and its bytes must be exactly the
   in-process report of that document (checked for every request).
@@ -45,14 +46,26 @@ def documents() -> list[tuple[str, bytes]]:
     return docs
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's --workers processes)."""
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            out += tree(int(child))
+    return out
+
+
 def rss_kb(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of a process in kB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0])
-    return fields["VmRSS"], fields["VmHWM"]
+    """(VmRSS, VmHWM) in kB, summed over the server's processes."""
+    rss = hwm = 0
+    for p in tree(pid):
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key == "VmRSS":
+                rss += int(value.split()[0])
+            elif key == "VmHWM":
+                hwm += int(value.split()[0])
+    return rss, hwm
 
 
 def free_port() -> int:

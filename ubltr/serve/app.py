@@ -212,11 +212,12 @@ class Guard:
 
         try:
             if self._keys and not (path in self.OPEN or path.startswith("/static/")):
-                key_id = self._check_key(scope)
-                if key_id is None:
+                known = self._check_key(scope)
+                if known is None:
                     await ApiError(401, "unauthorized", f"this service needs an API key (header {KEY_HEADER} "
                                    "or Authorization: Bearer)").response()(scope, receive, send_logged)
                     return
+                key_id = known
             await self.app(scope, receive, send_logged)
         finally:
             client = scope.get("client") or ("-", 0)
@@ -515,7 +516,10 @@ async def _crash(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app (``settings`` default: :meth:`Settings.from_env`)."""
+    from ..validate import warm_up
+
     settings = settings or Settings.from_env()
+    warm_up()  # schemas and rules loaded before the first request (in each --workers process)
     svc = Service(settings)
     h = _handler
     routes = [
