@@ -122,9 +122,11 @@ def test_invalid_invoice_click_a_finding_to_see_its_line(page: Chromium, tmp_pat
     current = page.wait("(document.querySelector('#source .current') || {}).id")
     assert current == f"L{line}"
     assert "57494,67" in page.eval("document.querySelector('#source .current').textContent")
-    # the line is scrolled into the source box's view
+    # the line is scrolled into view: inside the source box and inside the window
     assert page.eval("""(() => { const pre = document.getElementById('source'), c = pre.querySelector('.current');
-        return c.offsetTop - pre.offsetTop >= pre.scrollTop && c.offsetTop - pre.offsetTop < pre.scrollTop + pre.clientHeight; })()""")
+        const b = pre.getBoundingClientRect(), r = c.getBoundingClientRect();
+        return r.top >= b.top && r.bottom <= b.bottom && r.top >= 0 && r.bottom <= window.innerHeight; })()""")
+    frame_text(page, "ABC2026000000001")  # an invalid invoice is still shown beside its findings
     page.screenshot(tmp_path / "invalid-tr.png")
 
 

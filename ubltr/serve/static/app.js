@@ -164,7 +164,9 @@ function showReport(doc) {
     if (codes.length) {
       li.append(el("div", "codes", codes.map(([p, c]) => (p === provider ? `▶ ${p}: ${c}` : `${p}: ${c}`)).join(" · ")));
     }
+    li.tabIndex = 0;  // reachable and openable from the keyboard too
     li.addEventListener("click", () => showLine(f.line, li));
+    li.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); showLine(f.line, li); } });
     list.append(li);
   });
 }
@@ -191,8 +193,7 @@ function showLine(line, li) {
   const target = $("L" + line);
   if (!target) return;
   target.classList.add("current");
-  const pre = $("source");
-  pre.scrollTop = target.offsetTop - pre.offsetTop - pre.clientHeight / 3;
+  target.scrollIntoView({ block: "center", inline: "nearest" });  // in the box and in the window
 }
 
 function save(blob, name) {
