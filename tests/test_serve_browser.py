@@ -130,6 +130,27 @@ def test_invalid_invoice_click_a_finding_to_see_its_line(page: Chromium, tmp_pat
     page.screenshot(tmp_path / "invalid-tr.png")
 
 
+def test_drop_a_file_and_pick_a_provider(page: Chromium) -> None:
+    """A file dropped on the zone (a drop event carrying the file, as the browser makes
+    it for a drag from the desktop) is checked like a picked one; choosing a provider
+    checks it again and marks that provider's code on each finding."""
+    xml = (FIX / "TEMELFATURA-SATIS.xml").read_text(encoding="utf-8")
+    bad = xml.replace("<cbc:PayableAmount currencyID=\"TRY\">57494.67", "<cbc:PayableAmount currencyID=\"TRY\">57494,67", 1)
+    assert bad != xml
+    page.eval(f"""(() => {{ const dt = new DataTransfer();
+        dt.items.add(new File([{json.dumps(bad)}], 'birakilan.xml', {{type: 'application/xml'}}));
+        document.getElementById('drop').dispatchEvent(new DragEvent('drop', {{dataTransfer: dt, bubbles: true, cancelable: true}}));
+        return true; }})()""")
+    kind, _ = verdict(page)
+    assert kind == "invalid"
+    assert page.eval("[...document.querySelectorAll('#findings .codes')].every(e => !e.textContent.includes('▶'))")
+    page.eval("(() => { const s = document.getElementById('provider'); s.value = 'nilvera';"
+              " s.dispatchEvent(new Event('change')); return true; })()")
+    marked = page.wait("[...document.querySelectorAll('#findings .codes')].map(e => e.textContent)"
+                       ".filter(t => t.includes('▶ nilvera: SchemaSchematronError')).length")
+    assert marked >= 1
+
+
 def test_neutral_json_built_checked_and_rendered(page: Chromium, tmp_path: Path) -> None:
     page.set_file("#file", FIX / "TEMELFATURA-TEVKIFAT.json")
     kind, _ = verdict(page)
