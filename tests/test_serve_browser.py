@@ -170,3 +170,25 @@ def test_neutral_json_built_checked_and_rendered(page: Chromium, tmp_path: Path)
     page.wait("document.getElementById('verdict').textContent.startsWith('GİRDİ HATALI')")
     paths = page.eval("[...document.querySelectorAll('#findings .rule')].map(e => e.textContent)")
     assert {"issue_date", "lines[0].quantity"} <= set(paths)
+
+
+def test_page_with_api_keys(tmp_path: Path) -> None:
+    """With keys on, the page asks for one: without it the check fails with the server's
+    message, with it the document is checked and the providers are listed."""
+    key = "page-key-1234567890"
+    with LiveServer(create_app(Settings(api_keys=frozenset({key})))) as srv:
+        b = Chromium()
+        try:
+            b.goto(srv.url + "/")
+            b.wait("document.body && document.body.dataset.ready === '1'")
+            assert b.eval("!document.getElementById('key-box').hidden")
+            b.set_file("#file", FIX / "TEMELFATURA-SATIS.xml")
+            assert "API key" in b.wait("!document.getElementById('error').hidden && document.getElementById('error').textContent")
+            b.eval(f"""(() => {{ const k = document.getElementById('api-key'); k.value = {json.dumps(key)};
+                k.dispatchEvent(new Event('change')); return true; }})()""")
+            b.wait("document.getElementById('provider').options.length > 1")
+            b.set_file("#file", FIX / "TEMELFATURA-TEVKIFAT.xml")
+            kind, _ = verdict(b)
+            assert kind == "valid"
+        finally:
+            b.close()

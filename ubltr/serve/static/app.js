@@ -260,14 +260,20 @@ async function init() {
     state.pdf = !!h.pdf;
     $("version").textContent = "ubltr " + h.version;
     $("key-box").hidden = !h.api_keys;
-    const res = await fetch("/rules", { headers: headers() });
-    if (res.ok) {
-      const r = await res.json();
-      $("rules").textContent = `${r.gib.package} ${r.gib.version}`;
-      for (const p of r.providers || []) $("provider").append(new Option(p, p));
-    }
+    $("api-key").addEventListener("change", loadRules);  // with keys on, /rules needs the key
+    await loadRules();
   } catch (e) { /* the page still works without them */ }
   document.body.dataset.ready = "1";
+}
+
+async function loadRules() {
+  const res = await fetch("/rules", { headers: headers() });
+  if (!res.ok) return;
+  const r = await res.json();
+  $("rules").textContent = `${r.gib.package} ${r.gib.version}`;
+  const select = $("provider");
+  while (select.options.length > 1) select.remove(1);
+  for (const p of r.providers || []) select.append(new Option(p, p));
 }
 
 document.addEventListener("DOMContentLoaded", init);
