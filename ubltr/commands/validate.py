@@ -37,28 +37,12 @@ def _init_worker(opts: dict) -> None:
 
 
 def _one(path: str) -> dict:
-    if path == "-":
-        return report_dict(sys.stdin.buffer.read(), name="<stdin>", **_OPTS)
-    return report_dict(path, **_OPTS)
-
-
-def report_dict(source: bytes | str, *, name: str | None = None, **opts: object) -> dict:
-    """One document's report as ``--format json`` prints it (bytes or a path; ``opts``
-    as :func:`ubltr.validate.validate` takes them).  Shared with ``ubltr serve``."""
     from ubltr.validate import validate
 
-    return _with_positions(validate(source, name=name, **opts).to_dict(), source)  # type: ignore[arg-type]
-
-
-def json_report(results: list[dict]) -> str:
-    """The exact text ``ubltr validate --format json`` writes for ``results``."""
-    payload = results[0] if len(results) == 1 else {"documents": results, "summary": _summary(results)}
-    return json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
-
-
-def junit_report(results: list[dict]) -> str:
-    """The exact text ``ubltr validate --format junit`` writes for ``results``."""
-    return _junit(results)
+    if path == "-":
+        data: bytes | str = sys.stdin.buffer.read()
+        return _with_positions(validate(data, name="<stdin>", **_OPTS).to_dict(), data)
+    return _with_positions(validate(path, **_OPTS).to_dict(), path)
 
 
 def _with_positions(r: dict, source: bytes | str) -> dict:
@@ -222,6 +206,28 @@ def explain_cmd(rule: str) -> None:
         click.echo(f"  fix:     {info['fix']}")
     for provider, code in info["provider_codes"]:
         click.echo(f"  {provider}: {code}")
+
+
+# shared with ``ubltr serve`` (ubltr/serve): the same report, byte for byte
+
+
+def report_dict(source: bytes | str, *, name: str | None = None, **opts: object) -> dict:
+    """One document's report as ``--format json`` prints it (bytes or a path; ``opts``
+    as :func:`ubltr.validate.validate` takes them), like ``_one``."""
+    from ubltr.validate import validate
+
+    return _with_positions(validate(source, name=name, **opts).to_dict(), source)  # type: ignore[arg-type]
+
+
+def json_report(results: list[dict]) -> str:
+    """The exact text ``ubltr validate --format json`` writes for ``results``."""
+    payload = results[0] if len(results) == 1 else {"documents": results, "summary": _summary(results)}
+    return json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
+
+
+def junit_report(results: list[dict]) -> str:
+    """The exact text ``ubltr validate --format junit`` writes for ``results``."""
+    return _junit(results)
 
 
 COMMANDS = [validate_cmd, explain_cmd]
