@@ -457,6 +457,9 @@ def test_concurrent_requests_get_the_sequential_reports() -> None:
     folder = ROOT.parent / "shared" / "gib" / "UBLTR_1.2.1_Paketi" / "xml"
     paths = sorted(FIX.glob("*.xml"))[:20] + (sorted(folder.glob("*.xml")) if folder.is_dir() else [])
     docs = [(p.name, p.read_bytes()) for p in paths]
+    # and copies with an XSD error of their own (a decimal comma in PayableAmount)
+    docs += [(f"comma-{n}", re.sub(rb'(<cbc:PayableAmount currencyID="[A-Z]+">)(\d+)\.(\d+)', rb"\1\2,\3", d, count=1))
+             for n, d in docs[:20]]
     want = {n: json_report([report_dict(d, name=n)]).encode() for n, d in docs}
     assert any(b'"valid": false' in w and b'"xsd:' in w for w in want.values())  # some have XSD errors to lose
     app = create_app(Settings(concurrency=4))

@@ -74,7 +74,7 @@ def wait_file(folder: Path, suffix: str, timeout: float = 60) -> Path:
 
 
 def test_valid_gib_sample_in_turkish_then_english(page: Chromium, tmp_path: Path, oracle: Any) -> None:
-    src = shared(*GIB_XML, "TicariFaturaOrnegi.xml")
+    src = shared(*GIB_XML, "SARJ.xml")
     assert oracle.check(src.read_bytes()).ok  # GİB's own rules accept it
     assert page.eval("document.documentElement.lang") == "tr"
     page.set_file("#file", src)
@@ -92,7 +92,7 @@ def test_valid_gib_sample_in_turkish_then_english(page: Chromium, tmp_path: Path
 
     page.click("#dl-json")  # the report, as the API (and so the CLI) gives it
     report = json.loads(wait_file(tmp_path / "dl", ".report.json").read_text(encoding="utf-8"))
-    assert report["name"] == "TicariFaturaOrnegi.xml" and report["valid"] is True
+    assert report["name"] == "SARJ.xml" and report["valid"] is True
     if view.find_browser() is not None:
         page.click("#dl-pdf")
         assert wait_file(tmp_path / "dl", ".pdf").read_bytes()[:5] == b"%PDF-"
