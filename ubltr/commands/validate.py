@@ -169,10 +169,9 @@ def validate_cmd(inputs: tuple[str, ...], fmt: str, stype: str | None, provider:
         results = _collect(map(_one, paths), len(paths), show_bar)
 
     if fmt == "json":
-        payload = results[0] if not many else {"documents": results, "summary": _summary(results)}
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=1))
+        click.echo(json_report(results), nl=False)
     elif fmt == "junit":
-        click.echo(_junit(results), nl=False)
+        click.echo(junit_report(results), nl=False)
     else:
         for r in results:
             click.echo(_text_report(r, provider.lower() if provider else None))
@@ -237,6 +236,28 @@ def explain_cmd(rule: str) -> None:
         click.echo(f"  fix:     {info['fix']}")
     for provider, code in info["provider_codes"]:
         click.echo(f"  {provider}: {code}")
+
+
+# shared with ``ubltr serve`` (ubltr/serve): the same report, byte for byte
+
+
+def report_dict(source: bytes | str, *, name: str | None = None, **opts: object) -> dict:
+    """One document's report as ``--format json`` prints it (bytes or a path; ``opts``
+    as :func:`ubltr.validate.validate` takes them), like ``_one``."""
+    from ubltr.validate import validate
+
+    return _with_positions(validate(source, name=name, **opts).to_dict(), source)  # type: ignore[arg-type]
+
+
+def json_report(results: list[dict]) -> str:
+    """The exact text ``ubltr validate --format json`` writes for ``results``."""
+    payload = results[0] if len(results) == 1 else {"documents": results, "summary": _summary(results)}
+    return json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
+
+
+def junit_report(results: list[dict]) -> str:
+    """The exact text ``ubltr validate --format junit`` writes for ``results``."""
+    return _junit(results)
 
 
 COMMANDS = [validate_cmd, explain_cmd]
