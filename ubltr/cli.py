@@ -1,47 +1,169 @@
 """The ``ubltr`` command: a thin layer that parses arguments, calls the API and maps
 errors to exit codes (0 ok, 1 a document is invalid / a check failed, 2 bad input or
 usage).  Commands live in :mod:`ubltr.commands`, one module per stage; each module
-exposes ``COMMANDS``, a list of click commands, and is registered here in name order.
+exposes ``COMMANDS``, a list of click commands, and is found here by name.
+
+Command modules are imported only when their command runs: ``ubltr --help`` reads each
+module's source (:mod:`ast`) for the names and help of the commands it declares with
+``@click.command("name")`` / ``@click.group("name")``, so it starts without loading
+lxml, jinja2 or cryptography.  A module whose commands cannot be read that way is
+simply imported (tests/test_cli_lazy.py checks that both ways agree).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 import click
 
 from . import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ubltr")
+@cache
+def _declared(path: str) -> tuple[tuple[str, str | None], ...] | None:
+    """(command name, help) of the top-level click commands a module declares, read
+    from its source; None when the module does something this reader does not follow."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    found: dict[str, tuple[str, str | None]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for dec in node.decorator_list:
+            if not (isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute)
+                    and isinstance(dec.func.value, ast.Name) and dec.func.value.id == "click"
+                    and dec.func.attr in ("command", "group")):
+                continue
+            if not (dec.args and isinstance(dec.args[0], ast.Constant) and isinstance(dec.args[0].value, str)):
+                return None
+            help_: str | None = ast.get_docstring(node)
+            for kw in dec.keywords:
+                if kw.arg in ("help", "short_help"):
+                    if not isinstance(kw.value, ast.Constant):
+                        return None
+                    help_ = str(kw.value.value) if kw.arg == "help" else help_
+                    if kw.arg == "short_help":
+                        return None  # rare; importing the module gives the exact text
+            found[node.name] = (dec.args[0].value, help_)
+    listed: list[str] = []
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "COMMANDS" for t in node.targets)):
+            if not isinstance(node.value, ast.List) or not all(isinstance(e, ast.Name) for e in node.value.elts):
+                return None
+            listed = [e.id for e in node.value.elts if isinstance(e, ast.Name)]
+    if not listed or any(n not in found for n in listed):
+        return None
+    return tuple(found[n] for n in listed)
+
+
+class _LazyGroup(click.Group):
+    """Finds commands in :mod:`ubltr.commands` without importing them until used."""
+
+    @cache
+    def _index(self) -> dict[str, tuple[str, str | None]]:
+        from . import commands
+
+        index: dict[str, tuple[str, str | None]] = {}
+        for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+            if info.name.startswith("_"):
+                continue
+            module = f"{commands.__name__}.{info.name}"
+            src = Path(commands.__path__[0]) / f"{info.name}.py"
+            declared = _declared(str(src)) if src.is_file() else None
+            if declared is None:  # read the real thing
+                for cmd in getattr(importlib.import_module(module), "COMMANDS", []):
+                    index[cmd.name] = (module, cmd.help)
+                continue
+            for name, help_ in declared:
+                index[name] = (module, help_)
+        return index
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self._index()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        entry = self._index().get(cmd_name)
+        if entry is None:
+            return None
+        for cmd in getattr(importlib.import_module(entry[0]), "COMMANDS", []):
+            if cmd.name == cmd_name:
+                self.add_command(cmd)
+                return cmd
+        return None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .official import OfficialArtifactError
+
+        try:
+            return super().invoke(ctx)
+        except OfficialArtifactError as exc:  # GİB's files or compiled rules of another version: one line, exit 2
+            click.echo(f"ubltr: {exc}", err=True)
+            ctx.exit(2)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                cmd = self.commands[name]
+            else:  # a stand-in carrying the declared help: formatted as click would
+                cmd = click.Command(name, help=self._index()[name][1])
+            if cmd.hidden:
+                continue
+            rows.append((name, cmd.get_short_help_str(formatter.width - 6 - max(map(len, self.list_commands(ctx))))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _print_version(ctx: click.Context, _param: Any, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from . import official
+
+    click.echo(f"ubltr {__version__}")
+    try:
+        d = official.describe()
+    except official.OfficialArtifactError as exc:
+        click.echo(f"rules: {exc}", err=True)
+        ctx.exit(2)
+    g = d["gib"]
+    where = "packaged" if g["origin"] == "packaged" else f"installed in {g['origin']}"
+    click.echo(f"GİB schematron {g['release']}" + (f", edition {g['edition']}" if g["edition"] else "")
+               + f" ({where})")
+    click.echo(f"XSD {d['xsd']['release']}")
+    click.echo(f"ubltr rules {d['ubltr']['file']} sha256:{d['ubltr']['sha256'][:12]}")
+    ctx.exit(0)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and the rules it validates with, then exit.")
 def cli() -> None:
     """ubltr: Turkish e-invoices (UBL-TR 1.2) from neutral JSON to the provider."""
 
 
-def _register() -> None:
-    from . import commands
-
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        for command in getattr(module, "COMMANDS", []):
-            cli.add_command(command)
-
-
-_register()
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point; never shows a traceback for an expected failure."""
+    from .official import OfficialArtifactError
+
     try:
         cli.main(args=argv, prog_name="ubltr", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OfficialArtifactError as exc:  # data of another version: one line, exit 2
+        click.echo(f"ubltr: {exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover
