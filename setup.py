@@ -1,4 +1,5 @@
-"""Build step beyond pyproject.toml: compile the validation rules into the wheel.
+"""Build step beyond pyproject.toml: compile the validation rules into the wheel (and
+write the commands' index that ``ubltr --help`` reads, ubltr/cli.py).
 
 ``ubltr validate`` turns GİB's schematron and ubltr's rules into XSLT 1.0 once and
 caches the result; a wheel carries that result (``ubltr/_schematron/compiled``), built
@@ -10,6 +11,7 @@ compiler and of every rule source) matches, so a stale one is never used.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,14 +26,19 @@ HERE = Path(__file__).resolve().parent
 class BuildPyWithCompiledRules(build_py):
     def run(self) -> None:
         super().run()
+        if getattr(self, "editable_mode", False):  # an editable install compiles on first use, as a checkout does
+            return
         dest = Path(self.build_lib) / "ubltr" / "_schematron" / "compiled"
+        shutil.rmtree(dest, ignore_errors=True)  # (a reused build/ must not keep stale files)
         with tempfile.TemporaryDirectory() as cache:
             # a fresh process on the source tree, with an empty rule cache and no user rule store
             env = {**os.environ, "UBLTR_CACHE_DIR": cache, "UBLTR_RULES_DIR": os.path.join(cache, "store"),
                    "PYTHONPATH": str(HERE)}
-            code = ("import sys; from pathlib import Path; from ubltr.validate import engine; "
-                    "print(len(engine.compile_into(Path(sys.argv[1]))), 'compiled rule sets')")
-            subprocess.run([sys.executable, "-c", code, str(dest)], check=True, cwd=HERE, env=env)
+            code = ("import sys; from pathlib import Path; from ubltr.validate import engine; from ubltr import cli; "
+                    "print(len(engine.compile_into(Path(sys.argv[1]))), 'compiled rule sets'); "
+                    "cli.build_index(Path(sys.argv[2]))")
+            index = Path(self.build_lib) / "ubltr" / "commands" / "_index.json"
+            subprocess.run([sys.executable, "-c", code, str(dest), str(index)], check=True, cwd=HERE, env=env)
 
 
 setup(cmdclass={"build_py": BuildPyWithCompiledRules})

@@ -202,7 +202,7 @@ def test_install_a_gib_release_then_go_back_to_packaged(store, tmp_path):
     (installed,) = rulestore.installed()
     assert installed.release == "20260312"
     assert installed.files["UBL-TR_Main_Schematron.xml"] == official.sha256_file(older / "schematron" / "UBL-TR_Main_Schematron.xml")
-    assert list((installed.folder / "compiled").glob("gib+ubltr-*.json"))  # compiled into the store
+    assert list((installed.folder / "compiled").glob("gib+ubltr-*.json.gz"))  # compiled into the store
     _clear_engine()
     r = validate(SAMPLE.read_bytes())
     assert dict(r.rules)["gib"].startswith("20260312 ") and dict(r.rules)["gib"].endswith("(installed)")
@@ -310,7 +310,8 @@ def _fresh(code: str) -> str:
                           env=env, cwd=ROOT).stdout
 
 
-HEAVY = ("lxml", "jinja2", "cryptography", "httpx", "segno", "ubltr.calc", "ubltr.model", "ubltr.validate")
+HEAVY = ("lxml", "jinja2", "cryptography", "httpx", "segno", "ubltr.calc", "ubltr.model", "ubltr.validate",
+         "ubltr.official")
 
 
 def test_import_ubltr_and_help_load_none_of_the_stages():
@@ -344,6 +345,21 @@ def test_help_reads_the_same_commands_the_modules_define():
         for (name, help_), cmd in zip(declared, real):
             for limit in (45, 60, 120):
                 assert click.Command(name, help=help_).get_short_help_str(limit) == cmd.get_short_help_str(limit)
+
+
+def test_the_wheels_commands_index_is_used_only_for_unchanged_modules(tmp_path, monkeypatch):
+    from ubltr import cli as cli_module
+
+    cli_module.build_index(tmp_path / "_index.json")
+    index = json.loads((tmp_path / "_index.json").read_text(encoding="utf-8"))
+    assert index["validate"]["commands"][0][0] == "validate" and "rules" in index
+    index["validate"]["commands"] = [["validate", "STALE HELP"]]
+    monkeypatch.setattr(cli_module, "_read_index", lambda folder: index)
+    group = cli_module._LazyGroup(name="t")
+    assert group._index()["validate"][1] == "STALE HELP"  # same sha256: the index is believed
+    index["validate"]["sha256"] = "0" * 64
+    group = cli_module._LazyGroup(name="t2")
+    assert group._index()["validate"][1] != "STALE HELP"  # the module changed: read again
 
 
 def test_testing_module_says_which_extra_it_needs():

@@ -33,6 +33,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Invoice": ("model", "Invoice"), "InvoiceInputError": ("model", "InvoiceInputError"),
     "load": ("model", "load"), "loads": ("model", "loads"),
     "build": ("render", "build"),
+    "example": ("examples", "example"),
     "parse": ("parse", None), "ParseError": ("parse", "ParseError"),
     "sign": ("sign", None), "SignatureReport": ("sign", "SignatureReport"), "verify": ("sign", "verify"),
     "validate": ("validate", None), "Report": ("validate", "Report"),
@@ -41,7 +42,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 __all__ = [
     "__version__", "Invoice", "InvoiceInputError", "load", "loads", "compute", "Totals",
     "CalcError", "amount_in_words", "build", "parse", "ParseError", "validate", "Report",
-    "sign", "verify", "SignatureReport",
+    "sign", "verify", "SignatureReport", "example",
 ]
 
 
@@ -63,6 +64,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what the names are, for type checkers and IDEs
     from . import parse, sign, validate
     from .calc import CalcError, Totals, amount_in_words, compute
+    from .examples import example
     from .model import Invoice, InvoiceInputError, load, loads
     from .parse import ParseError
     from .render import build

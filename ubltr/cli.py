@@ -7,13 +7,16 @@ Command modules are imported only when their command runs: ``ubltr --help`` read
 module's source (:mod:`ast`) for the names and help of the commands it declares with
 ``@click.command("name")`` / ``@click.group("name")``, so it starts without loading
 lxml, jinja2 or cryptography.  A module whose commands cannot be read that way is
-simply imported (tests/test_cli_lazy.py checks that both ways agree).
+simply imported (tests/test_rules.py checks that both ways agree).  A wheel carries
+that reading ready-made (``commands/_index.json``, written by setup.py), used for a
+module only while the module's sha256 is the one it was read from.
 """
 
 from __future__ import annotations
 
-import ast
+import hashlib
 import importlib
+import json
 import pkgutil
 import sys
 from functools import cache
@@ -24,11 +27,15 @@ import click
 
 from . import __version__
 
+_INDEX = "_index.json"
+
 
 @cache
 def _declared(path: str) -> tuple[tuple[str, str | None], ...] | None:
     """(command name, help) of the top-level click commands a module declares, read
     from its source; None when the module does something this reader does not follow."""
+    import ast
+
     try:
         tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError):
@@ -64,20 +71,48 @@ def _declared(path: str) -> tuple[tuple[str, str | None], ...] | None:
     return tuple(found[n] for n in listed)
 
 
+def _modules() -> list[tuple[str, Path]]:
+    from . import commands
+
+    return [(info.name, Path(commands.__path__[0]) / f"{info.name}.py")
+            for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name)
+            if not info.name.startswith("_")]
+
+
+def build_index(dest: Path) -> None:
+    """Write the commands' names and help, per module with its sha256 (setup.py)."""
+    out = {}
+    for name, src in _modules():
+        declared = _declared(str(src)) if src.is_file() else None
+        if declared is not None:
+            out[name] = {"sha256": hashlib.sha256(src.read_bytes()).hexdigest(), "commands": declared}
+    dest.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _read_index(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / _INDEX).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
 class _LazyGroup(click.Group):
     """Finds commands in :mod:`ubltr.commands` without importing them until used."""
 
     @cache
     def _index(self) -> dict[str, tuple[str, str | None]]:
-        from . import commands
-
         index: dict[str, tuple[str, str | None]] = {}
-        for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-            if info.name.startswith("_"):
-                continue
-            module = f"{commands.__name__}.{info.name}"
-            src = Path(commands.__path__[0]) / f"{info.name}.py"
-            declared = _declared(str(src)) if src.is_file() else None
+        modules = _modules()
+        prebuilt = _read_index(modules[0][1].parent) if modules else {}
+        for name, src in modules:
+            module = f"ubltr.commands.{name}"
+            declared: tuple[tuple[str, str | None], ...] | None = None
+            entry = prebuilt.get(name)
+            if entry and src.is_file() and hashlib.sha256(src.read_bytes()).hexdigest() == entry.get("sha256"):
+                declared = tuple((n, h) for n, h in entry["commands"])
+            elif src.is_file():
+                declared = _declared(str(src))
             if declared is None:  # read the real thing
                 for cmd in getattr(importlib.import_module(module), "COMMANDS", []):
                     index[cmd.name] = (module, cmd.help)
@@ -102,7 +137,7 @@ class _LazyGroup(click.Group):
         return None
 
     def invoke(self, ctx: click.Context) -> Any:
-        from .official import OfficialArtifactError
+        from .official import OfficialArtifactError  # (not before a command runs: --help stays light)
 
         try:
             return super().invoke(ctx)
@@ -153,17 +188,13 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point; never shows a traceback for an expected failure."""
-    from .official import OfficialArtifactError
-
+    """Entry point; never shows a traceback for an expected failure (GİB's files or
+    compiled rules of another version: one line, exit 2, see ``_LazyGroup.invoke``)."""
     try:
         cli.main(args=argv, prog_name="ubltr", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         click.echo("interrupted", err=True)
         sys.exit(130)
-    except OfficialArtifactError as exc:  # data of another version: one line, exit 2
-        click.echo(f"ubltr: {exc}", err=True)
-        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ repository) keyed by the sha256 of its source and the compiler version.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -137,6 +138,8 @@ def _compiled_dirs() -> list[Path]:
 
 
 def _write_compiled(path: Path, compiled: compiler.Compiled) -> None:
+    """Write ``compiled`` as JSON into ``path`` (gzip-compressed when it ends in .gz:
+    the ahead-of-time compiled rules, a tenth of the size), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "xslt": compiled.xslt.decode("utf-8"),
@@ -146,18 +149,22 @@ def _write_compiled(path: Path, compiled: compiler.Compiled) -> None:
         "source_sha256": compiled.source_sha256,
         "params": list(compiled.params),
     }
+    data = json.dumps(payload).encode("utf-8")
+    if path.suffix == ".gz":
+        data = gzip.compress(data, compresslevel=9, mtime=0)  # (mtime 0: the same rules, the same bytes)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
     os.replace(tmp, path)
 
 
 def _compile_cached(names: tuple[str, ...], combined: bool) -> compiler.Compiled:
     fname, sources = _cache_name(names, combined)
     path = _cache_dir() / fname
-    for where in [*(d / fname for d in _compiled_dirs()), path]:
+    for where in [*(d / (fname + ".gz") for d in _compiled_dirs()), path]:
         try:
-            data = json.loads(where.read_text(encoding="utf-8"))
+            raw = where.read_bytes()
+            data = json.loads(gzip.decompress(raw) if where.suffix == ".gz" else raw)
             return compiler.Compiled(
                 xslt=data["xslt"].encode("utf-8"),
                 assertions=tuple(compiler.Assertion(**a) for a in data["assertions"]),
@@ -189,8 +196,8 @@ def compile_into(dest: Path) -> list[str]:
     out = []
     for names, combined in dict.fromkeys(jobs):
         fname, _ = _cache_name(names, combined)
-        _write_compiled(dest / fname, _compile_cached(names, combined))
-        out.append(fname)
+        _write_compiled(dest / (fname + ".gz"), _compile_cached(names, combined))
+        out.append(fname + ".gz")
     return out
 
 
