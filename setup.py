@@ -34,9 +34,9 @@ class BuildPyWithCompiledRules(build_py):
             # a fresh process on the source tree, with an empty rule cache and no user rule store
             env = {**os.environ, "UBLTR_CACHE_DIR": cache, "UBLTR_RULES_DIR": os.path.join(cache, "store"),
                    "PYTHONPATH": str(HERE)}
-            code = ("import sys; from pathlib import Path; from ubltr.validate import engine; from ubltr import cli; "
+            code = ("import sys; from pathlib import Path; from ubltr.validate import engine; from ubltr import _command_index; "
                     "print(len(engine.compile_into(Path(sys.argv[1]))), 'compiled rule sets'); "
-                    "cli.build_index(Path(sys.argv[2]))")
+                    "_command_index.build_index(Path(sys.argv[2]))")
             index = Path(self.build_lib) / "ubltr" / "commands" / "_index.json"
             subprocess.run([sys.executable, "-c", code, str(dest), str(index)], check=True, cwd=HERE, env=env)
 

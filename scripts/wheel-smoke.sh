@@ -66,9 +66,12 @@ assert json.loads(run("rules", "--json").stdout)["gib"]["release"] == "20260701"
 bad = run("rules", "install", "inv.json", ok=(2,))
 assert bad.stderr.startswith("rules install:") and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
 help_modules = subprocess.run([sys.executable, "-c", "import sys\nfrom ubltr.cli import main\ntry:\n main(['--help'])\n"
-                               "except SystemExit:\n print(' '.join(sys.modules))"], capture_output=True, text=True).stdout.split()
-heavy = [m for m in ("ast", "lxml", "jinja2", "cryptography", "httpx", "ubltr.official", "ubltr.validate") if m in help_modules]
-assert not heavy, heavy  # the wheel's commands index: --help parses no source and loads no stage
+                               "except SystemExit:\n from ubltr._command_index import _declared\n"
+                               " print(_declared.cache_info().currsize, ' '.join(sys.modules))"],
+                              capture_output=True, text=True).stdout.splitlines()[-1].split()  # (after the help)
+assert help_modules[0] == "0", "--help parsed command sources: the wheel's commands/_index.json was not used"
+heavy = [m for m in ("lxml", "jinja2", "cryptography", "httpx", "ubltr.official", "ubltr.validate") if m in help_modules]
+assert not heavy, heavy  # --help loads no stage
 r = subprocess.run([sys.executable, "-c", "import ubltr.testing"], capture_output=True, text=True)
 assert r.returncode != 0 and "pip install 'ubltr[testing]'" in r.stderr, r.stderr[-500:]
 installed = {d.metadata["Name"].lower() for d in metadata.distributions()}
@@ -78,7 +81,8 @@ print("smoke ok:", len(names), "examples built and valid;", len(installed), "dis
 EOF
 SITE=$("$WORK/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 du -sk "$SITE" --exclude='pip' --exclude='pip-*' --exclude='setuptools' --exclude='setuptools-*' --exclude='_distutils_hack' \
-  --exclude='distutils-precedence.pth' --exclude='pkg_resources' | awk '{printf "site-packages without pip/setuptools: %.1f MB\n", $1/1024}'
+  --exclude='distutils-precedence.pth' --exclude='pkg_resources' --apparent-size \
+  | awk '{printf "site-packages without pip/setuptools: %.1f MiB (file sizes; target 40)\n", $1/1024}'
 
 echo "== the sdist's own tests, from the unpacked sdist"
 cd "$WORK"

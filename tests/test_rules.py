@@ -266,6 +266,27 @@ def test_a_store_of_another_version_is_one_line_and_exit_2(store, tmp_path):
     assert res.output.strip().count("\n") == 0 and "format 99" in res.output and "rules use packaged" in res.output
 
 
+def test_a_packaged_file_that_differs_from_the_lock_is_one_line_and_exit_2(store, monkeypatch):
+    """e.g. an installation whose data files were changed or mixed with another version's:
+    ``ubltr build`` (which reads GİB's code lists) names the file, exit 2, no traceback."""
+    from ubltr import codes
+
+    lock = json.loads(json.dumps(official.lock()))
+    lock["files"]["schematron/gib/UBL-TR_Codelist.xml"]["sha256"] = "0" * 64
+    monkeypatch.setattr(official, "lock", lambda: lock)
+    for f in (official.path, official.packaged_rules, official.rules_summary, codes._official_lists):
+        f.cache_clear()
+    try:
+        res = CliRunner().invoke(cli, ["build", str(ROOT / "fixtures" / "TEMELFATURA-SATIS.json")])
+        assert res.exit_code == 2, res.output
+        assert res.output.count("\n") == 1 and "UBL-TR_Codelist.xml" in res.output and "does not match" in res.output
+        assert "Traceback" not in res.output
+    finally:
+        monkeypatch.undo()
+        for f in (official.path, official.packaged_rules, official.rules_summary, codes._official_lists):
+            f.cache_clear()
+
+
 def test_an_altered_installed_release_is_refused(store, tmp_path):
     rules = rulestore.install(_gib_zip(tmp_path, shared("gib", "e-FaturaPaketi")))
     p = rules.folder / "UBL-TR_Codelist.xml"
@@ -332,7 +353,7 @@ def test_help_reads_the_same_commands_the_modules_define():
     import pkgutil
 
     from ubltr import commands
-    from ubltr.cli import _declared
+    from ubltr._command_index import _declared
 
     for info in pkgutil.iter_modules(commands.__path__):
         if info.name.startswith("_"):
@@ -348,9 +369,9 @@ def test_help_reads_the_same_commands_the_modules_define():
 
 
 def test_the_wheels_commands_index_is_used_only_for_unchanged_modules(tmp_path, monkeypatch):
-    from ubltr import cli as cli_module
+    from ubltr import _command_index, cli as cli_module
 
-    cli_module.build_index(tmp_path / "_index.json")
+    _command_index.build_index(tmp_path / "_index.json")
     index = json.loads((tmp_path / "_index.json").read_text(encoding="utf-8"))
     assert index["validate"]["commands"][0][0] == "validate" and "rules" in index
     index["validate"]["commands"] = [["validate", "STALE HELP"]]
