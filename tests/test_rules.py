@@ -257,6 +257,12 @@ def test_a_bad_zip_is_refused_and_nothing_is_installed(store, tmp_path, case):
     assert rulestore.active() is None
 
 
+def test_using_a_release_that_is_not_installed_is_refused(store):
+    res = CliRunner().invoke(cli, ["rules", "use", "20991231"])
+    assert res.exit_code == 2 and res.output.startswith("rules use: no installed release '20991231'")
+    assert rulestore.active() is None
+
+
 def test_a_store_of_another_version_is_one_line_and_exit_2(store, tmp_path):
     store.mkdir(parents=True)
     (store / "active.json").write_text(json.dumps({"format": 99, "use": "x"}))

@@ -55,9 +55,10 @@ def install_cmd(zip_path: str, no_use: bool) -> None:
     """Check GİB's e-FaturaPaketi.zip, compile its schematron into the rule store and
     (unless --no-use) validate with it from now on.  A zip that is not GİB's package
     is refused and nothing is installed (exit 2)."""
-    from .. import rulestore
+    from .. import official, rulestore
     from ..validate import engine
 
+    before = rulestore.active()
     try:
         rules = rulestore.install(zip_path, use=not no_use)
     except rulestore.RuleInstallError as exc:
@@ -68,6 +69,10 @@ def install_cmd(zip_path: str, no_use: bool) -> None:
         except OSError as exc:
             click.echo(f"warning: could not store the compiled rules ({exc}); they are compiled on first use",
                        err=True)
+        except Exception as exc:  # e.g. ubltr's own rules do not combine with it: undo, say so
+            rulestore.use_release(Path(before.origin).name if before else rulestore.PACKAGED)
+            fail(f"rules install: {rules.label} installed but cannot be compiled with ubltr's rules "
+                 f"({type(exc).__name__}: {exc}); still in use: {official.active_rules().label}", EXIT_BAD_INPUT)
     click.echo(f"installed {rules.label.replace(' (installed)', '')} into {rules.folder}"
                + ("" if no_use else "; in use from now on"))
 
