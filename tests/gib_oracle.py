@@ -1,6 +1,10 @@
 """The reference oracle for tests: GİB's UBL 2.1 XSD (lxml) and GİB's compiled
 schematron (efatura.xsl, XSLT 2.0) run by saxonche exactly as GİB runs it.
 
+The oracle reads its own copy of GİB's files: efatura-kontrol's (a test dependency),
+never ubltr's packaged ones, so a stale or altered copy on either side shows up as a
+disagreement instead of being agreed on by both.
+
 Our own validator (ubltr.validate) is judged against this; builders are judged by it.
 """
 
@@ -8,10 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from lxml import etree
-
-from ubltr import official
 
 SVRL = "{http://purl.oclc.org/dsdl/svrl}"
 INVOICE_ROOT = "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
@@ -42,15 +45,26 @@ class OracleResult:
         return "\n".join(out) or "ok"
 
 
+def kontrol_path(name: str) -> Path:
+    """A file of efatura-kontrol's own copy of GİB's artefacts (its ``ekler/`` folder:
+    ``sematron/efatura.xsl``, ``xsd/maindoc/UBL-Invoice-2.1.xsd``, ``kodlar.json`` ...)."""
+    import efatura_kontrol
+
+    p = Path(efatura_kontrol.__file__).resolve().parent / "ekler" / name
+    if not p.is_file():
+        raise FileNotFoundError(f"efatura-kontrol has no {name}")
+    return p
+
+
 class Oracle:
     def __init__(self) -> None:
         from saxonche import PySaxonProcessor
 
         self.proc = PySaxonProcessor(license=False)
         xslt = self.proc.new_xslt30_processor()
-        self.exe = xslt.compile_stylesheet(stylesheet_file=str(official.path("sematron/efatura.xsl")))
+        self.exe = xslt.compile_stylesheet(stylesheet_file=str(kontrol_path("sematron/efatura.xsl")))
         self._param: str | None = None
-        self.schema = etree.XMLSchema(file=str(official.path("xsd/maindoc/UBL-Invoice-2.1.xsd")))
+        self.schema = etree.XMLSchema(file=str(kontrol_path("xsd/maindoc/UBL-Invoice-2.1.xsd")))
         self._schemas: dict[str, etree.XMLSchema] = {INVOICE_ROOT: self.schema}
 
     def schema_for(self, root_tag: str) -> etree.XMLSchema:
@@ -59,7 +73,7 @@ class Oracle:
             name = MAINDOC_XSD.get(root_tag)
             if name is None:
                 raise ValueError(f"the oracle has no schema for {root_tag}")
-            self._schemas[root_tag] = etree.XMLSchema(file=str(official.path(name)))
+            self._schemas[root_tag] = etree.XMLSchema(file=str(kontrol_path(name)))
         return self._schemas[root_tag]
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Code lists come from the pinned official package, checksummed; the profile × type
+"""Code lists come from GİB's schematron shipped in ubltr, checksummed; the profile × type
 matrix agrees with GİB's own rules."""
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ def test_every_locked_official_file_matches_its_checksum():
 
 
 def test_a_changed_official_file_is_refused(tmp_path, monkeypatch):
-    fake = tmp_path / "ekler"
-    (fake / "sematron").mkdir(parents=True)
-    (fake / "kodlar.json").write_text("{}")
+    fake = tmp_path / "schematron"
+    (fake / "gib").mkdir(parents=True)
+    (fake / "gib" / "UBL-TR_Codelist.xml").write_text("<schema/>")
     official.path.cache_clear()
-    monkeypatch.setattr(official, "_root", lambda: fake)
+    monkeypatch.setattr(official, "_root", lambda name: fake)
     try:
         with pytest.raises(official.OfficialArtifactError, match="does not match"):
-            official.path("kodlar.json")
+            official.path("schematron/gib/UBL-TR_Codelist.xml")
     finally:
         official.path.cache_clear()
 
@@ -88,17 +88,17 @@ def test_schema_path_checks_every_imported_xsd(tmp_path, monkeypatch) -> None:
     them (not only to the entry file) is refused before libxml2 reads it."""
     import shutil
 
-    real = official._root()
-    copy = tmp_path / "ekler"
+    real = official._root("xsd/lock.json")
+    copy = tmp_path / "xsd"
     shutil.copytree(real, copy)
-    monkeypatch.setattr(official, "_root", lambda: copy)
+    monkeypatch.setattr(official, "_root", lambda name: copy)
     official.path.cache_clear()
     official.schema_path.cache_clear()
     try:
-        assert official.schema_path("xsd/maindoc/UBL-Invoice-2.1.xsd") == copy / "xsd/maindoc/UBL-Invoice-2.1.xsd"
+        assert official.schema_path("xsd/maindoc/UBL-Invoice-2.1.xsd") == copy / "maindoc/UBL-Invoice-2.1.xsd"
         official.path.cache_clear()
         official.schema_path.cache_clear()
-        target = copy / "xsd/common/UBL-CommonBasicComponents-2.1.xsd"
+        target = copy / "common/UBL-CommonBasicComponents-2.1.xsd"
         target.write_bytes(target.read_bytes().replace(b"</xsd:schema>", b"<!-- edited --></xsd:schema>"))
         with pytest.raises(official.OfficialArtifactError, match="UBL-CommonBasicComponents"):
             official.schema_path("xsd/maindoc/UBL-Invoice-2.1.xsd")

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from lxml import etree
 
 from conftest import ROOT, SHARED, shared
-from ubltr import official
+from gib_oracle import kontrol_path
 from ubltr.cli import cli
 from ubltr.validate import validate
 
@@ -49,7 +49,7 @@ def _schema(*names: str) -> etree.XMLSchema:
     wrapper importing each by its target namespace."""
     imports = []
     for n in names:
-        p = official.path(n)
+        p = kontrol_path(n)
         tns = etree.parse(str(p)).getroot().get("targetNamespace")
         imports.append(f'<xs:import namespace="{tns}" schemaLocation="{p.as_uri()}"/>')
     return etree.XMLSchema(etree.fromstring(

@@ -10,27 +10,63 @@ The pipeline, one function per stage::
     signed = ubltr.sign(xml, key, chain)
     ubltr.verify(signed)            # → SignatureReport
     ubltr.parse(xml) == inv         # and back
+
+``import ubltr`` loads nothing else: each name below is imported on first use, so a
+program (or ``ubltr --help``) pays only for the stages it uses.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .calc import CalcError, Totals, amount_in_words, compute  # noqa: E402
-from .model import Invoice, InvoiceInputError, load, loads  # noqa: E402
-from .render import build  # noqa: E402
-
-# ubltr.parse, ubltr.sign and ubltr.validate are the stage modules, made callable as
-# their main function (ubltr/_callable.py): ubltr.validate(xml), ubltr.sign(xml, key,
-# chain), ubltr.parse(xml) work, and so do `import ubltr.sign as m`, `from ubltr.validate
-# import Report`.
-from . import parse, sign, validate  # noqa: E402
-from .parse import ParseError  # noqa: E402
-from .sign import SignatureReport, verify  # noqa: E402
-from .validate import Report  # noqa: E402
+#: public name -> (module, attribute); attribute None: the name is the module itself.
+#: ubltr.parse, ubltr.sign and ubltr.validate are the stage modules, made callable as
+#: their main function (ubltr/_callable.py): ubltr.validate(xml), ubltr.sign(xml, key,
+#: chain), ubltr.parse(xml) work, and so do `import ubltr.sign as m`, `from ubltr.validate
+#: import Report`.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "CalcError": ("calc", "CalcError"), "Totals": ("calc", "Totals"),
+    "amount_in_words": ("calc", "amount_in_words"), "compute": ("calc", "compute"),
+    "Invoice": ("model", "Invoice"), "InvoiceInputError": ("model", "InvoiceInputError"),
+    "load": ("model", "load"), "loads": ("model", "loads"),
+    "build": ("render", "build"),
+    "example": ("examples", "example"),
+    "parse": ("parse", None), "ParseError": ("parse", "ParseError"),
+    "sign": ("sign", None), "SignatureReport": ("sign", "SignatureReport"), "verify": ("sign", "verify"),
+    "validate": ("validate", None), "Report": ("validate", "Report"),
+}
 
 __all__ = [
     "__version__", "Invoice", "InvoiceInputError", "load", "loads", "compute", "Totals",
     "CalcError", "amount_in_words", "build", "parse", "ParseError", "validate", "Report",
-    "sign", "verify", "SignatureReport",
+    "sign", "verify", "SignatureReport", "example",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    spec = _LAZY.get(name)
+    if spec is None:
+        raise AttributeError(f"module 'ubltr' has no attribute {name!r}")
+    module = importlib.import_module(f".{spec[0]}", __name__)
+    value = module if spec[1] is None else getattr(module, spec[1])
+    if spec[1] is not None:  # (a submodule sets itself on the package when imported)
+        globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # what the names are, for type checkers and IDEs
+    from . import parse, sign, validate
+    from .calc import CalcError, Totals, amount_in_words, compute
+    from .examples import example
+    from .model import Invoice, InvoiceInputError, load, loads
+    from .parse import ParseError
+    from .render import build
+    from .sign import SignatureReport, verify
+    from .validate import Report

@@ -33,10 +33,8 @@ import json
 import os
 import re
 import shutil
-import struct
-import tempfile
 import uuid as _uuid
-import zlib
+import zipfile
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -73,10 +71,8 @@ MAX_DOCUMENT_BYTES = MAX_BYTES
 JOURNAL = "journal.jsonl"
 ERRORS = "errors.jsonl"
 _FORMAT_VERSION = 1
-# fixed ZIP entry date (1980-01-01, the ZIP epoch; time 00:00) so that the archive bytes depend on content only
-_DOS_DATE = (0 << 9) | (1 << 5) | 1
-#: entry count from which the archive carries ZIP64 end records
-_ZIP64_ENTRIES = 0xFFFF
+# fixed ZIP entry date (1980-01-01 00:00, the ZIP epoch) so that the archive bytes depend on content only
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 class BatchInputError(Exception):
@@ -1133,43 +1129,30 @@ def _zip(directory: Path, target: Path) -> None:
     """Zip the finished outputs in input order (journal order) with fixed metadata,
     into ``target.part``, then rename: a reader never sees a half-written archive.
 
-    A small streaming ZIP writer rather than :mod:`zipfile`, which keeps every entry's
-    header in memory (about 330 bytes each: 330 MB for a million invoices); here the
-    central directory is spooled to a temporary file.  ZIP64 records are added when
-    the archive needs them (more than 65,535 entries or 4 GiB)."""
+    :mod:`zipfile`, each entry streamed from its file with a fixed date, mode and
+    compression level, so the bytes depend on the contents only; zipfile adds the
+    ZIP64 records when the archive needs them (more than 65,535 entries or 4 GiB), and
+    an entry of 4 GiB or more is opened with ``force_zip64``.  zipfile keeps every
+    entry's header in memory until it writes the central directory (a few hundred bytes
+    per invoice)."""
     tmp = target.with_name(target.name + ".part")
-    with open(directory / JOURNAL, "rb") as jf, open(tmp, "wb") as out, \
-            tempfile.TemporaryFile(dir=directory) as central:
-        count = 0
-        for i, raw in enumerate(jf):
-            if i == 0:
-                continue
-            name = json.loads(raw).get("name")
-            if not name:
-                continue
-            data = (directory / name).read_bytes()
-            comp = zlib.compressobj(6, zlib.DEFLATED, -15)
-            packed = comp.compress(data) + comp.flush()
-            crc = zlib.crc32(data)
-            fname = name.encode("utf-8")
-            offset = out.tell()
-            out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, _DOS_DATE, crc, len(packed), len(data),
-                                  len(fname), 0) + fname + packed)
-            extra = struct.pack("<HHQ", 1, 8, offset) if offset >= 0xFFFFFFFF else b""
-            central.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | 45, 45 if extra else 20, 0, 8, 0,
-                                      _DOS_DATE, crc, len(packed), len(data), len(fname), len(extra), 0, 0, 0,
-                                      0o100644 << 16, min(offset, 0xFFFFFFFF)) + fname + extra)
-            count += 1
-        cd_offset = out.tell()
-        central.seek(0)
-        shutil.copyfileobj(central, out, 1024 * 1024)
-        cd_size = out.tell() - cd_offset
-        if count >= _ZIP64_ENTRIES or cd_offset >= 0xFFFFFFFF or cd_size >= 0xFFFFFFFF:
-            z64 = out.tell()
-            out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, cd_size, cd_offset))
-            out.write(struct.pack("<IIQI", 0x07064B50, 0, z64, 1))
-        out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, min(count, 0xFFFF), min(count, 0xFFFF),
-                              min(cd_size, 0xFFFFFFFF), min(cd_offset, 0xFFFFFFFF), 0))
+    with open(directory / JOURNAL, "rb") as jf, open(tmp, "wb") as out:
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for i, raw in enumerate(jf):
+                if i == 0:
+                    continue
+                name = json.loads(raw).get("name")
+                if not name:
+                    continue
+                src_path = directory / name
+                info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 3  # Unix, whatever the platform: the bytes must not depend on it
+                info.external_attr = 0o100644 << 16
+                size = src_path.stat().st_size
+                info.file_size = size
+                with open(src_path, "rb") as src, zf.open(info, "w", force_zip64=size >= zipfile.ZIP64_LIMIT) as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, target)

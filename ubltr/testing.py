@@ -22,7 +22,13 @@ import uuid as _uuid
 from decimal import Decimal
 from typing import Any, Iterable
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ImportError as _exc:  # the 'testing' extra
+    raise ImportError(
+        "ubltr.testing needs Hypothesis, which ubltr does not install by default: "
+        "pip install 'ubltr[testing]'"
+    ) from _exc
 
 from . import codes
 from .model import Invoice, load

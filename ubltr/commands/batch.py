@@ -63,26 +63,22 @@ def _next_numbers(values: tuple[str, ...]) -> dict[str, int]:
 
 
 class _Bar:
-    """A rich progress bar over the input bytes, with records, rate and ETA."""
+    """A progress bar (click's) over the input bytes, with records, rate and ETA."""
 
     def __init__(self) -> None:
-        from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
-
-        self.progress = Progress(
-            TextColumn("batch"), BarColumn(), TaskProgressColumn(),
-            TextColumn("{task.fields[records]} records ({task.fields[failed]} failed) {task.fields[rate]}/s"),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            transient=True,
-        )
-        self.task = self.progress.add_task("batch", total=None, records=0, failed=0, rate="-")
+        self.progress = click.progressbar(length=1, label="batch", file=sys.stderr, show_eta=True,
+                                          show_percent=True, item_show_func=lambda text: text)
         self.start = time.monotonic()
+        self.done = 0
 
     def __call__(self, s: BatchSummary, done: int, total: int) -> None:
         elapsed = max(time.monotonic() - self.start, 1e-6)
         rate = (s.records - s.skipped) / elapsed
-        self.progress.update(self.task, completed=done, total=total or None, records=s.records,
-                             failed=s.failed, rate=f"{rate:,.0f}")
+        if total and self.progress.length != total:
+            self.progress.length = total
+        self.progress.update(max(0, done - self.done),
+                             current_item=f"{s.records} records ({s.failed} failed) {rate:,.0f}/s")
+        self.done = max(done, self.done)
 
 
 @click.command("batch")

@@ -236,7 +236,7 @@ _reissue_opt = click.option(
 
 
 @click.command("send")
-@click.option("--provider", "provider", help="provider name (see docs/transport.md)")
+@click.option("--provider", "provider", help="provider name (see https://github.com/ubltr/ubltr/blob/main/docs/transport.md)")
 @click.option("--config", "config_path", type=str, help="JSON or TOML configuration file")
 @click.option("--outbox", "outbox_target", help=f"SQLite file or postgresql:// DSN (default {DEFAULT_OUTBOX})")
 @click.option("--alias", help="receiver alias (e-Fatura posta kutusu) for every document")

@@ -72,6 +72,11 @@ def _with_positions(r: dict, source: bytes | str) -> dict:
 def _junit(results: list[dict]) -> str:
     failures = sum(1 for r in results if not r["valid"])
     out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="ubltr validate" tests="{len(results)}" failures="{failures}">']
+    rules: dict[str, str] = next((r["rules"] for r in results if r.get("rules")), {})
+    if rules:  # which rules judged these documents (GİB release and edition, XSD package, ubltr's rules)
+        out.append("  <properties>")
+        out += [f"    <property name={quoteattr(f'rules.{k}')} value={quoteattr(v)}/>" for k, v in rules.items()]
+        out.append("  </properties>")
     for r in results:
         out.append(f"  <testcase classname=\"ubltr.validate\" name={quoteattr(r['name'])}>")
         errors = [f for f in r["findings"] if f["severity"] == "error"]
@@ -107,6 +112,10 @@ def _text_report(r: dict, provider: str | None) -> str:
             what = " ".join(x for x in (p["root"], p["id"]) if x)
             lines.append(f"  #{p['position']} {what} (line {p['line']}, {p['kind']}): "
                          f"{'valid' if p['valid'] else 'INVALID'} ({p['errors']} errors, {p['warnings']} warnings)")
+    if r.get("rules"):
+        from ubltr.validate.report import rules_line
+
+        lines.append("  " + rules_line(r["rules"]))
     return "\n".join(lines)
 
 
@@ -188,14 +197,11 @@ def validate_cmd(inputs: tuple[str, ...], fmt: str, stype: str | None, provider:
 def _collect(iterator: Iterator[dict], total: int, show_bar: bool) -> list[dict]:
     if not show_bar:
         return list(iterator)
-    from rich.progress import Progress
-
     out = []
-    with Progress(transient=True, console=None) as progress:
-        task = progress.add_task("validating", total=total)
+    with click.progressbar(length=total, label="validating", file=sys.stderr) as bar:
         for r in iterator:
             out.append(r)
-            progress.advance(task)
+            bar.update(1)
     return out
 
 

@@ -9,6 +9,7 @@ repository) keyed by the sha256 of its source and the compiler version.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -87,9 +88,15 @@ def _cache_dir() -> Path:
 
 
 def _ruleset_source(spec: dict[str, Any]) -> bytes:
-    if "official" in spec:
-        return official.path(spec["official"]).read_bytes()
+    if spec.get("official") == "gib":  # GİB's rules in use: packaged, or installed (ubltr rules)
+        return official.gib_schematron()
     return (folder("schematron") / spec["file"]).read_bytes()
+
+
+def _packaged_compiled() -> Path:
+    """Rule sets compiled when the wheel was built (``schematron/compiled``): the first
+    validate after an install reads them as later ones read the user cache."""
+    return folder("schematron") / "compiled"
 
 
 def _runtime_params(spec: dict[str, Any]) -> tuple[str, ...]:
@@ -109,23 +116,63 @@ def _rule_source(name: str) -> compiler.RuleSource:
                                _runtime_params(spec))
 
 
-def _compile_cached(names: tuple[str, ...], combined: bool) -> compiler.Compiled:
+def _cache_name(names: tuple[str, ...], combined: bool) -> tuple[str, list[compiler.RuleSource]]:
+    """File name of a compiled rule set: its key covers the compiler, the rule sources
+    (GİB's flattened schematron in use, ubltr.sch) and how they are combined."""
     sources = [_rule_source(n) for n in names]
     h = hashlib.sha256(compiler.COMPILER_VERSION.encode() + json.dumps([names, combined]).encode()
                        + Path(compiler.__file__).read_bytes() + Path(xpath2.__file__).read_bytes())
     for rs in sources:
         h.update(hashlib.sha256(rs.source).digest() + json.dumps([rs.exclude_patterns, rs.params]).encode())
-    path = _cache_dir() / f"{'+'.join(names)}-{h.hexdigest()[:24]}.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return compiler.Compiled(
-            xslt=data["xslt"].encode("utf-8"),
-            assertions=tuple(compiler.Assertion(**a) for a in data["assertions"]),
-            source_sha256=data["source_sha256"],
-            params=tuple(data["params"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    return f"{'+'.join(names)}-{h.hexdigest()[:24]}.json", sources
+
+
+def _compiled_dirs() -> list[Path]:
+    """Read-only folders of rule sets compiled ahead of time: those of an installed GİB
+    release (``ubltr rules install``), then those built with the wheel."""
+    dirs = [_packaged_compiled()]
+    gib = official.active_rules()
+    if gib.origin != "packaged":
+        dirs.insert(0, gib.folder / "compiled")
+    return dirs
+
+
+def _write_compiled(path: Path, compiled: compiler.Compiled) -> None:
+    """Write ``compiled`` as JSON into ``path`` (gzip-compressed when it ends in .gz:
+    the ahead-of-time compiled rules, a tenth of the size), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "xslt": compiled.xslt.decode("utf-8"),
+        "assertions": [
+            {k: getattr(a, k) for k in compiler.Assertion.__slots__} for a in compiled.assertions
+        ],
+        "source_sha256": compiled.source_sha256,
+        "params": list(compiled.params),
+    }
+    data = json.dumps(payload).encode("utf-8")
+    if path.suffix == ".gz":
+        data = gzip.compress(data, compresslevel=9, mtime=0)  # (mtime 0: the same rules, the same bytes)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def _compile_cached(names: tuple[str, ...], combined: bool) -> compiler.Compiled:
+    fname, sources = _cache_name(names, combined)
+    path = _cache_dir() / fname
+    for where in [*(d / (fname + ".gz") for d in _compiled_dirs()), path]:
+        try:
+            raw = where.read_bytes()
+            data = json.loads(gzip.decompress(raw) if where.suffix == ".gz" else raw)
+            return compiler.Compiled(
+                xslt=data["xslt"].encode("utf-8"),
+                assertions=tuple(compiler.Assertion(**a) for a in data["assertions"]),
+                source_sha256=data["source_sha256"],
+                params=tuple(data["params"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
     if combined:
         compiled = compiler.compile_many(sources)
     else:
@@ -133,22 +180,25 @@ def _compile_cached(names: tuple[str, ...], combined: bool) -> compiler.Compiled
         compiled = compiler.compile_schematron(rs.source, label=rs.label, exclude_patterns=rs.exclude_patterns,
                                                params=rs.params)
     try:  # best effort: a read-only home must not break validation
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "xslt": compiled.xslt.decode("utf-8"),
-            "assertions": [
-                {k: getattr(a, k) for k in compiler.Assertion.__slots__} for a in compiled.assertions
-            ],
-            "source_sha256": compiled.source_sha256,
-            "params": list(compiled.params),
-        }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh)
-        os.replace(tmp, path)
+        _write_compiled(path, compiled)
     except OSError:
         pass
     return compiled
+
+
+def compile_into(dest: Path) -> list[str]:
+    """Compile every rule set and every document's program (with the GİB rules in use)
+    into ``dest``, as the engine names them; returns the file names.  The wheel build
+    fills ``schematron/compiled`` with it, ``ubltr rules install`` an installed release's
+    ``compiled`` folder."""
+    jobs = [((n,), False) for n in scenarios()["rulesets"]]
+    jobs += [(tuple(d["rulesets"]), True) for d in scenarios()["documents"]]
+    out = []
+    for names, combined in dict.fromkeys(jobs):
+        fname, _ = _cache_name(names, combined)
+        _write_compiled(dest / (fname + ".gz"), _compile_cached(names, combined))
+        out.append(fname + ".gz")
+    return out
 
 
 def _first(nodes: Any) -> Any:
@@ -272,7 +322,7 @@ def program(names: tuple[str, ...]) -> Program:
 
 @cache
 def schema(official_name: str) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(official.schema_path(official_name))))
+    return official.xml_schema(official_name)
 
 
 @cache
@@ -475,15 +525,16 @@ def run(
     wanted = set(layers)
     tree, display, findings = load(source)
     display = name or display
+    judged_by = official.rules_summary()
     if tree is None:
-        return Report(name=display, findings=sort_findings(findings), readable=False, layers=("xml",))
+        return Report(name=display, findings=sort_findings(findings), readable=False, layers=("xml",), rules=judged_by)
     root = tree.getroot()
     doc = _documents().get(root.tag)
     if doc is None:
         known = ", ".join(
             d["name"] if d["root"].endswith("}" + d["name"]) else f"{d['name']} ({d['root'].rsplit('}', 1)[1]})"
             for d in scenarios()["documents"])
-        return Report(name=display, readable=True, layers=("xml",), findings=(_xml_finding(
+        return Report(name=display, readable=True, layers=("xml",), rules=judged_by, findings=(_xml_finding(
             "root", f"the root element is {etree.QName(root).localname} in namespace "
                     f"'{etree.QName(root).namespace or ''}'; expected one of: {known} (each in its own namespace)",
             line=root.sourceline,
@@ -505,6 +556,7 @@ def run(
     return Report(
         name=display, findings=sort_findings(findings) if findings else (), document=doc["name"],
         profile=profile, type_code=type_code, schematron_type=stype, readable=True, layers=tuple(run_layers),
+        rules=judged_by,
     )
 
 

@@ -71,6 +71,10 @@ class Report:
     schematron_type: str | None = None  # "efatura" | "earchive"
     readable: bool = True
     layers: tuple[str, ...] = field(default=())
+    #: which rules judged the document: ((layer, release), ...) for ``gib`` (GİB's
+    #: schematron release and edition), ``xsd`` (the XSD package) and ``ubltr`` (ubltr's
+    #: rule set), see :func:`ubltr.official.rules_summary`
+    rules: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def valid(self) -> bool:
@@ -102,6 +106,7 @@ class Report:
             "type_code": self.type_code,
             "schematron_type": self.schematron_type,
             "layers": list(self.layers),
+            "rules": dict(self.rules),
             "errors": self.count("error"),
             "warnings": self.count("warning"),
             "findings": [f.to_dict() for f in self.findings],
@@ -128,7 +133,15 @@ class Report:
                 code = f.provider_code(provider)
                 if code:
                     lines.append(f"          {provider} answers: {code}")
+        if self.rules:
+            lines.append("  " + rules_line(dict(self.rules)))
         return "\n".join(lines)
+
+
+def rules_line(rules: dict[str, str]) -> str:
+    """``rules: GİB 20260701 edition 21.08.2026; XSD UBL-TR 1.2.1; ubltr ...``"""
+    names = {"gib": "GİB", "xsd": "XSD", "ubltr": "ubltr"}
+    return "rules: " + "; ".join(f"{names.get(k, k)} {v}" if k != "ubltr" else v for k, v in rules.items())
 
 
 def sort_findings(findings: list[Finding]) -> tuple[Finding, ...]:
