@@ -634,7 +634,40 @@ def parse(source: bytes | str | Path | etree._Element) -> Invoice:
             raise ParseError(f"an amount cannot be read exactly ({type(exc).__name__})") from None
 
 
+def parse_each(source: bytes | str | Path | etree._Element) -> list[tuple[int, Invoice]]:
+    """Every invoice of a document: ``[(0, invoice)]`` for a bare invoice; for an envelope
+    (ZARF, :mod:`ubltr.envelope`) each ``Invoice`` inside it with its position (1, 2, ...).
+    Other documents of an envelope (application and system responses) are read by
+    :func:`ubltr.answer.parse`.  Raises only :class:`ParseError`, naming the position."""
+    root = _root(source)
+    from .envelope import ROOT as _ENVELOPE, EnvelopeError, documents
+
+    if root.tag != _ENVELOPE:
+        return [(0, parse(root))]
+    out: list[tuple[int, Invoice]] = []
+    try:
+        for position, kind, element in documents(root):
+            if kind != "invoice":
+                continue
+            try:
+                out.append((position, parse(element)))
+            except ParseError as exc:
+                raise ParseError(f"envelope document #{position}: {exc}") from None
+    except EnvelopeError as exc:
+        raise ParseError(f"envelope: {exc}") from None
+    if not out:
+        raise ParseError("the envelope holds no invoice (its documents are read by ubltr.answer.parse)")
+    return out
+
+
 def _parse(root: etree._Element) -> Invoice:
+    from .envelope import ROOT as _ENVELOPE
+
+    if root.tag == _ENVELOPE:  # a ZARF: its one invoice, or a pointer to parse_each
+        found = [inv for _, inv in parse_each(root)]
+        if len(found) == 1:
+            return found[0]
+        raise ParseError(f"the envelope holds {len(found)} invoices: read them with ubltr.parse.parse_each")
     if root.tag != "{%s}Invoice" % NS["inv"]:
         raise ParseError(f"the root element is {root.tag}, not a UBL Invoice")
 

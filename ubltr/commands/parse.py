@@ -8,9 +8,10 @@ import click
 
 from ..calc import CalcError
 from ..model import to_dict
-from ..parse import ParseError, parse
+from ..parse import ParseError, parse_each
 from ..parse import check_totals as _check_totals
 from ._common import EXIT_BAD_INPUT, EXIT_INVALID, read_input, write_output
+from .parse_despatch import despatch_json
 
 
 @click.command("parse")
@@ -21,6 +22,10 @@ from ._common import EXIT_BAD_INPUT, EXIT_INVALID, read_input, write_output
 def parse_cmd(input: str, output: str, check_totals: bool) -> None:
     """Read a UBL-TR invoice (FILE.xml, - for stdin) into neutral JSON.
 
+    An envelope (ZARF) gives a list: each invoice inside it with its position.  A
+    despatch or receipt advice gives its neutral JSON ("document": "despatch" /
+    "receipt").
+
     `ubltr build` of the JSON gives an invoice with the same amounts (when the loader
     accepts what the document says).  Exit 0 on success; exit 2 naming the element
     and its line when the document cannot be read; with --check-totals, exit 1 when
@@ -29,14 +34,28 @@ def parse_cmd(input: str, output: str, check_totals: bool) -> None:
     label = "<stdin>" if input == "-" else input
     data = read_input(input)
     try:
-        inv = parse(data)
+        desp = despatch_json(data)  # e-İrsaliye: DespatchAdvice / ReceiptAdvice by the root
+        if desp is not None:
+            if check_totals:
+                click.echo(f"{label}: --check-totals applies to invoices", err=True)
+                raise SystemExit(EXIT_BAD_INPUT)
+            write_output(output, (json.dumps(desp, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+            return
+        each = parse_each(data)
     except ParseError as exc:
         click.echo(f"{label}: {exc}", err=True)
         raise SystemExit(EXIT_BAD_INPUT)
-    text = json.dumps(to_dict(inv), ensure_ascii=False, indent=1) + "\n"
+    if len(each) == 1 and each[0][0] == 0:
+        out: object = to_dict(each[0][1])
+    else:  # an envelope: every invoice inside it, by position
+        out = [{"position": pos, "invoice": to_dict(inv)} for pos, inv in each]
+    text = json.dumps(out, ensure_ascii=False, indent=1) + "\n"
     write_output(output, text.encode("utf-8"))
     if not check_totals:
         return
+    if len(each) != 1 or each[0][0] != 0:
+        click.echo(f"{label}: --check-totals reads one invoice, not an envelope", err=True)
+        raise SystemExit(EXIT_BAD_INPUT)
     try:
         result = _check_totals(data)
     except (ParseError, CalcError) as exc:
