@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -410,12 +411,19 @@ def load(source: Source, max_bytes: int | None = None) -> tuple[etree._ElementTr
 
 # ----------------------------------------------------------------- layers 2-4
 
+_XSD_LOCK = threading.Lock()
+
+
 def _xsd_findings(tree: etree._ElementTree, xsd: str) -> list[Finding]:
     s = schema(xsd)
-    if s.validate(tree):
-        return []
+    # one XMLSchema is shared by every thread and its error_log is the last run's: read it
+    # under the same lock as the run, or another thread's run replaces it (XSD errors lost)
+    with _XSD_LOCK:
+        if s.validate(tree):
+            return []
+        errors = list(s.error_log)
     out = []
-    for e in s.error_log:
+    for e in errors:
         rule = f"xsd:{e.type_name}"
         message = re.sub(r"\{[^}]*\}", "", e.message)
         out.append(Finding(
