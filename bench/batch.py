@@ -77,8 +77,8 @@ def stage_profile(src: Path, n: int) -> dict[str, float]:
     from ubltr.calc import compute
     from ubltr.model import load, parse_json
     from ubltr.render import build_with_totals
-    from ubltr.validate import validate, warm_up
-    from ubltr.validate.engine import _PARSER, run, schema
+    from ubltr.validation import validate, warm_up
+    from ubltr.validation.engine import _PARSER, run, schema
 
     warm_up()
     raw = src.read_bytes().splitlines()[:n]
@@ -137,7 +137,7 @@ def bare_xsd_rate(src: Path, n: int) -> tuple[float, float]:
     (documents/s of wall time, CPU seconds per document)."""
     from lxml import etree
 
-    from ubltr.validate.engine import _PARSER, schema
+    from ubltr.validation.engine import _PARSER, schema
 
     xmls = [process_record(r, BatchOptions()).xml for r in list(read_records(src))[:n]]
     xsd = schema("xsd/maindoc/UBL-Invoice-2.1.xsd")

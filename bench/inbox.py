@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from ubltr.inbox import Inbox, check_invoice, sync  # noqa: E402
 from ubltr.transport.fake.server import FakeServer, with_identity  # noqa: E402
 from ubltr.transport.inbox_api import inbox_fake_class, make_inbox_client  # noqa: E402
-from ubltr.validate import validate  # noqa: E402
+from ubltr.validation import validate  # noqa: E402
 
 CREDS = {"nilvera": {"api_key": "test-nilvera-key"}, "hepsiburada": {"username": "HBTest1", "password": "HBTest1"}}
 

@@ -139,7 +139,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from ubltr.commands.validate import json_report, report_dict
-    from ubltr.validate import warm_up
+    from ubltr.validation import warm_up
 
     docs = documents()
     warm_up()

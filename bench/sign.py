@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-import ubltr.sign as signmod
-from ubltr.sign import sign, verify
+import ubltr.signing as signmod
+from ubltr.signing import sign, verify
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT.parent / "shared" / "gib" / "UBLTR_1.2.1_Paketi" / "xml" / "TemelFaturaOrnegi.xml"

@@ -8,7 +8,7 @@ stylesheet compiled; none of that is in the per-document time):
 * XSD+GİB: ubltr with GİB's layers only (XML safety, XSD, GİB's schematron compiled
   to XSLT 1.0 and run by libxslt), no ubltr rules: efatura-kontrol / this is the best
   ratio ubltr can reach with GİB's rules on libxslt, whatever its own rules cost,
-* ubltr: ``ubltr.validate.validate`` (XML safety, XSD, GİB schematron, ubltr rules),
+* ubltr: ``ubltr.validation.validate`` (XML safety, XSD, GİB schematron, ubltr rules),
 * efatura-kontrol: ``kontrol_et`` (the reference tool: XSD + GİB schematron via Saxon
   + its own checks).
 
@@ -94,7 +94,7 @@ def bare_xsd(data: bytes) -> bool:
 
 
 def ours(data: bytes) -> bool:
-    from ubltr.validate import validate
+    from ubltr.validation import validate
 
     return validate(data).valid
 
@@ -103,7 +103,7 @@ def gib_only(data: bytes) -> bool:
     """The layers GİB itself applies (safe parse, XSD, GİB's schematron through lxml's
     libxslt), without ubltr's own rules.  ek / this is the best ratio ubltr can reach
     with GİB's rules on libxslt, whatever its own rules cost."""
-    from ubltr.validate.engine import run
+    from ubltr.validation.engine import run
 
     return run(data, layers=("xsd", "gib")).valid
 
@@ -119,7 +119,7 @@ ENGINES: dict[str, Callable[[bytes], bool]] = {"xsd": bare_xsd, "ubltr": ours, "
 
 def warm(engine: str) -> None:
     if engine in ("ubltr", "gib"):
-        from ubltr.validate import warm_up
+        from ubltr.validation import warm_up
 
         warm_up()
     elif engine == "ek":
@@ -198,7 +198,7 @@ def _bare_file(path: str) -> bool:
 
 
 def batch(n: int, reference: bool) -> None:
-    from ubltr.validate import validate
+    from ubltr.validation import validate
 
     sources = sorted(FIXTURES.glob("*.json"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -273,7 +273,7 @@ def main() -> None:
         print(f"warm-up {e}: {time.perf_counter() - t:.2f} s (excluded from every time below)")
     docs = {n: make_invoice(n) for n in sizes}
     for n, data in docs.items():
-        from ubltr.validate import validate
+        from ubltr.validation import validate
 
         r = validate(data)
         assert r.valid and not r.findings, r.to_text()[:2000]

@@ -70,7 +70,7 @@ help_modules = subprocess.run([sys.executable, "-c", "import sys\nfrom ubltr.cli
                                " print(_declared.cache_info().currsize, ' '.join(sys.modules))"],
                               capture_output=True, text=True).stdout.splitlines()[-1].split()  # (after the help)
 assert help_modules[0] == "0", "--help parsed command sources: the wheel's commands/_index.json was not used"
-heavy = [m for m in ("lxml", "jinja2", "cryptography", "httpx", "ubltr.official", "ubltr.validate") if m in help_modules]
+heavy = [m for m in ("lxml", "jinja2", "cryptography", "httpx", "ubltr.official", "ubltr.validation") if m in help_modules]
 assert not heavy, heavy  # --help loads no stage
 r = subprocess.run([sys.executable, "-c", "import ubltr.testing"], capture_output=True, text=True)
 assert r.returncode != 0 and "pip install 'ubltr[testing]'" in r.stderr, r.stderr[-500:]

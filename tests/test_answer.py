@@ -18,7 +18,7 @@ from conftest import ROOT, SHARED, shared
 from ubltr import answer as ans
 from ubltr.cli import cli
 from ubltr.testing import make_test_seal
-from ubltr.validate import validate
+from ubltr.validation import validate
 
 SUPPLIER = {"vkn": "1234567890", "name": "Satıcı A.Ş.", "tax_office": "Çankaya",
             "address": {"street": "Atatürk Cd.", "building_number": "5", "district": "Çankaya", "city": "Ankara"}}

@@ -475,7 +475,7 @@ def seal_files(tmp_path_factory):
 
 
 def test_signed_batch_verifies_and_is_reproducible(tmp_path, seal_files):
-    from ubltr.sign import verify
+    from ubltr.signing import verify
 
     d, key, cert = seal_files
     when = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)

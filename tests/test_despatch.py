@@ -74,7 +74,7 @@ def test_fixture_builds_its_golden_xml_and_gib_accepts_it(path: Path, oracle):
     xml = build_document(doc)
     assert xml == path.with_suffix(".xml").read_bytes(), "run scripts/make_despatch_fixtures.py and review the diff"
     assert gib_findings(oracle, xml) == []
-    from ubltr.validate import validate
+    from ubltr.validation import validate
 
     report = validate(xml, strict=True)
     assert report.valid and not report.findings, [f.message for f in report.findings]
@@ -333,7 +333,7 @@ def test_text_is_escaped(oracle):
 def test_signed_despatch_and_receipt_verify_with_libxmlsec(name, oracle):
     from test_sign import xmlsec_verify
 
-    from ubltr.sign import sign, verify
+    from ubltr.signing import sign, verify
     from ubltr.testing import make_test_seal
 
     doc = load_document(fixture(name))

@@ -21,7 +21,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def test_generated_despatches_pass_gib_and_round_trip(desp):
     from gib_oracle import Oracle
 
-    from ubltr.validate import validate
+    from ubltr.validation import validate
 
     xml = build_despatch(desp)
     assert gib_findings(Oracle.get(), xml) == []
@@ -36,7 +36,7 @@ def test_generated_despatches_pass_gib_and_round_trip(desp):
 def test_generated_receipts_pass_gib_and_round_trip(rec):
     from gib_oracle import Oracle
 
-    from ubltr.validate import validate
+    from ubltr.validation import validate
 
     xml = build_receipt(rec)
     assert gib_findings(Oracle.get(), xml) == []

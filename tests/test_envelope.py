@@ -16,7 +16,7 @@ from lxml import etree
 from conftest import ROOT, SHARED, shared
 from ubltr import envelope
 from ubltr.cli import cli
-from ubltr.validate import validate
+from ubltr.validation import validate
 
 EFP = SHARED / "gib" / "e-FaturaPaketi" / "xml"
 SH = envelope.SH

@@ -56,7 +56,7 @@ def test_xml_carries_the_engines_totals(path):
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_parse_reads_the_fixture_back(path):
-    from ubltr.parse import parse
+    from ubltr.parsing import parse
 
     inv = load(json.loads(path.read_text(encoding="utf-8")))
     assert parse(path.with_suffix(".xml").read_bytes()) == inv

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from conftest import SHARED
-from ubltr.parse import NS, ParseError, parse
+from ubltr.parsing import NS, ParseError, parse
 
 INV = "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
 

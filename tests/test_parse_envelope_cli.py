@@ -13,7 +13,7 @@ from lxml import etree
 
 import ubltr
 from ubltr.model import to_dict
-from ubltr.parse import ParseError, parse_each
+from ubltr.parsing import ParseError, parse_each
 
 from conftest import shared
 

@@ -195,7 +195,7 @@ def test_unchanged_payloads_pass_and_are_sent():
 
 
 def test_signed_document_needs_the_explicit_option():
-    from ubltr.sign import sign
+    from ubltr.signing import sign
     from ubltr.testing import make_test_seal
 
     doc = fixture_doc()
@@ -329,7 +329,7 @@ def test_hepsiburada_json_form_must_carry_the_documents_amounts():
 def test_propars_refuses_a_signed_document_unless_told():
     """Propars issues the invoice from the sale it holds (our ETTN, number and date are
     all it receives): a signed document's signature cannot travel there either."""
-    from ubltr.sign import sign
+    from ubltr.signing import sign
     from ubltr.testing import make_test_seal
     from ubltr.transport.propars import ProparsClient
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from ubltr import calc
 from ubltr.model import load, to_dict
-from ubltr.parse import parse
+from ubltr.parsing import parse
 from ubltr.render import build
 from ubltr.testing import invoice_dicts, invoices
 
@@ -81,7 +81,7 @@ def test_generated_documents_pass_gib_rules(oracle):
 def test_independent_arithmetic_rules_accept_every_generated_invoice(inv):
     """schematron/ubltr.sch re-checks lines, subtotals, withholding and monetary totals
     from the XML alone, written independently of ubltr.calc: it must find nothing."""
-    from ubltr.validate import validate
+    from ubltr.validation import validate
 
     report = validate(build(inv), strict=True)
     assert report.valid and not report.findings, [(f.rule, f.message) for f in report.findings]

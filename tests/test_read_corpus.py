@@ -22,7 +22,7 @@ from conftest import SHARED
 from ubltr import xmlsafe
 from ubltr.calc import CalcError, compute
 from ubltr.model import InvoiceInputError
-from ubltr.parse import NS, ParseError, check_totals, parse
+from ubltr.parsing import NS, ParseError, check_totals, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 INV = "{%s}Invoice" % NS["inv"]

@@ -21,7 +21,7 @@ import ubltr
 from conftest import shared
 from ubltr.calc import CalcError, compute
 from ubltr.model import InvoiceInputError, load, to_dict
-from ubltr.parse import NS, ParseError, check_totals, parse
+from ubltr.parsing import NS, ParseError, check_totals, parse
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GIB = ("gib", "UBLTR_1.2.1_Paketi", "xml")

@@ -26,7 +26,7 @@ from conftest import ROOT, shared
 from gib_oracle import kontrol_path
 from ubltr import official, rulestore
 from ubltr.cli import cli
-from ubltr.validate import engine, validate
+from ubltr.validation import engine, validate
 
 SCH = "{http://purl.oclc.org/dsdl/schematron}"
 SAMPLE = ROOT / "fixtures" / "TEMELFATURA-SATIS.xml"
@@ -272,6 +272,11 @@ def test_a_store_of_another_version_is_one_line_and_exit_2(store, tmp_path):
     assert res.output.strip().count("\n") == 0 and "format 99" in res.output and "rules use packaged" in res.output
 
 
+def _caches(codes):
+    return [official.path, official.packaged_rules, official.rules_summary] + [
+        f for f in vars(codes).values() if callable(getattr(f, "cache_clear", None))]
+
+
 def test_a_packaged_file_that_differs_from_the_lock_is_one_line_and_exit_2(store, monkeypatch):
     """e.g. an installation whose data files were changed or mixed with another version's:
     ``ubltr build`` (which reads GİB's code lists) names the file, exit 2, no traceback."""
@@ -280,7 +285,7 @@ def test_a_packaged_file_that_differs_from_the_lock_is_one_line_and_exit_2(store
     lock = json.loads(json.dumps(official.lock()))
     lock["files"]["schematron/gib/UBL-TR_Codelist.xml"]["sha256"] = "0" * 64
     monkeypatch.setattr(official, "lock", lambda: lock)
-    for f in (official.path, official.packaged_rules, official.rules_summary, codes._official_lists):
+    for f in _caches(codes):  # every derived code list too, whatever ran before in this process
         f.cache_clear()
     try:
         res = CliRunner().invoke(cli, ["build", str(ROOT / "fixtures" / "TEMELFATURA-SATIS.json")])
@@ -289,7 +294,7 @@ def test_a_packaged_file_that_differs_from_the_lock_is_one_line_and_exit_2(store
         assert "Traceback" not in res.output
     finally:
         monkeypatch.undo()
-        for f in (official.path, official.packaged_rules, official.rules_summary, codes._official_lists):
+        for f in _caches(codes):
             f.cache_clear()
 
 
@@ -307,7 +312,7 @@ def test_an_altered_installed_release_is_refused(store, tmp_path):
 def test_compiled_rules_shipped_with_the_package_are_used_without_compiling(tmp_path, monkeypatch):
     """What the wheel build does (setup.py: engine.compile_into), then a fresh process
     state with an empty user cache: nothing is compiled again."""
-    from ubltr.validate import compiler
+    from ubltr.validation import compiler
 
     monkeypatch.setenv("UBLTR_CACHE_DIR", str(tmp_path / "build-cache"))
     built = tmp_path / "compiled"
@@ -337,7 +342,7 @@ def _fresh(code: str) -> str:
                           env=env, cwd=ROOT).stdout
 
 
-HEAVY = ("lxml", "jinja2", "cryptography", "httpx", "segno", "ubltr.calc", "ubltr.model", "ubltr.validate",
+HEAVY = ("lxml", "jinja2", "cryptography", "httpx", "segno", "ubltr.calc", "ubltr.model", "ubltr.validation",
          "ubltr.official")
 
 

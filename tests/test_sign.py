@@ -26,17 +26,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-import ubltr.sign as signmod
+import ubltr.signing as signmod
 from conftest import shared
-from ubltr.sign import SignatureReport, SigningError, verify
-from ubltr.sign import sign as _sign
+from ubltr.signing import SignatureReport, SigningError, verify
+from ubltr.signing import sign as _sign
 from ubltr.testing import invoices
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 
 
 def sign(xml: bytes, key, chain, **kwargs) -> bytes:
-    """ubltr.sign.sign with one seal for GİB's samples, whatever supplier they name: the
+    """ubltr.signing.sign with one seal for GİB's samples, whatever supplier they name: the
     seal-versus-supplier check (refused by default) has its own tests in
     tests/test_trust_signatures.py."""
     kwargs.setdefault("allow_seal_mismatch", True)

@@ -25,7 +25,7 @@ import tax_oracle
 from conftest import ROOT
 from ubltr import calc, model, render
 from ubltr.testing import tax_edge_invoice_dicts
-from ubltr.validate import validate
+from ubltr.validation import validate
 
 NS = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
       "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}

@@ -20,7 +20,7 @@ import pytest
 
 from ubltr import calc, model
 from ubltr.commands.transport import _document
-from ubltr.parse import parse
+from ubltr.parsing import parse
 from ubltr.transport import registry
 from ubltr.transport.base import Outcome
 from ubltr.transport.fake.server import FakeServer

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from ubltr import model, render
 from ubltr.cli import cli
-from ubltr.validate import known_providers, validate
+from ubltr.validation import known_providers, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = ["nilvera", "hepsiburada", "propars", "bizimhesap", "logo"]

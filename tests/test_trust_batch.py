@@ -170,7 +170,7 @@ def test_sigkill_of_validate_kills_its_workers(tmp_path):
 
 def test_batch_refuses_another_companys_seal_unless_allowed(tmp_path):
     from ubltr.batch import SignSpec
-    from ubltr.sign import verify
+    from ubltr.signing import verify
     from ubltr.testing import make_test_seal
 
     key, chain = make_test_seal(vkn="9876543217")  # the records' supplier is 1234567890

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT
-from ubltr import batch, parse, sign, view, xmlsafe
+from ubltr import batch, parsing, signing, view, xmlsafe
 from ubltr.cli import cli
-from ubltr.validate import engine
+from ubltr.validation import engine
 
 XSL = 'xmlns:xsl="http://www.w3.org/1999/XSL/Transform"'
 # doubles a string 40 times: 2^40 bytes wanted, far beyond any limit (a 10 KB invoice
@@ -91,8 +91,8 @@ def test_apply_xslt_reports_the_memory_limit() -> None:
 
 def test_one_size_limit_for_every_command() -> None:
     limits = {
-        "xmlsafe": xmlsafe.MAX_BYTES, "sign/verify": sign.MAX_DOCUMENT_BYTES, "render": view.MAX_XML_BYTES,
-        "parse": parse.MAX_BYTES, "batch": batch.MAX_DOCUMENT_BYTES,
+        "xmlsafe": xmlsafe.MAX_BYTES, "sign/verify": signing.MAX_DOCUMENT_BYTES, "render": view.MAX_XML_BYTES,
+        "parse": parsing.MAX_BYTES, "batch": batch.MAX_DOCUMENT_BYTES,
         "validate": engine.scenarios()["limits"]["max_bytes"],
     }
     assert set(limits.values()) == {50 * 1024 * 1024}, limits

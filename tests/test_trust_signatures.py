@@ -23,8 +23,8 @@ from lxml import etree
 
 from conftest import ROOT, SHARED, shared
 from test_sign import PKI, WHEN, unsigned, xmlsec_verify
-from ubltr.sign import SigningError, sign, verify
-from ubltr.validate import validate
+from ubltr.signing import SigningError, sign, verify
+from ubltr.validation import validate
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"

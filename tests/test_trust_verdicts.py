@@ -13,7 +13,7 @@ from lxml import etree
 
 from conftest import ROOT
 from ubltr.cli import cli
-from ubltr.validate import validate
+from ubltr.validation import validate
 
 GOOD = ROOT / "fixtures" / "TEMELFATURA-SATIS.xml"
 NS = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",

@@ -24,7 +24,7 @@ from lxml import etree
 import rules_decimal
 from conftest import ROOT, SHARED
 from ubltr import model, render
-from ubltr.validate import engine, validate
+from ubltr.validation import engine, validate
 
 NS = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
       "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}

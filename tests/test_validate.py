@@ -14,7 +14,7 @@ from lxml import etree
 from conftest import ROOT
 from ubltr.cli import cli
 from ubltr.testing import tckns, vkns
-from ubltr.validate import Finding, Report, validate
+from ubltr.validation import Finding, Report, validate
 
 GOOD = ROOT / "fixtures" / "TEMELFATURA-SATIS.xml"
 
@@ -157,7 +157,7 @@ def test_vkn_rule_equals_the_model_checksum(value: str) -> None:
     """The schematron's table-driven checksum (schematron/ubltr.sch) says exactly what
     ubltr.model.vkn_valid says, for valid numbers, random digit strings and junk."""
     from ubltr.model import vkn_valid
-    from ubltr.validate import engine
+    from ubltr.validation import engine
 
     r = engine.run(_party_id_doc("VKN", value), layers=("ubltr",), strict=True)
     plain = " ".join(value.split())
@@ -169,7 +169,7 @@ def test_vkn_rule_equals_the_model_checksum(value: str) -> None:
 @given(st.one_of(tckns(), st.text(_DIGITS, min_size=11, max_size=11)))
 def test_tckn_rule_equals_the_model_checksum(value: str) -> None:
     from ubltr.model import tckn_valid
-    from ubltr.validate import engine
+    from ubltr.validation import engine
 
     r = engine.run(_party_id_doc("TCKN", value), layers=("ubltr",), strict=True)
     assert ("UBLTR-TCKN-CHECKSUM" in r.failed_rules()) == (not tckn_valid(value))
@@ -189,7 +189,7 @@ def test_tax_subtotals_versus_lines_once_per_code(data: st.DataObject) -> None:
     are computed here with Decimal: exactly one per code whose sums differ."""
     from decimal import Decimal
 
-    from ubltr.validate import engine
+    from ubltr.validation import engine
 
     root = etree.fromstring(GOOD.read_bytes())
     doc_subs = root.xpath("/*/cac:TaxTotal/cac:TaxSubtotal", namespaces=_NS)
@@ -227,7 +227,7 @@ def test_line_allowance_rate(base, factor, error) -> None:
     from their product (expected value computed here with Decimal)."""
     from decimal import Decimal
 
-    from ubltr.validate import engine
+    from ubltr.validation import engine
 
     root = etree.fromstring(GOOD.read_bytes())
     ac = root.find("cac:InvoiceLine/cac:AllowanceCharge", _NS)

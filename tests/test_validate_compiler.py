@@ -12,8 +12,8 @@ from hypothesis import given, settings, strategies as st
 from lxml import etree
 
 from conftest import ROOT
-from ubltr.validate import compiler, engine
-from ubltr.validate.compiler import SchematronCompileError, _parse_pattern
+from ubltr.validation import compiler, engine
+from ubltr.validation.compiler import SchematronCompileError, _parse_pattern
 
 A_NS = "urn:test:a"
 B_NS = "urn:test:b"

@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 
 from conftest import ROOT, shared
-from ubltr.validate import engine, validate
+from ubltr.validation import engine, validate
 
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"

@@ -25,7 +25,7 @@ from lxml import etree
 from conftest import ROOT, SHARED, shared
 from gib_oracle import kontrol_path
 from ubltr.cli import cli
-from ubltr.validate import validate
+from ubltr.validation import validate
 
 SH = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
 EF = "http://www.efatura.gov.tr/package-namespace"

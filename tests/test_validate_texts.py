@@ -15,8 +15,8 @@ from lxml import etree
 
 from conftest import ROOT
 from ubltr.cli import cli
-from ubltr.validate import validate
-from ubltr.validate import engine
+from ubltr.validation import validate
+from ubltr.validation import engine
 
 NS = {
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from lxml import etree
 
-from ubltr.validate import xpath2
-from ubltr.validate.xpath2 import UnsupportedXPath, hoist_root_paths, translate
+from ubltr.validation import xpath2
+from ubltr.validation.xpath2 import UnsupportedXPath, hoist_root_paths, translate
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ def test_normalize_space_is_xml_whitespace_only() -> None:
 def test_a_year_of_thousands_of_digits_is_not_a_date_and_not_a_crash() -> None:
     """Python's int() refuses strings over 4,300 digits: such a 'year' used to raise out
     of the rule engine, so validate() raised instead of reporting."""
-    from ubltr.validate import validate
+    from ubltr.validation import validate
 
     year = "1" * 5000
     assert xpath2.parse_date(f"{year}-01-01") is None

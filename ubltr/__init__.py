@@ -22,21 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-#: public name -> (module, attribute); attribute None: the name is the module itself.
-#: ubltr.parse, ubltr.sign and ubltr.validate are the stage modules, made callable as
-#: their main function (ubltr/_callable.py): ubltr.validate(xml), ubltr.sign(xml, key,
-#: chain), ubltr.parse(xml) work, and so do `import ubltr.sign as m`, `from ubltr.validate
-#: import Report`.
-_LAZY: dict[str, tuple[str, str | None]] = {
+#: public name -> (module, attribute).  The stage functions ubltr.parse, ubltr.sign and
+#: ubltr.validate are plain functions; their modules are ubltr.parsing, ubltr.signing and
+#: ubltr.validation.
+_LAZY: dict[str, tuple[str, str]] = {
     "CalcError": ("calc", "CalcError"), "Totals": ("calc", "Totals"),
     "amount_in_words": ("calc", "amount_in_words"), "compute": ("calc", "compute"),
     "Invoice": ("model", "Invoice"), "InvoiceInputError": ("model", "InvoiceInputError"),
     "load": ("model", "load"), "loads": ("model", "loads"),
     "build": ("render", "build"),
     "example": ("examples", "example"),
-    "parse": ("parse", None), "ParseError": ("parse", "ParseError"),
-    "sign": ("sign", None), "SignatureReport": ("sign", "SignatureReport"), "verify": ("sign", "verify"),
-    "validate": ("validate", None), "Report": ("validate", "Report"),
+    "parse": ("parsing", "parse"), "ParseError": ("parsing", "ParseError"),
+    "sign": ("signing", "sign"), "SignatureReport": ("signing", "SignatureReport"), "verify": ("signing", "verify"),
+    "validate": ("validation", "validate"), "Report": ("validation", "Report"),
 }
 
 __all__ = [
@@ -51,9 +49,8 @@ def __getattr__(name: str) -> Any:
     if spec is None:
         raise AttributeError(f"module 'ubltr' has no attribute {name!r}")
     module = importlib.import_module(f".{spec[0]}", __name__)
-    value = module if spec[1] is None else getattr(module, spec[1])
-    if spec[1] is not None:  # (a submodule sets itself on the package when imported)
-        globals()[name] = value
+    value = getattr(module, spec[1])
+    globals()[name] = value
     return value
 
 
@@ -62,11 +59,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what the names are, for type checkers and IDEs
-    from . import parse, sign, validate
     from .calc import CalcError, Totals, amount_in_words, compute
     from .examples import example
     from .model import Invoice, InvoiceInputError, load, loads
-    from .parse import ParseError
+    from .parsing import ParseError, parse
     from .render import build
-    from .sign import SignatureReport, verify
-    from .validate import Report
+    from .signing import SignatureReport, sign, verify
+    from .validation import Report, validate

@@ -110,7 +110,7 @@ class SignSpec:
 class BatchOptions:
     """Per-record options; part of the journal header (a resumed run must use the same).
 
-    ``validate``: run :func:`ubltr.validate.validate` on every built document; an
+    ``validate``: run :func:`ubltr.validation.validate` on every built document; an
     invalid document is not written and goes to ``errors.jsonl``.
     ``strict`` / ``provider``: passed to the validator.
     ``sign`` + ``signing_time``: sign every document (after validation).  The batch
@@ -206,7 +206,7 @@ def derive_uuid(data: Mapping[str, Any], line: int) -> str:
 
 @lru_cache(maxsize=4)
 def _signer(spec: SignSpec) -> tuple[Any, list[Any]]:
-    from .sign import load_pem
+    from .signing import load_pem
 
     return load_pem(spec.key_pem, spec.certs_pem)
 
@@ -328,7 +328,7 @@ def _validate(w: _Work, options: BatchOptions, validate: Callable[..., Any]) -> 
 def _sign(w: _Work, spec: SignSpec, signing_time: datetime | None,
           allow_seal_mismatch: bool = False) -> _Work | RecordResult:
     """Stage 3: the XAdES seal."""
-    from .sign import SigningError, sign
+    from .signing import SigningError, sign
 
     key, certs = _signer(spec)
     try:
@@ -367,7 +367,7 @@ def process_chunk(records: Sequence[Record], options: BatchOptions) -> list[Reco
     measured separately; see docs/batch.md, Throughput)."""
     work = [_build(r) for r in records]
     if options.validate:
-        from .validate import validate
+        from .validation import validate
 
         work = [_validate(w, options, validate) if type(w) is _Work else w for w in work]
     if options.sign is not None:
@@ -642,7 +642,7 @@ def _warm(options: BatchOptions) -> None:
 
     render_warm_up()  # the jinja2 template, compiled once before the pool forks
     if options.validate:
-        from .validate import warm_up
+        from .validation import warm_up
 
         warm_up()
     if options.sign is not None:

@@ -1,9 +1,9 @@
 """e-İrsaliye XML in: a UBL-TR ``DespatchAdvice`` → :class:`~ubltr.despatch.Despatch`,
 a ``ReceiptAdvice`` → :class:`~ubltr.despatch.Receipt`.
 
-Lenient like :mod:`ubltr.parse`: it reads what the document says (GİB's samples,
+Lenient like :mod:`ubltr.parsing`: it reads what the document says (GİB's samples,
 integrators' documents) without judging it; ``ubltr validate`` judges.  Values are
-kept as written.  It raises :class:`~ubltr.parse.ParseError` (with the line) only when
+kept as written.  It raises :class:`~ubltr.parsing.ParseError` (with the line) only when
 a document lacks what the model cannot do without (a despatch's ActualDespatchDate,
 a line's name or quantity) or carries a number that is not one.
 
@@ -35,10 +35,10 @@ from .despatch import (
     Shipment,
 )
 from .model import Party
-from .parse import NS as _INVOICE_NS
-from .parse import ParseError, _address, _dec, _root, _t, _time
-from .parse import _date as _date_of
-from .parse import _party as _party_of
+from .parsing import NS as _INVOICE_NS
+from .parsing import ParseError, _address, _dec, _root, _t, _time
+from .parsing import _date as _date_of
+from .parsing import _party as _party_of
 
 __all__ = ["parse_despatch", "parse_receipt", "parse_document", "ParseError",
            "DESPATCH_NS", "RECEIPT_NS"]
@@ -96,7 +96,7 @@ def _child(el: etree._Element | None, cbc_local: str) -> etree._Element | None:
 
 
 def _text(el: etree._Element | None) -> str | None:
-    """As :func:`ubltr.parse._t`: the text exactly as written, None when blank."""
+    """As :func:`ubltr.parsing._t`: the text exactly as written, None when blank."""
     if el is None or el.text is None or not el.text.strip():
         return None
     return el.text
@@ -306,6 +306,6 @@ def parse_document(source: Source) -> Any:
         return parse_despatch(root)
     if local == "ReceiptAdvice":
         return parse_receipt(root)
-    from .parse import parse
+    from .parsing import parse
 
     return parse(root)

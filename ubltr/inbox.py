@@ -142,9 +142,9 @@ def check_invoice(xml: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
     total tax compared with the document's own figures (``agrees`` / ``differs`` with each
     difference), or ``not-recomputed`` with the reason when ubltr cannot read it into
     its model (a kind of invoice it does not build)."""
-    from .parse import parse as _parse
+    from .parsing import parse as _parse
     from .calc import compute
-    from .validate import validate
+    from .validation import validate
 
     report = validate(xml)
     verdict = {"verdict": "valid" if report.valid else ("unreadable" if not report.readable else "invalid"),

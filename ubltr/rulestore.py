@@ -146,7 +146,7 @@ def install(zip_path: str | os.PathLike[str], *, use: bool = True) -> GibRules:
     """Check GİB's ``e-FaturaPaketi.zip`` at ``zip_path``, install its schematron into
     the store and (``use``) make it the release in use.  Raises
     :class:`RuleInstallError` naming the problem; nothing is left behind then."""
-    from .validate import compiler
+    from .validation import compiler
 
     zp = Path(zip_path)
     try:

@@ -330,7 +330,7 @@ def make_test_seal(vkn: str = "1234567890", name: str = "Örnek Yazılım A.Ş."
                    valid_days: int = 365):
     """A throwaway CA and a company-seal (mali mühür) certificate for tests:
     returns ``(private_key, [seal_certificate, ca_certificate])``, ready for
-    :func:`ubltr.sign.sign`.  The seal carries the VKN in its subject serialNumber,
+    :func:`ubltr.signing.sign`.  The seal carries the VKN in its subject serialNumber,
     as Turkish seals do.  Never use it for real documents."""
     import datetime as dt
 

@@ -10,7 +10,7 @@ real invoice can carry a scanned PDF of that size base64-encoded in
 second time with only that relaxed (:func:`too_long`); the byte cap still bounds it,
 and the depth limit and everything else stay as they are.  Stages turn
 :class:`UnsafeXML` into their own error types; the validator reports the same checks
-as findings instead (``ubltr/validate/engine.py``).
+as findings instead (``ubltr/validation/engine.py``).
 """
 
 from __future__ import annotations

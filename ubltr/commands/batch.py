@@ -30,7 +30,7 @@ def _sign_spec(p12: str | None, key: str | None, cert: str | None, chain: str | 
                password_env: str | None) -> SignSpec | None:
     if not (p12 or key or cert):
         return None
-    from ..sign import SigningError, load_pem, load_pkcs12
+    from ..signing import SigningError, load_pem, load_pkcs12
 
     if bool(p12) == bool(key or cert):
         fail("give either --p12 FILE or --key KEY.pem --cert CERT.pem")
@@ -120,7 +120,7 @@ def batch_cmd(input_path: str, out: str, fmt: str | None, validate: bool, strict
 
     Exit status: 0 all records done, 1 some failed, 2 unusable input."""
     if provider:
-        from ..validate import known_providers
+        from ..validation import known_providers
 
         if provider.lower() not in known_providers():
             fail(f"--provider: unknown provider {provider!r} (known: {', '.join(known_providers())})")

@@ -8,8 +8,8 @@ import click
 
 from ..calc import CalcError
 from ..model import to_dict
-from ..parse import ParseError, parse_each
-from ..parse import check_totals as _check_totals
+from ..parsing import ParseError, parse_each
+from ..parsing import check_totals as _check_totals
 from ._common import EXIT_BAD_INPUT, EXIT_INVALID, read_input, write_output
 from .parse_despatch import despatch_json
 

@@ -20,13 +20,13 @@ _ROOTS = {"DespatchAdvice", "ReceiptAdvice"}
 def despatch_json(xml: bytes) -> dict[str, Any] | None:
     """The neutral JSON (``"document": "despatch"`` / ``"receipt"``) of a UBL-TR despatch
     or receipt advice; ``None`` when the root is neither.  Raises
-    :class:`ubltr.parse.ParseError` for unreadable XML."""
+    :class:`ubltr.parsing.ParseError` for unreadable XML."""
     from lxml import etree
 
     from .. import xmlsafe
     from ..despatch import to_dict
     from ..despatch_parse import parse_document
-    from ..parse import ParseError
+    from ..parsing import ParseError
 
     try:
         root = xmlsafe.fromstring(xml)

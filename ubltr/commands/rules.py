@@ -56,7 +56,7 @@ def install_cmd(zip_path: str, no_use: bool) -> None:
     (unless --no-use) validate with it from now on.  A zip that is not GİB's package
     is refused and nothing is installed (exit 2)."""
     from .. import official, rulestore
-    from ..validate import engine
+    from ..validation import engine
 
     before = rulestore.active()
     try:

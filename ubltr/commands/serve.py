@@ -50,7 +50,7 @@ def serve_cmd(host: str, port: int, workers: int, concurrency: int | None, max_b
     except (ValueError, OSError) as exc:
         fail(f"bad service settings: {exc}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    from ubltr.validate import warm_up
+    from ubltr.validation import warm_up
 
     warm_up()  # compile the rules once, before the first request (and before forking workers)
     click.echo(f"ubltr serve: http://{host}:{port}/ ({workers} worker(s), {settings.concurrency} at once each, "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..sign import SignatureReport, SigningError, load_pem, load_pkcs12, sign, verify
+from ..signing import SignatureReport, SigningError, load_pem, load_pkcs12, sign, verify
 from ._common import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_OK, fail, read_document, read_input, write_output
 
 

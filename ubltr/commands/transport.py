@@ -179,8 +179,8 @@ def _document(path: str, data: bytes, alias: str | None, resolver: Any = None): 
         return Document.from_xml(xml, receiver_alias=alias, neutral=neutral)
     doc = Document.from_xml(data, receiver_alias=alias)
     from .. import model
-    from ..parse import ParseError
-    from ..parse import parse as parse_invoice
+    from ..parsing import ParseError
+    from ..parsing import parse as parse_invoice
 
     try:
         neutral = model.to_dict(parse_invoice(data))

@@ -1,4 +1,4 @@
-"""``ubltr validate`` and ``ubltr explain``: thin wrappers over :mod:`ubltr.validate`."""
+"""``ubltr validate`` and ``ubltr explain``: thin wrappers over :mod:`ubltr.validation`."""
 
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def _init_worker(opts: dict, parent: int | None = None) -> None:
 
 
 def _one(path: str) -> dict:
-    from ubltr.validate import validate
+    from ubltr.validation import validate
 
     if path == "-":
-        from ubltr.validate import Finding, Report
+        from ubltr.validation import Finding, Report
         from ubltr.xmlsafe import TooLarge, read_limited
 
         try:  # size checked while reading: an oversize stream is never held whole
@@ -113,14 +113,14 @@ def _text_report(r: dict, provider: str | None) -> str:
             lines.append(f"  #{p['position']} {what} (line {p['line']}, {p['kind']}): "
                          f"{'valid' if p['valid'] else 'INVALID'} ({p['errors']} errors, {p['warnings']} warnings)")
     if r.get("rules"):
-        from ubltr.validate.report import rules_line
+        from ubltr.validation.report import rules_line
 
         lines.append("  " + rules_line(r["rules"]))
     return "\n".join(lines)
 
 
 def _who_refuses(f: dict) -> str:
-    from ubltr.validate import Finding
+    from ubltr.validation import Finding
 
     return Finding(rule=f["rule"], severity=f["severity"], source=f["source"], message="",
                    provider_codes=tuple((f.get("provider_codes") or {}).items()),
@@ -147,7 +147,7 @@ def validate_cmd(inputs: tuple[str, ...], fmt: str, stype: str | None, provider:
     --gib-only gives GİB's verdict alone, --strict makes every ubltr rule an error.
 
     Exit status: 0 all valid, 1 any invalid, 2 unreadable input or bad usage."""
-    from ubltr.validate import known_providers, warm_up
+    from ubltr.validation import known_providers, warm_up
 
     if strict and gib_only:
         fail("--strict and --gib-only exclude each other")
@@ -224,7 +224,7 @@ def _summary(results: list[dict]) -> dict:
 @click.argument("rule")
 def explain_cmd(rule: str) -> None:
     """Print a rule's text, its fix and what each provider answers."""
-    from ubltr.validate.engine import explain
+    from ubltr.validation.engine import explain
 
     info = explain(rule)
     if info is None:
@@ -249,8 +249,8 @@ def explain_cmd(rule: str) -> None:
 
 def report_dict(source: bytes | str, *, name: str | None = None, **opts: object) -> dict:
     """One document's report as ``--format json`` prints it (bytes or a path; ``opts``
-    as :func:`ubltr.validate.validate` takes them), like ``_one``."""
-    from ubltr.validate import validate
+    as :func:`ubltr.validation.validate` takes them), like ``_one``."""
+    from ubltr.validation import validate
 
     return _with_positions(validate(source, name=name, **opts).to_dict(), source)  # type: ignore[arg-type]
 

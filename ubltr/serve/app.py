@@ -278,7 +278,7 @@ class Service:
 
     # -- validate ---------------------------------------------------------------
     def _validate_opts(self, request: Request) -> dict[str, Any]:
-        from ubltr.validate import known_providers
+        from ubltr.validation import known_providers
 
         provider = request.query_params.get("provider") or None
         if provider is not None and provider.lower() not in known_providers():
@@ -344,7 +344,7 @@ class Service:
 
         def work() -> dict[str, Any]:
             from ..model import to_dict
-            from ..parse import ParseError, parse
+            from ..parsing import ParseError, parse
 
             try:
                 return to_dict(parse(data))
@@ -516,7 +516,7 @@ async def _crash(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app (``settings`` default: :meth:`Settings.from_env`)."""
-    from ..validate import warm_up
+    from ..validation import warm_up
 
     settings = settings or Settings.from_env()
     warm_up()  # schemas and rules loaded before the first request (in each --workers process)

@@ -14,7 +14,7 @@ def loaded_rules() -> dict[str, Any]:
     ``schematron/scenarios.json`` with the sha256 of its source, the documents each
     validates, and the providers whose codes are known."""
     from ..official import lock
-    from ..validate.engine import _ruleset_source, known_providers, scenarios
+    from ..validation.engine import _ruleset_source, known_providers, scenarios
 
     pinned = lock()
     sc = scenarios()

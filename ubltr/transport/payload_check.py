@@ -4,7 +4,7 @@ UBL-TR document itself, before any request.
 BizimHesap (``addinvoice``) and Logo MaxiApi (``InvoiceTransfer``) do not receive the
 UBL-TR document: they receive fields (quantities, prices, line and document amounts)
 and issue or book their own invoice from them.  Those fields are mapped from ubltr's
-model (for an XML input: what :mod:`ubltr.parse` read), so anything lost or re-derived
+model (for an XML input: what :mod:`ubltr.parsing` read), so anything lost or re-derived
 on the way would reach the provider silently.  Here the payload's amounts are set
 against amounts read from the XML **by XPath, not through the model**:
 

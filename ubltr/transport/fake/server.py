@@ -143,22 +143,22 @@ def basic_validator(xml: bytes) -> Verdict:
 
 
 def real_validator(provider: str | None = None) -> Validator | None:
-    """``ubltr.validate.validate`` adapted to :data:`Validator`, when it is importable.
+    """``ubltr.validation.validate`` adapted to :data:`Validator`, when it is importable.
 
     ``provider`` turns on that provider's extra rules when the validator knows it.
     """
     try:
-        from ubltr.validate import validate
+        from ubltr.validation import validate
     except ImportError:
         return None
     try:
-        from ubltr.validate import known_providers
+        from ubltr.validation import known_providers
         if provider is not None and provider not in set(known_providers()):
             provider = None
     except ImportError:
         provider = None
     try:
-        from ubltr.validate import warm_up
+        from ubltr.validation import warm_up
         warm_up()  # schemas and rules compiled before the first request, not during it
     except ImportError:
         pass
@@ -190,7 +190,7 @@ def default_validator(kind: str = "auto", provider: str | None = None) -> Valida
     real = real_validator(provider)
     if real is None:
         if kind == "real":
-            raise RuntimeError("ubltr.validate.validate is not available")
+            raise RuntimeError("ubltr.validation.validate is not available")
         return basic_validator
     return real
 

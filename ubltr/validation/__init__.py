@@ -1,6 +1,6 @@
 """Validation of UBL-TR documents, layer by layer, the way GİB and providers judge them.
 
->>> from ubltr.validate import validate
+>>> from ubltr.validation import validate
 >>> report = validate(b"<not-xml")
 >>> report.valid, report.findings[0].rule
 (False, 'xml:syntax')
@@ -11,7 +11,7 @@ Layers (each finding names its ``source``):
 2. ``xsd``: the official UBL 2.1 schemas from the pinned package;
 3. ``gib``: GİB's own schematron, compiled once to XSLT 1.0 and run by libxslt;
 4. ``ubltr``: ubltr's rules (``schematron/ubltr.sch``): arithmetic, checksums, provider
-   extras, and the seal's VKN/TCKN against the sender's (:mod:`ubltr.validate.seal`).
+   extras, and the seal's VKN/TCKN against the sender's (:mod:`ubltr.validation.seal`).
 
 What runs for which document is configured in ``schematron/scenarios.json``.
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 from functools import cache
 
+from .. import official
 from .engine import Source, known_providers, load, provider_codes, provider_table, run, warm_up
 from .report import Finding, Report, sort_findings
 from .seal import seal_findings
@@ -104,7 +105,8 @@ def validate(
         raise ValueError("strict and gib_only exclude each other")
     tree, display, problems = load(source)
     if tree is None:
-        return Report(name=name or display, findings=sort_findings(problems), readable=False, layers=("xml",))
+        return Report(name=name or display, findings=sort_findings(problems), readable=False, layers=("xml",),
+                      rules=official.rules_summary())  # what would have judged it
     report = run(tree, schematron_type=schematron_type, provider=provider, name=name or display, strict=True)
     findings = list(report.findings)
     if report.document is not None:
@@ -113,8 +115,3 @@ def validate(
     refused = refused_rules(provider.lower() if provider else None)
     out = [_verdict(f, mode, refused) for f in findings]
     return dataclasses.replace(report, findings=sort_findings(out) if out else ())
-
-
-from .._callable import callable_module as _callable_module  # noqa: E402
-
-_callable_module(__name__, validate)  # ubltr.validate(source) calls validate()

@@ -79,7 +79,7 @@ class Report:
     @property
     def valid(self) -> bool:
         """True when no finding is an error (warnings do not reject).  Which findings are
-        errors is decided by :func:`ubltr.validate.validate` (``strict``, ``gib_only``,
+        errors is decided by :func:`ubltr.validation.validate` (``strict``, ``gib_only``,
         ``provider``)."""
         return self.readable and not any(f.severity == "error" for f in self.findings)
 

@@ -2,7 +2,7 @@
 
 Reads any UBL-TR 1.2 invoice (ours, GİB's samples, other integrators') leniently:
 the parser takes what the document says and does not re-validate it (that is
-:mod:`ubltr.validate`'s job), so a real-world invoice with an old tax rate or an
+:mod:`ubltr.validation`'s job), so a real-world invoice with an old tax rate or an
 invalid VKN still parses.  ``parse(build(x)) == x`` for every invoice ``x`` that
 ``load`` accepts with ``id`` and ``uuid`` set.
 
@@ -667,7 +667,7 @@ def _parse(root: etree._Element) -> Invoice:
         found = [inv for _, inv in parse_each(root)]
         if len(found) == 1:
             return found[0]
-        raise ParseError(f"the envelope holds {len(found)} invoices: read them with ubltr.parse.parse_each")
+        raise ParseError(f"the envelope holds {len(found)} invoices: read them with ubltr.parsing.parse_each")
     if root.tag != "{%s}Invoice" % NS["inv"]:
         raise ParseError(f"the root element is {root.tag}, not a UBL Invoice")
 
@@ -1084,8 +1084,3 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
             out.append(Difference("LegalMonetaryTotal/LineExtensionAmount", le, _kurus(sum(leas, Decimal(0))),
                                   ln_("LineExtensionAmount"), "Σ InvoiceLine/LineExtensionAmount"))
     return out
-
-
-from ._callable import callable_module as _callable_module  # noqa: E402
-
-_callable_module(__name__, parse)  # ubltr.parse(xml) calls parse()

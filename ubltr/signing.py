@@ -68,7 +68,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from . import xmlsafe
-from .validate.seal import cert_vkn_tckn, seal_mismatch, sender_ids, signer_certificate
+from .validation.seal import cert_vkn_tckn, seal_mismatch, sender_ids, signer_certificate
 
 __all__ = [
     "sign",
@@ -1553,8 +1553,3 @@ def sign(
     kdigest.text = _b64(_hash(_c14n(key_info, C14N), hashes.SHA256))
     value_el.text = _b64(_raw_signature(key, _c14n(signed_info, C14N), halg))
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
-
-
-from ._callable import callable_module as _callable_module  # noqa: E402
-
-_callable_module(__name__, sign)  # ubltr.sign(xml, key, chain) calls sign(); ubltr.verify is verify

@@ -529,7 +529,7 @@ def run(
     layers: Iterable[str] = ("xsd", "gib", "ubltr"),
     strict: bool = False,
 ) -> Report:
-    """Validate one document; see :func:`ubltr.validate.validate`."""
+    """Validate one document; see :func:`ubltr.validation.validate`."""
     wanted = set(layers)
     tree, display, findings = load(source)
     display = name or display
@@ -577,7 +577,7 @@ def _provider_preflight(tree: etree._ElementTree, provider: str) -> list[Finding
 
     if provider not in mapping.providers():
         return []
-    from ..parse import ParseError, parse
+    from ..parsing import ParseError, parse
 
     try:
         inv = parse(tree.getroot())

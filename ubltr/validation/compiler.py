@@ -3,7 +3,7 @@
 Supported: ``sch:ns``, top-level and rule-level ``sch:let``, ``sch:pattern`` /
 ``sch:rule`` (``context``) / ``sch:assert`` / ``sch:report`` with ``id``, ``role``,
 ``flag``, and in messages ``sch:value-of``, ``sch:name`` and inline text.  Expressions
-go through :mod:`ubltr.validate.xpath2`, so GİB's XPath 2.0 rules compile unchanged.
+go through :mod:`ubltr.validation.xpath2`, so GİB's XPath 2.0 rules compile unchanged.
 Includes / abstract rules are not supported (GİB's package ships them already
 flattened; our own rules do not use them).
 
