@@ -32,5 +32,9 @@ if [ -z "${UBLTR_PG_DSN:-}" ] && { [ "${CI:-}" = "true" ] || [ "${UBLTR_PG:-}" =
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-if [ -n "${PGTMP:-}" ]; then .venv/bin/python -m pytest "$@"; exit $?; fi  # not exec: the trap stops the server
-exec .venv/bin/python -m pytest "$@"
+rc=0
+.venv/bin/python -m pytest "$@" || rc=$?  # not exec: the trap stops the PostgreSQL server afterwards
+if [ "$rc" -ne 0 ]; then exit "$rc"; fi
+# then the wheel as a new user gets it (build, fresh venv outside the checkout, the README's
+# wheel commands, a smoke test, the sdist's own tests); UBLTR_SKIP_WHEEL=1 skips it locally
+if [ "${UBLTR_SKIP_WHEEL:-}" != "1" ] && [ $# -eq 0 ]; then bash scripts/wheel-smoke.sh; fi
