@@ -14,7 +14,7 @@ import pytest
 from lxml import etree
 
 from conftest import ROOT, shared
-from ubltr import official
+from gib_oracle import kontrol_path
 from ubltr.despatch import (
     Despatch,
     InvoiceInputError,
@@ -45,7 +45,7 @@ def gib_findings(oracle, xml: bytes) -> list[str]:
     root = etree.fromstring(xml)
     local = etree.QName(root).localname
     if local not in _SCHEMAS:
-        _SCHEMAS[local] = etree.XMLSchema(file=str(official.path(_XSD[local])))
+        _SCHEMAS[local] = etree.XMLSchema(file=str(kontrol_path(_XSD[local])))
     schema = _SCHEMAS[local]
     out = [] if schema.validate(root) else [f"XSD line {e.line}: {e.message}" for e in schema.error_log]
     return out + [f"GİB {r}: {m}" for r, m in oracle.schematron(xml, "efatura")]
@@ -370,7 +370,7 @@ def edition_a(oracle):
     codelist = shared("gib", "e-FaturaPaketi-20260701", "schematron-edition-A", "UBL-TR_Codelist.xml").read_text(encoding="utf-8")
     assert f'name="LicensePlateIDSchemeIDType" value="{EDITION_A_PLATES}"' in codelist
     assert "count(cac:ShipmentStage/cac:DriverPerson) = 0 or" not in a and "TransportEquipmentIDSchemeIDCheck" not in a
-    xsl = official.path("sematron/efatura.xsl").read_text(encoding="utf-8")
+    xsl = kontrol_path("sematron/efatura.xsl").read_text(encoding="utf-8")
     old = "not(count(cac:ShipmentStage/cac:DriverPerson) = 0 or count(cac:ShipmentStage/cac:TransportMeans"
     assert xsl.count(old) == 1
     xsl = xsl.replace(old, "not(count(cac:ShipmentStage/cac:TransportMeans")

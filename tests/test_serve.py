@@ -368,10 +368,13 @@ def test_health_rules_and_page(app: Any) -> None:
     h = call(app, "GET", "/health").json()
     assert h["status"] == "ok" and isinstance(h["pdf"], bool)
     rules = call(app, "GET", "/rules").json()
-    from ubltr.official import lock
+    from ubltr.official import describe, read_history, release_of_history
 
-    assert rules["gib"]["package"] == "efatura-kontrol" and rules["gib"]["version"] == lock()["version"]
-    assert rules["rulesets"]["gib"]["official"] == "sematron/efatura.sch"
+    assert {k: rules[k] for k in ("gib", "xsd", "ubltr")} == describe()  # what `ubltr rules --json` says
+    history = Path(__file__).resolve().parents[2] / "shared" / "gib" / "e-FaturaPaketi-20260701" / "schematron" / "History.txt"
+    if history.exists():  # the release GİB's own History.txt names last
+        assert rules["gib"]["release"] == release_of_history(read_history(history)) == "20260701"
+    assert rules["rulesets"]["gib"]["official"] == "gib"
     assert "nilvera" in rules["providers"]
     page = call(app, "GET", "/")
     assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]

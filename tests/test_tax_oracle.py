@@ -570,10 +570,12 @@ def test_a_per_unit_tax_writes_its_unit_amount() -> None:
 
 def test_amount_in_words_rounds_half_up_and_stays_in_range() -> None:
     """calc.amount_in_words is public: 0.125 TL reads as 13 kuruş (half up); numbers below
-    0 or from 10^18 on have no words."""
+    0 or from 10^36 on have no words."""
     assert calc.amount_in_words(calc.Decimal("0.125")) == "Yalnız sıfır Türk Lirası on üç Kuruş"
     assert calc.amount_in_words(calc.Decimal("1250.50")) == "Yalnız bin iki yüz elli Türk Lirası elli Kuruş"
-    for n in (-1, 10 ** 18):
+    for n in (-1, 10 ** 36):
         with pytest.raises(ValueError):
             calc.number_in_words(n)
     assert calc.number_in_words(10 ** 18 - 1).startswith("dokuz yüz doksan dokuz katrilyon")
+    assert calc.number_in_words(10 ** 18) == "bir kentilyon"
+    assert calc.number_in_words(10 ** 36 - 1).startswith("dokuz yüz doksan dokuz desilyon")

@@ -1,7 +1,6 @@
-"""``GET /rules``: which GİB rule release and which ubltr rules this service runs.
-
-Kept to one function so it can point at ``ubltr rules``' own function once that lands.
-"""
+"""``GET /rules``: which GİB rule release and which ubltr rules this service runs: the
+same description as ``ubltr rules --json`` (:func:`ubltr.official.describe`), plus the
+rule sets per document and the providers whose codes are known."""
 
 from __future__ import annotations
 
@@ -10,13 +9,12 @@ from typing import Any
 
 
 def loaded_rules() -> dict[str, Any]:
-    """The pinned GİB package (``xsd/lock.json``), each rule set of
-    ``schematron/scenarios.json`` with the sha256 of its source, the documents each
-    validates, and the providers whose codes are known."""
-    from ..official import lock
+    """GİB's release and edition, the XSD package and ubltr's rules (``ubltr rules
+    --json``), each rule set of ``schematron/scenarios.json`` with the sha256 of its
+    source, the documents each validates, and the providers whose codes are known."""
+    from ..official import describe
     from ..validation.engine import _ruleset_source, known_providers, scenarios
 
-    pinned = lock()
     sc = scenarios()
     rulesets = {}
     for name, spec in sc["rulesets"].items():
@@ -24,7 +22,7 @@ def loaded_rules() -> dict[str, Any]:
         entry["sha256"] = hashlib.sha256(_ruleset_source(spec)).hexdigest()
         rulesets[name] = entry
     return {
-        "gib": {"package": pinned["package"], "version": pinned["version"], "files": len(pinned["files"])},
+        **describe(),
         "rulesets": rulesets,
         "documents": {d["name"]: d["rulesets"] for d in sc["documents"]},
         "providers": list(known_providers()),
