@@ -617,6 +617,8 @@ def explain(rule: str) -> dict[str, Any] | None:
             source = rule.split(":", 1)[0]
         elif not text:
             return None
+        elif rule.startswith("UBLTR-"):  # a ubltr rule checked in Python (UBLTR-SEAL-VKN)
+            source = "ubltr"
     return {
         "rule": rule, "source": source, "contexts": contexts, "tests": tests,
         "gib_message": gib_message if source == "gib" else None,
