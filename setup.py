@@ -34,7 +34,7 @@ class BuildPyWithCompiledRules(build_py):
             # a fresh process on the source tree, with an empty rule cache and no user rule store
             env = {**os.environ, "UBLTR_CACHE_DIR": cache, "UBLTR_RULES_DIR": os.path.join(cache, "store"),
                    "PYTHONPATH": str(HERE)}
-            code = ("import sys; from pathlib import Path; from ubltr.validate import engine; from ubltr import _command_index; "
+            code = ("import sys; from pathlib import Path; from ubltr.validation import engine; from ubltr import _command_index; "
                     "print(len(engine.compile_into(Path(sys.argv[1]))), 'compiled rule sets'); "
                     "_command_index.build_index(Path(sys.argv[2]))")
             index = Path(self.build_lib) / "ubltr" / "commands" / "_index.json"

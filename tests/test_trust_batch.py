@@ -108,7 +108,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigkill_of_batch_kills_its_workers(tmp_path):
-    src = _write(tmp_path / "in.jsonl", _good(3000))
+    src = _write(tmp_path / "in.jsonl", _good(30000))  # minutes of work: it is killed long before the end
     proc = subprocess.Popen([sys.executable, "-m", "ubltr.cli", "batch", str(src), "--out", str(tmp_path / "o"),
                              "--workers", "2", "--chunk-size", "5", "-q"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -119,7 +119,7 @@ def test_sigkill_of_batch_kills_its_workers(tmp_path):
             workers = _children(proc.pid)
             time.sleep(0.2)
         assert len(workers) >= 2, "the pool never started"
-        time.sleep(1.0)
+        time.sleep(0.3)
         assert proc.poll() is None, "the batch finished before it could be killed; make the input longer"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
