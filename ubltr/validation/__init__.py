@@ -31,7 +31,6 @@ from functools import cache
 from .. import official
 from .engine import Source, known_providers, load, provider_codes, provider_table, run, warm_up
 from .report import Finding, Report, sort_findings
-from .seal import seal_findings
 
 __all__ = ["validate", "Report", "Finding", "known_providers", "warm_up", "refused_rules"]
 
@@ -110,6 +109,8 @@ def validate(
     report = run(tree, schematron_type=schematron_type, provider=provider, name=name or display, strict=True)
     findings = list(report.findings)
     if report.document is not None:
+        from .seal import seal_findings  # (cryptography: not needed to import the engine, e.g. at build time)
+
         findings += seal_findings(tree.getroot(), provider_codes)
     mode = "strict" if strict else ("gib-only" if gib_only else "default")
     refused = refused_rules(provider.lower() if provider else None)
