@@ -11,7 +11,7 @@ from ..model import to_dict
 from ..parsing import ParseError, parse_each
 from ..parsing import check_totals as _check_totals
 from ._common import EXIT_BAD_INPUT, EXIT_INVALID, read_input, write_output
-from .parse_despatch import despatch_json
+from ._despatch_json import despatch_json
 
 
 @click.command("parse")

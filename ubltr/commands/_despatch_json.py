@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import click
 
 from ._common import EXIT_BAD_INPUT, fail, read_input, write_output
 
@@ -37,4 +36,3 @@ def despatch_json(xml: bytes) -> dict[str, Any] | None:
     return to_dict(parse_document(root))
 
 
-COMMANDS: list[click.Command] = []  # `ubltr parse` (commands/parse.py) reads despatches through despatch_json
