@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import uuid as _uuid
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

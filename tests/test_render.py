@@ -5,7 +5,6 @@ test_render_browser.py.)"""
 from __future__ import annotations
 
 import copy
-import io
 import json
 import re
 import subprocess

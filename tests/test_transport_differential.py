@@ -239,7 +239,6 @@ def test_a_fake_killed_and_restarted_still_knows_what_it_accepted(tmp_path):
     import socket
     import subprocess
     import sys
-    import time
 
     from test_outbox import make_docs
     from ubltr.transport.fake.nilvera import NilveraFake

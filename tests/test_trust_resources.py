@@ -4,7 +4,6 @@ refused without being held in memory); one size limit for every command."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap

@@ -6,7 +6,6 @@ tests/test_sign.py."""
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess

@@ -7,11 +7,9 @@ document (an invoice, an envelope).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 
-from ._common import EXIT_BAD_INPUT, fail, read_input, write_output
 
 _ROOTS = {"DespatchAdvice", "ReceiptAdvice"}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from ..signing import SignatureReport, SigningError, load_pem, load_pkcs12, sign, verify
-from ._common import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_OK, fail, read_document, read_input, write_output
+from ._common import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_OK, fail, read_document, write_output
 
 
 def _read_file(path: str, what: str) -> bytes:
