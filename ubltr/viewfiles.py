@@ -53,7 +53,12 @@ class ViewOutcome:
 
 
 def write_whole(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` under a temporary name in the same directory, then rename."""
+    """Write ``data`` to ``path`` under a temporary name in the same directory, then rename
+    (into a device or FIFO such as /dev/null: written directly, never renamed over)."""
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
     tmp = path.with_name(f".{path.name}.part")
     try:
         tmp.write_bytes(data)

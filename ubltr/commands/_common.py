@@ -55,10 +55,14 @@ def write_output(path: str | None, data: bytes) -> None:
         sys.stdout.buffer.flush()
         return
     p = Path(path)
-    tmp = p.with_name(p.name + ".part")
     try:
+        if p.exists() and not p.is_file():  # /dev/null, a FIFO, a terminal: write into it, never rename over it
+            with open(p, "wb") as fh:
+                fh.write(data)
+            return
+        tmp = p.with_name(p.name + ".part")
         tmp.write_bytes(data)
-        tmp.replace(p)
+        tmp.replace(p)  # a regular file appears whole or not at all
     except OSError as exc:
         fail(f"{path}: cannot write ({exc.strerror})")
 
