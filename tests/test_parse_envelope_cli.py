@@ -69,3 +69,9 @@ def test_cli_parse_of_a_despatch_gives_its_neutral_json() -> None:
     assert out["document"] == "despatch" and out["profile"] == "TEMELIRSALIYE"
     r = _cli("parse", "--check-totals", str(shared("gib", "UBLTR_1.2.1_Paketi", "xml", "Irsaliye-Ornek1.xml")))
     assert r.returncode == 2 and "invoices" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_envelope_tag_parse_compares_is_envelopes() -> None:
+    from ubltr import envelope, parsing
+
+    assert parsing._ENVELOPE == envelope.ROOT

@@ -640,7 +640,7 @@ def parse_each(source: bytes | str | Path | etree._Element) -> list[tuple[int, I
     Other documents of an envelope (application and system responses) are read by
     :func:`ubltr.answer.parse`.  Raises only :class:`ParseError`, naming the position."""
     root = _root(source)
-    from .envelope import ROOT as _ENVELOPE, EnvelopeError, documents
+    from .envelope import EnvelopeError, documents
 
     if root.tag != _ENVELOPE:
         return [(0, parse(root))]
@@ -660,9 +660,11 @@ def parse_each(source: bytes | str | Path | etree._Element) -> list[tuple[int, I
     return out
 
 
-def _parse(root: etree._Element) -> Invoice:
-    from .envelope import ROOT as _ENVELOPE
+#: a ZARF's root (ubltr.envelope.ROOT), compared per document without importing envelope
+_ENVELOPE = "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}StandardBusinessDocument"
 
+
+def _parse(root: etree._Element) -> Invoice:
     if root.tag == _ENVELOPE:  # a ZARF: its one invoice, or a pointer to parse_each
         found = [inv for _, inv in parse_each(root)]
         if len(found) == 1:
