@@ -75,7 +75,7 @@ assert not heavy, heavy  # --help loads no stage
 r = subprocess.run([sys.executable, "-c", "import ubltr.testing"], capture_output=True, text=True)
 assert r.returncode != 0 and "pip install 'ubltr[testing]'" in r.stderr, r.stderr[-500:]
 installed = {d.metadata["Name"].lower() for d in metadata.distributions()}
-for unwanted in ("saxonche", "efatura-kontrol", "hypothesis", "rich", "pygments", "mcp", "pydantic", "starlette"):
+for unwanted in ("saxonche", "efatura-kontrol", "hypothesis", "rich", "pygments", "mcp", "pydantic", "starlette", "zxing-cpp", "segno"):
     assert unwanted not in installed, unwanted
 print("smoke ok:", len(names), "examples built and valid;", len(installed), "distributions installed")
 EOF

@@ -74,7 +74,7 @@ def test_sample_renders_in_chromium(parts: tuple[str, ...], embedded: bool, tmp_
     assert view.tr_number(payable) in text, f"payable {payable} not on the page"
 
     if not embedded:
-        cv2 = pytest.importorskip("cv2")  # not zxing-cpp: that is the encoder ubltr uses
+        cv2 = pytest.importorskip("cv2")  # OpenCV: a reader independent of ubltr's encoder
         np = pytest.importorskip("numpy")
         shot = np.asarray(Image.open(png).convert("L"))
         texts = [d.detectAndDecode(shot)[0] for d in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector())]
