@@ -431,6 +431,28 @@ def test_money_keeps_the_documents_text_when_not_a_number() -> None:
     assert view.tr_percent(Decimal("18.00")) == "%18" and view.tr_percent(Decimal("0.5")) == "%0,5"
 
 
+def test_amounts_longer_than_the_decimal_context_keep_every_digit(tmp_path: Path) -> None:
+    """Amounts of 29-30 digits (within what the view reads as numbers) are printed and
+    put in the Karekod digit for digit: they were rounded to Decimal's 28-digit context
+    (abs) or raised InvalidOperation (quantize), a traceback from ``ubltr render``."""
+    root = etree.fromstring((Path(__file__).parents[1] / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes())
+    total = root.find("cac:LegalMonetaryTotal", NS)
+    total.find("cbc:TaxInclusiveAmount", NS).text = "1234567890123456789012345678.91"
+    total.find("cbc:PayableAmount", NS).text = "12345678901234567890123456789"
+    data = etree.tostring(root)
+    html = view.render_html(data, use_embedded=False).html.decode("utf-8")
+    assert "1.234.567.890.123.456.789.012.345.678,91 TL" in html
+    assert 'id="payable">12.345.678.901.234.567.890.123.456.789,00 TL<' in html
+    payload = view.read_view(view.load_xml(data)).qr
+    assert payload is not None
+    assert payload["vergidahil"] == "1234567890123456789012345678.91"
+    assert payload["odenecek"] == "12345678901234567890123456789.00"
+    src = tmp_path / "long.xml"
+    src.write_bytes(data)
+    r = ubltr("render", "--default-template", str(src), "-o", str(tmp_path / "long.html"))
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
+
+
 # ----------------------------------------------------------------------------- CLI
 
 

@@ -22,6 +22,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -269,9 +270,16 @@ def _text(el: etree._Element | None, path: str | None = None) -> str:
     return " ".join(node.text.split())
 
 
+#: a plain decimal with at most 30 digits before and after the point: always within the
+#: bounds :func:`_dec` checks, so it is read with no further test (most amounts are)
+_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]{1,30}(?:\.[0-9]{0,30})?").fullmatch
+
+
 def _dec(text: str) -> Decimal | None:
     if not text:
         return None
+    if _PLAIN_DECIMAL(text):
+        return Decimal(text)
     try:
         d = Decimal(text.strip())
     except InvalidOperation:
@@ -413,25 +421,256 @@ def _tax_name(code: str, given: str) -> str:
         return code
 
 
+def _norm(el: etree._Element | None) -> str:
+    """The element's text with its whitespace collapsed (``""`` for none): what
+    :func:`_text` returns for an element already found."""
+    if el is None:
+        return ""
+    text = el.text
+    return " ".join(text.split()) if text else ""
+
+
+# Clark names of the elements the line and tax readers dispatch on (one pass over the
+# children of each element; the first of a kind in document order is the one shown,
+# as ``find`` and GİB's xsl:value-of take it)
+_ID = _CBC + "ID"
+_NOTE = _CBC + "Note"
+_NAME = _CBC + "Name"
+_PERCENT = _CBC + "Percent"
+_AMOUNT = _CBC + "Amount"
+_TAX_AMOUNT = _CBC + "TaxAmount"
+_TAXABLE_AMOUNT = _CBC + "TaxableAmount"
+_LINE_EXTENSION = _CBC + "LineExtensionAmount"
+_PRICE_AMOUNT = _CBC + "PriceAmount"
+_CHARGE_INDICATOR = _CBC + "ChargeIndicator"
+_MULTIPLIER = _CBC + "MultiplierFactorNumeric"
+_TAX_TYPE_CODE = _CBC + "TaxTypeCode"
+_EXEMPTION_CODE = _CBC + "TaxExemptionReasonCode"
+_EXEMPTION_REASON = _CBC + "TaxExemptionReason"
+_BRAND = _CBC + "BrandName"
+_MODEL = _CBC + "ModelName"
+_DESCRIPTION = _CBC + "Description"
+_TAX_TOTAL = _CAC + "TaxTotal"
+_WITHHOLDING_TOTAL = _CAC + "WithholdingTaxTotal"
+_TAX_SUBTOTAL = _CAC + "TaxSubtotal"
+_TAX_CATEGORY = _CAC + "TaxCategory"
+_TAX_SCHEME = _CAC + "TaxScheme"
+_ALLOWANCE_CHARGE = _CAC + "AllowanceCharge"
+_ITEM = _CAC + "Item"
+_PRICE = _CAC + "Price"
+
+
+class _Reader:
+    """Reads the amounts, tax subtotals and lines of one document, each element's
+    children once, dispatching on their tag (the first of a kind in document order is
+    the one shown, as ``find`` and GİB's ``xsl:value-of`` take it).
+
+    An amount is one :class:`Money` per (text, currency) in the document: a long
+    invoice repeats its prices, percents and amounts, and a frozen Money read twice is
+    the same Money, so it is made once (and formatted once, see :func:`_line_rows`).
+    """
+
+    __slots__ = ("currency", "_monies", "_sums")
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self._monies: dict[tuple[str, str], Money] = {}
+        self._sums: dict[int, Money | None] = {}
+
+    def money(self, node: etree._Element | None) -> Money | None:
+        """:func:`_money` of an element already found."""
+        if node is None:
+            return None
+        text = node.text
+        if text is None:
+            return None
+        raw = text.strip()
+        if not raw:
+            return None
+        key = (raw, node.get("currencyID") or self.currency)
+        m = self._monies.get(key)
+        if m is None:
+            m = self._monies[key] = Money(_dec(raw), key[1], raw)
+        return m
+
+    def total(self, items: list[Money | None]) -> Money | None:
+        """:func:`_money_sum` of ``items``; the total of one amount read by :meth:`money`
+        is made once per document."""
+        if len(items) != 1 or items[0] is None:
+            return _money_sum(items, self.currency)
+        key = id(items[0])  # the Money is kept alive by self._monies
+        if key not in self._sums:
+            self._sums[key] = _money_sum(items, self.currency)
+        return self._sums[key]
+
+    def subtotal(self, sub: etree._Element) -> Tax:
+        """One ``cac:TaxSubtotal``."""
+        percent = amount = taxable = None
+        categories = []
+        for c in sub:
+            tag = c.tag
+            if tag == _PERCENT:
+                if percent is None:
+                    percent = c
+            elif tag == _TAX_AMOUNT:
+                if amount is None:
+                    amount = c
+            elif tag == _TAXABLE_AMOUNT:
+                if taxable is None:
+                    taxable = c
+            elif tag == _TAX_CATEGORY:
+                categories.append(c)
+        code = name = category_percent = exemption_code = exemption_reason = None
+        for category in categories:  # in document order: the first match of each path wins
+            for c in category:
+                tag = c.tag
+                if tag == _TAX_SCHEME:
+                    for s in c:
+                        tag = s.tag
+                        if tag == _TAX_TYPE_CODE:
+                            if code is None:
+                                code = s
+                        elif tag == _NAME:
+                            if name is None:
+                                name = s
+                elif tag == _PERCENT:
+                    if category_percent is None:
+                        category_percent = c
+                elif tag == _EXEMPTION_CODE:
+                    if exemption_code is None:
+                        exemption_code = c
+                elif tag == _EXEMPTION_REASON:
+                    if exemption_reason is None:
+                        exemption_reason = c
+        code_text = _norm(code)
+        return Tax(
+            code=code_text,
+            name=_tax_name(code_text, _norm(name)),
+            percent=_dec(_norm(percent) or _norm(category_percent)),
+            amount=self.money(amount),
+            taxable=self.money(taxable),
+            exemption_code=_norm(exemption_code),
+            exemption_reason=_norm(exemption_reason),
+        )
+
+    def taxes(self, el: etree._Element, tag: str) -> tuple[Tax, ...]:
+        """The subtotals of every ``tag`` child (cac:TaxTotal, cac:WithholdingTaxTotal) of ``el``."""
+        return tuple(self.subtotal(sub) for total in el.iterchildren(tag) for sub in total if sub.tag == _TAX_SUBTOTAL)
+
+    def line(self, el: etree._Element) -> Line:
+        """One document line (a 1,000-line invoice is ~30,000 elements: one lookup per
+        field was most of the time of its view)."""
+        no = qty = amount = item = None
+        prices = []
+        allowance_charges = []
+        tax_totals = []
+        withholding_totals = []
+        notes = []
+        for c in el:
+            tag = c.tag
+            if tag == _ID:
+                if no is None:
+                    no = c
+            elif tag == _LINE_EXTENSION:
+                if amount is None:
+                    amount = c
+            elif tag == _ALLOWANCE_CHARGE:
+                allowance_charges.append(c)
+            elif tag == _TAX_TOTAL:
+                tax_totals.append(c)
+            elif tag == _WITHHOLDING_TOTAL:
+                withholding_totals.append(c)
+            elif tag == _ITEM:
+                if item is None:
+                    item = c
+            elif tag == _PRICE:
+                prices.append(c)
+            elif tag == _NOTE:
+                notes.append(c)
+            elif qty is None and type(tag) is str and tag.startswith(_CBC) and tag.endswith("Quantity"):
+                qty = c  # InvoicedQuantity, DeliveredQuantity, CreditedQuantity...: the first one
+        qty_raw = (qty.text or "").strip() if qty is not None else ""
+
+        allowances: list[Money | None] = []
+        charges: list[Money | None] = []
+        factor = None
+        for ac in allowance_charges:
+            indicator = multiplier = ac_amount = None
+            for c in ac:
+                tag = c.tag
+                if tag == _CHARGE_INDICATOR:
+                    if indicator is None:
+                        indicator = c
+                elif tag == _AMOUNT:
+                    if ac_amount is None:
+                        ac_amount = c
+                elif tag == _MULTIPLIER:
+                    if multiplier is None:
+                        multiplier = c
+            if _norm(indicator) == "true":
+                charges.append(self.money(ac_amount))
+            else:
+                allowances.append(self.money(ac_amount))
+                factor = multiplier
+        rate = None
+        if len(allowances) == 1:
+            f = _dec(_norm(factor))
+            rate = f * 100 if f is not None else None
+
+        # (no iterchildren(tag) here: lxml compiles its tag matcher on every call, ~2 µs)
+        taxes = tuple(self.subtotal(sub) for total in tax_totals for sub in total if sub.tag == _TAX_SUBTOTAL)
+        withholdings = tuple(
+            self.subtotal(sub) for total in withholding_totals for sub in total if sub.tag == _TAX_SUBTOTAL
+        )
+        kdv = [t for t in taxes if t.code == "0015"]
+
+        name = brand = model = description = None
+        if item is not None:
+            for c in item:
+                tag = c.tag
+                if tag == _NAME:
+                    if name is None:
+                        name = c
+                elif tag == _BRAND:
+                    if brand is None:
+                        brand = c
+                elif tag == _MODEL:
+                    if model is None:
+                        model = c
+                elif tag == _DESCRIPTION:
+                    if description is None:
+                        description = c
+        name_text = _norm(name)
+        extra = " ".join(p for p in (_norm(brand), _norm(model)) if p)
+        if extra:
+            name_text = f"{name_text} ({extra})" if name_text else extra
+
+        price = next((c for p in prices for c in p if c.tag == _PRICE_AMOUNT), None)  # the first, in document order
+        return Line(
+            no=_norm(no),
+            name=name_text,
+            description=_norm(description),
+            quantity=_dec(qty_raw),
+            quantity_raw=qty_raw,
+            unit=(qty.get("unitCode") or "") if qty is not None else "",
+            unit_price=self.money(price),
+            discount=self.total(allowances) if allowances else None,
+            discount_rate=rate,
+            charge=self.total(charges) if charges else None,
+            kdv_percent=kdv[0].percent if len(kdv) == 1 else None,
+            kdv_amount=self.total([t.amount for t in kdv]) if kdv else None,
+            other_taxes=tuple(t for t in taxes if t.code != "0015"),
+            withholdings=withholdings,
+            amount=self.money(amount),
+            notes=tuple(t for t in (_norm(n) for n in notes) if t),
+        )
+
+
 def _taxes(total: etree._Element | None, currency: str) -> tuple[Tax, ...]:
     if total is None:
         return ()
-    out = []
-    for sub in total.iterchildren(_CAC + "TaxSubtotal"):
-        code = _text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
-        percent = _dec(_text(sub, "cbc:Percent") or _text(sub, "cac:TaxCategory/cbc:Percent"))
-        out.append(
-            Tax(
-                code=code,
-                name=_tax_name(code, _text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:Name")),
-                percent=percent,
-                amount=_money(sub, "cbc:TaxAmount", currency),
-                taxable=_money(sub, "cbc:TaxableAmount", currency),
-                exemption_code=_text(sub, "cac:TaxCategory/cbc:TaxExemptionReasonCode"),
-                exemption_reason=_text(sub, "cac:TaxCategory/cbc:TaxExemptionReason"),
-            )
-        )
-    return tuple(out)
+    reader = _Reader(currency)
+    return tuple(reader.subtotal(sub) for sub in total.iterchildren(_TAX_SUBTOTAL))
 
 
 def _all_taxes(el: etree._Element, tag: str, currency: str) -> tuple[Tax, ...]:
@@ -443,43 +682,7 @@ def _all_taxes(el: etree._Element, tag: str, currency: str) -> tuple[Tax, ...]:
 
 
 def _line(el: etree._Element, currency: str) -> Line:
-    qty_el = next(
-        (c for c in el if isinstance(c.tag, str) and c.tag.startswith(_CBC) and c.tag.endswith("Quantity")),
-        None,
-    )
-    qty_raw = (qty_el.text or "").strip() if qty_el is not None else ""
-    both = [(a, _text(a, "cbc:ChargeIndicator") == "true") for a in el.iterchildren(_CAC + "AllowanceCharge")]
-    allowances = [a for a, is_charge in both if not is_charge]
-    charges = [a for a, is_charge in both if is_charge]
-    rate = None
-    if len(allowances) == 1:
-        factor = _dec(_text(allowances[0], "cbc:MultiplierFactorNumeric"))
-        rate = factor * 100 if factor is not None else None
-    taxes = _all_taxes(el, "cac:TaxTotal", currency)
-    kdv = [t for t in taxes if t.code == "0015"]
-    item = _find(el, "cac:Item")
-    name = _text(item, "cbc:Name")
-    extra = " ".join(p for p in (_text(item, "cbc:BrandName"), _text(item, "cbc:ModelName")) if p)
-    if extra:
-        name = f"{name} ({extra})" if name else extra
-    return Line(
-        no=_text(el, "cbc:ID"),
-        name=name,
-        description=_text(item, "cbc:Description"),
-        quantity=_dec(qty_raw),
-        quantity_raw=qty_raw,
-        unit=(qty_el.get("unitCode") or "") if qty_el is not None else "",
-        unit_price=_money(el, "cac:Price/cbc:PriceAmount", currency),
-        discount=_money_sum((_money(a, "cbc:Amount", currency) for a in allowances), currency),
-        discount_rate=rate,
-        charge=_money_sum((_money(a, "cbc:Amount", currency) for a in charges), currency),
-        kdv_percent=kdv[0].percent if len(kdv) == 1 else None,
-        kdv_amount=_money_sum((t.amount for t in kdv), currency) if kdv else None,
-        other_taxes=tuple(t for t in taxes if t.code != "0015"),
-        withholdings=_all_taxes(el, "cac:WithholdingTaxTotal", currency),
-        amount=_money(el, "cbc:LineExtensionAmount", currency),
-        notes=tuple(t for t in (_text(n) for n in el.iterchildren(_CBC + "Note")) if t),
-    )
+    return _Reader(currency).line(el)
 
 
 def _is_words_note(note: str) -> bool:
@@ -517,8 +720,9 @@ def read_view(tree: etree._ElementTree | etree._Element) -> DocumentView:
     title = _INVOICE_TITLES.get(profile, "") if local == "Invoice" else ""
     title = title or _ROOT_TITLES.get(local, local)
 
+    reader = _Reader(currency)
     lines = tuple(
-        _line(c, currency)
+        reader.line(c)
         for c in root
         if isinstance(c.tag, str) and c.tag.startswith(_CAC) and c.tag.endswith("Line")
     )
@@ -695,10 +899,8 @@ def _plain(m: Money | None) -> str:
         return ""
     if m.value is None:
         return m.raw
-    v = m.value
-    if -v.as_tuple().exponent < 2:  # type: ignore[operator]
-        v = v.quantize(Decimal("0.01"))
-    return f"{v:f}"
+    whole, _, decimals = format(m.value, "f").partition(".")  # every digit: no context rounding
+    return f"{whole}.{decimals.ljust(2, '0')}"
 
 
 def _percent_key(p: Decimal | None) -> str:
@@ -927,13 +1129,19 @@ def apply_xslt(tree: etree._ElementTree, xslt: bytes, *, timeout: float | None =
 def tr_number(value: Decimal, min_decimals: int = 2) -> str:
     """Turkish digits: ``1.234,56`` (thousands '.', decimal ','), keeping every decimal
     the value has and at least ``min_decimals``."""
-    if -value.as_tuple().exponent < min_decimals:  # type: ignore[operator]
-        value = value.quantize(Decimal(1).scaleb(-min_decimals))
-    sign = "-" if value.is_signed() and value != 0 else ""
-    return sign + f"{abs(value):,f}".translate(_TR_SEPARATORS)
-
-
-_TR_SEPARATORS = str.maketrans(",.", ".,")  # 1,234.56 -> 1.234,56
+    text = format(value, "f")  # every digit the value has: no rounding to the context's precision
+    sign = ""
+    if text[0] == "-":
+        text = text[1:]
+        sign = "-" if value != 0 else ""
+    whole, _, decimals = text.partition(".")
+    if not whole.isdigit():  # NaN, Infinity: not a number a document can mean
+        raise ValueError(f"not a finite number: {value}")
+    if len(decimals) < min_decimals:
+        decimals += "0" * (min_decimals - len(decimals))
+    if len(whole) > 3:
+        whole = format(int(whole), ",").replace(",", ".")
+    return f"{sign}{whole},{decimals}" if decimals else sign + whole
 
 
 def tr_money(m: Money | None, *, currency: bool = True) -> str:
@@ -1002,15 +1210,73 @@ def _environment() -> Any:
     return env
 
 
+def _line_rows(view: DocumentView, full: bool) -> str:
+    """The ``<tbody>`` rows of the lines table, HTML-escaped, exactly as the template's
+    row markup would write them (the line loop is the hot path of a long invoice:
+    built here with string operations, each distinct amount formatted once)."""
+    from markupsafe import escape
+
+    formatted: dict[int, str] = {}  # id(Money) -> its escaped Turkish form; the view keeps each alive
+
+    def money(m: Money | None) -> str:
+        if m is None:
+            return ""
+        key = id(m)
+        text = formatted.get(key)
+        if text is None:
+            text = formatted[key] = str(escape(tr_money(m)))
+        return text
+
+    percents: dict[Decimal | None, str] = {None: ""}  # tr_percent is a function of the value
+
+    def pct(p: Decimal | None) -> str:
+        text = percents.get(p)
+        if text is None:
+            text = percents[p] = str(escape(tr_percent(p)))
+        return text
+
+    other = view.has_other_taxes
+    rows = []
+    for ln in view.lines:
+        cell = [ln.name]
+        if ln.description:
+            cell.append(f'<div class="desc">{escape(ln.description)}</div>')
+        for n in ln.notes:
+            cell.append(f'<div class="desc">{escape(n)}</div>')
+        for w in ln.withholdings:
+            cell.append(f'<div class="desc">Tevkifat {escape(w.code)} {pct(w.percent)}: {money(w.amount)}</div>')
+        row = (f'    <tr>\n      <td class="c">{escape(ln.no)}</td>\n'
+               f'      <td>{escape(cell[0])}{"".join(cell[1:])}      </td>\n'
+               f'      <td class="n">{escape(tr_quantity(ln.quantity, ln.quantity_raw))} {escape(tr_unit(ln.unit))}</td>\n')
+        if full:
+            discount = money(ln.discount)
+            if ln.discount_rate is not None:
+                discount = f"{pct(ln.discount_rate)} {discount}"
+            if ln.charge:
+                discount = f"{discount}<div>+{money(ln.charge)}</div>"
+            row += (f'      <td class="n">{money(ln.unit_price)}</td>\n'
+                    f'      <td class="n">{discount}</td>\n'
+                    f'      <td class="n">{pct(ln.kdv_percent)}</td>\n'
+                    f'      <td class="n">{money(ln.kdv_amount)}</td>\n')
+            if other:
+                taxes = "".join(f"<div>{escape(t.name)} {pct(t.percent)} {money(t.amount)}</div>" for t in ln.other_taxes)
+                row += f'      <td class="n">{taxes}</td>\n'
+            row += f'      <td class="n">{money(ln.amount)}</td>\n'
+        rows.append(row + "    </tr>\n")
+    return "".join(rows)
+
+
 def render_default(view: DocumentView) -> str:
     """Our own printout of ``view`` (templates/html/invoice.html.j2)."""
+    from markupsafe import Markup
+
     from . import qr
 
     svg = qr.svg(qr_text(view.qr)) if view.qr else ""
-    from markupsafe import Markup
-
+    full = view.is_invoice or view.root == "CreditNote" or any(ln.amount for ln in view.lines)
     return _environment().get_template("invoice.html.j2").render(
-        v=view, qr_svg=Markup(svg), qr_json=qr_text(view.qr) if view.qr else ""
+        v=view, qr_svg=Markup(svg), qr_json=qr_text(view.qr) if view.qr else "",
+        full=full, line_rows=Markup(_line_rows(view, full)),
     )
 
 
