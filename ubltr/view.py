@@ -459,6 +459,27 @@ _ALLOWANCE_CHARGE = _CAC + "AllowanceCharge"
 _ITEM = _CAC + "Item"
 _PRICE = _CAC + "Price"
 
+#: the fields of a tax subtotal the view reads, in the order of :meth:`_Reader._tax`'s record
+_SUBTOTAL_FIELDS = ("cbc:Percent", "cbc:TaxAmount", "cbc:TaxableAmount", "cac:TaxCategory/cbc:Percent",
+                    "cac:TaxCategory/cbc:TaxExemptionReasonCode", "cac:TaxCategory/cbc:TaxExemptionReason",
+                    "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode", "cac:TaxCategory/cac:TaxScheme/cbc:Name")
+
+# what :meth:`_Reader.line` dispatches on (where the element is decides what it means)
+(_K_ID, _K_LINE_EXTENSION, _K_ALLOWANCE_CHARGE, _K_TAX_TOTAL, _K_WITHHOLDING_TOTAL, _K_ITEM, _K_PRICE, _K_NOTE,
+ _K_CHARGE_INDICATOR, _K_AMOUNT, _K_MULTIPLIER, _K_TAX_SUBTOTAL, _K_PERCENT, _K_TAX_AMOUNT, _K_TAXABLE_AMOUNT,
+ _K_TAX_CATEGORY, _K_TAX_SCHEME, _K_TAX_TYPE_CODE, _K_NAME, _K_EXEMPTION_CODE, _K_EXEMPTION_REASON, _K_BRAND,
+ _K_MODEL, _K_DESCRIPTION, _K_PRICE_AMOUNT) = range(25)
+_LINE_KINDS: dict[Any, int] = {
+    _ID: _K_ID, _LINE_EXTENSION: _K_LINE_EXTENSION, _ALLOWANCE_CHARGE: _K_ALLOWANCE_CHARGE,
+    _TAX_TOTAL: _K_TAX_TOTAL, _WITHHOLDING_TOTAL: _K_WITHHOLDING_TOTAL, _ITEM: _K_ITEM, _PRICE: _K_PRICE,
+    _NOTE: _K_NOTE, _CHARGE_INDICATOR: _K_CHARGE_INDICATOR, _AMOUNT: _K_AMOUNT, _MULTIPLIER: _K_MULTIPLIER,
+    _TAX_SUBTOTAL: _K_TAX_SUBTOTAL, _PERCENT: _K_PERCENT, _TAX_AMOUNT: _K_TAX_AMOUNT,
+    _TAXABLE_AMOUNT: _K_TAXABLE_AMOUNT, _TAX_CATEGORY: _K_TAX_CATEGORY, _TAX_SCHEME: _K_TAX_SCHEME,
+    _TAX_TYPE_CODE: _K_TAX_TYPE_CODE, _NAME: _K_NAME, _EXEMPTION_CODE: _K_EXEMPTION_CODE,
+    _EXEMPTION_REASON: _K_EXEMPTION_REASON, _BRAND: _K_BRAND, _MODEL: _K_MODEL, _DESCRIPTION: _K_DESCRIPTION,
+    _PRICE_AMOUNT: _K_PRICE_AMOUNT,
+}
+
 
 class _Reader:
     """Reads the amounts, tax subtotals and lines of one document, each element's
@@ -470,12 +491,21 @@ class _Reader:
     the same Money, so it is made once (and formatted once, see :func:`_line_rows`).
     """
 
-    __slots__ = ("currency", "_monies", "_sums")
+    __slots__ = ("currency", "_monies", "_sums", "_taxes", "_decimals")
 
     def __init__(self, currency: str) -> None:
         self.currency = currency
         self._monies: dict[tuple[str, str], Money] = {}
         self._sums: dict[int, Money | None] = {}
+        self._taxes: dict[tuple[str | None, ...], Tax] = {}
+        self._decimals: dict[str, Decimal | None] = {}
+
+    def dec(self, text: str) -> Decimal | None:
+        """:func:`_dec`, once per distinct text (quantities and percents repeat)."""
+        d = self._decimals.get(text, self)
+        if d is self:
+            d = self._decimals[text] = _dec(text)
+        return d  # type: ignore[return-value]
 
     def money(self, node: etree._Element | None) -> Money | None:
         """:func:`_money` of an element already found."""
@@ -490,7 +520,7 @@ class _Reader:
         key = (raw, node.get("currencyID") or self.currency)
         m = self._monies.get(key)
         if m is None:
-            m = self._monies[key] = Money(_dec(raw), key[1], raw)
+            m = self._monies[key] = Money(self.dec(raw), key[1], raw)
         return m
 
     def total(self, items: list[Money | None]) -> Money | None:
@@ -504,23 +534,22 @@ class _Reader:
         return self._sums[key]
 
     def subtotal(self, sub: etree._Element) -> Tax:
-        """One ``cac:TaxSubtotal``."""
-        percent = amount = taxable = None
+        """One ``cac:TaxSubtotal`` (document level: one loop per level)."""
+        record: list[etree._Element | None] = [None] * 8  # see _SUBTOTAL_FIELDS
         categories = []
         for c in sub:
             tag = c.tag
             if tag == _PERCENT:
-                if percent is None:
-                    percent = c
+                if record[0] is None:
+                    record[0] = c
             elif tag == _TAX_AMOUNT:
-                if amount is None:
-                    amount = c
+                if record[1] is None:
+                    record[1] = c
             elif tag == _TAXABLE_AMOUNT:
-                if taxable is None:
-                    taxable = c
+                if record[2] is None:
+                    record[2] = c
             elif tag == _TAX_CATEGORY:
                 categories.append(c)
-        code = name = category_percent = exemption_code = exemption_reason = None
         for category in categories:  # in document order: the first match of each path wins
             for c in category:
                 tag = c.tag
@@ -528,139 +557,208 @@ class _Reader:
                     for s in c:
                         tag = s.tag
                         if tag == _TAX_TYPE_CODE:
-                            if code is None:
-                                code = s
+                            if record[6] is None:
+                                record[6] = s
                         elif tag == _NAME:
-                            if name is None:
-                                name = s
+                            if record[7] is None:
+                                record[7] = s
                 elif tag == _PERCENT:
-                    if category_percent is None:
-                        category_percent = c
+                    if record[3] is None:
+                        record[3] = c
                 elif tag == _EXEMPTION_CODE:
-                    if exemption_code is None:
-                        exemption_code = c
+                    if record[4] is None:
+                        record[4] = c
                 elif tag == _EXEMPTION_REASON:
-                    if exemption_reason is None:
-                        exemption_reason = c
-        code_text = _norm(code)
-        return Tax(
-            code=code_text,
-            name=_tax_name(code_text, _norm(name)),
-            percent=_dec(_norm(percent) or _norm(category_percent)),
-            amount=self.money(amount),
-            taxable=self.money(taxable),
-            exemption_code=_norm(exemption_code),
-            exemption_reason=_norm(exemption_reason),
+                    if record[5] is None:
+                        record[5] = c
+        return self._tax(record)
+
+    def _tax(self, record: list[etree._Element | None]) -> Tax:
+        """The Tax of a subtotal's elements (:data:`_SUBTOTAL_FIELDS`); a subtotal
+        that repeats one read before (same texts) is the same Tax."""
+        percent, amount, taxable, category_percent, exemption_code, exemption_reason, code, name = record
+        key = (
+            *[None if e is None else e.text for e in record],
+            None if amount is None else amount.get("currencyID"),
+            None if taxable is None else taxable.get("currencyID"),
         )
+        tax = self._taxes.get(key)
+        if tax is None:
+            code_text = _norm(code)
+            tax = self._taxes[key] = Tax(
+                code=code_text,
+                name=_tax_name(code_text, _norm(name)),
+                percent=self.dec(_norm(percent) or _norm(category_percent)),
+                amount=self.money(amount),
+                taxable=self.money(taxable),
+                exemption_code=_norm(exemption_code),
+                exemption_reason=_norm(exemption_reason),
+            )
+        return tax
 
     def taxes(self, el: etree._Element, tag: str) -> tuple[Tax, ...]:
         """The subtotals of every ``tag`` child (cac:TaxTotal, cac:WithholdingTaxTotal) of ``el``."""
         return tuple(self.subtotal(sub) for total in el.iterchildren(tag) for sub in total if sub.tag == _TAX_SUBTOTAL)
 
     def line(self, el: etree._Element) -> Line:
-        """One document line (a 1,000-line invoice is ~30,000 elements: one lookup per
-        field was most of the time of its view)."""
-        no = qty = amount = item = None
-        prices = []
-        allowance_charges = []
-        tax_totals = []
-        withholding_totals = []
+        """One document line, in one pass over its elements in document order.
+
+        An element counts when its parent is the line, or the line's current
+        allowance, tax total, subtotal, category, scheme, item or price: in document
+        order a container's children come before its next sibling, so "the current
+        one" is the one an element belongs to (and the first of each kind wins, as
+        ``find`` takes it).  A 1,000-line invoice is ~30,000 elements; one lookup per
+        field was most of the time of its view, and a loop per level twice this one."""
+        no = qty = amount = item = price = None
+        allowance: list[etree._Element | None] = []  # the current one's ChargeIndicator, Amount, MultiplierFactorNumeric
+        allowances: list[list[etree._Element | None]] = []
+        subtotal: list[etree._Element | None] = []  # the current one's _SUBTOTAL_FIELDS
+        subtotals: list[tuple[bool, list[etree._Element | None]]] = []  # (withholding?, record)
         notes = []
-        for c in el:
+        name = brand = model = description = None
+        in_allowance = in_total = in_subtotal = in_category = in_scheme = in_price = None
+        withholding = False
+        elements = el.iter()
+        next(elements)  # the line itself
+        for c in elements:
             tag = c.tag
-            if tag == _ID:
-                if no is None:
-                    no = c
-            elif tag == _LINE_EXTENSION:
-                if amount is None:
-                    amount = c
-            elif tag == _ALLOWANCE_CHARGE:
-                allowance_charges.append(c)
-            elif tag == _TAX_TOTAL:
-                tax_totals.append(c)
-            elif tag == _WITHHOLDING_TOTAL:
-                withholding_totals.append(c)
-            elif tag == _ITEM:
-                if item is None:
-                    item = c
-            elif tag == _PRICE:
-                prices.append(c)
-            elif tag == _NOTE:
-                notes.append(c)
-            elif qty is None and type(tag) is str and tag.startswith(_CBC) and tag.endswith("Quantity"):
-                qty = c  # InvoicedQuantity, DeliveredQuantity, CreditedQuantity...: the first one
+            kind = _LINE_KINDS.get(tag)
+            if kind is None:
+                if qty is None and type(tag) is str and tag.endswith("Quantity") and tag.startswith(_CBC) \
+                        and c.getparent() is el:
+                    qty = c  # InvoicedQuantity, DeliveredQuantity, CreditedQuantity...: the first one
+                continue
+            parent = c.getparent()
+            if parent is el:
+                if kind == _K_ID:
+                    if no is None:
+                        no = c
+                elif kind == _K_LINE_EXTENSION:
+                    if amount is None:
+                        amount = c
+                elif kind == _K_ALLOWANCE_CHARGE:
+                    in_allowance = c
+                    allowance = [None, None, None]
+                    allowances.append(allowance)
+                elif kind == _K_TAX_TOTAL or kind == _K_WITHHOLDING_TOTAL:
+                    in_total = c
+                    withholding = kind == _K_WITHHOLDING_TOTAL
+                elif kind == _K_ITEM:
+                    if item is None:
+                        item = c
+                elif kind == _K_PRICE:
+                    in_price = c
+                elif kind == _K_NOTE:
+                    notes.append(c)
+            elif parent is in_allowance:
+                if kind == _K_CHARGE_INDICATOR:
+                    if allowance[0] is None:
+                        allowance[0] = c
+                elif kind == _K_AMOUNT:
+                    if allowance[1] is None:
+                        allowance[1] = c
+                elif kind == _K_MULTIPLIER:
+                    if allowance[2] is None:
+                        allowance[2] = c
+            elif parent is in_total:
+                if kind == _K_TAX_SUBTOTAL:
+                    in_subtotal = c
+                    subtotal = [None] * 8
+                    subtotals.append((withholding, subtotal))
+            elif parent is in_subtotal:
+                if kind == _K_PERCENT:
+                    if subtotal[0] is None:
+                        subtotal[0] = c
+                elif kind == _K_TAX_AMOUNT:
+                    if subtotal[1] is None:
+                        subtotal[1] = c
+                elif kind == _K_TAXABLE_AMOUNT:
+                    if subtotal[2] is None:
+                        subtotal[2] = c
+                elif kind == _K_TAX_CATEGORY:
+                    in_category = c
+            elif parent is in_category:
+                if kind == _K_TAX_SCHEME:
+                    in_scheme = c
+                elif kind == _K_PERCENT:
+                    if subtotal[3] is None:
+                        subtotal[3] = c
+                elif kind == _K_EXEMPTION_CODE:
+                    if subtotal[4] is None:
+                        subtotal[4] = c
+                elif kind == _K_EXEMPTION_REASON:
+                    if subtotal[5] is None:
+                        subtotal[5] = c
+            elif parent is in_scheme:
+                if kind == _K_TAX_TYPE_CODE:
+                    if subtotal[6] is None:
+                        subtotal[6] = c
+                elif kind == _K_NAME:
+                    if subtotal[7] is None:
+                        subtotal[7] = c
+            elif parent is item:
+                if kind == _K_NAME:
+                    if name is None:
+                        name = c
+                elif kind == _K_BRAND:
+                    if brand is None:
+                        brand = c
+                elif kind == _K_MODEL:
+                    if model is None:
+                        model = c
+                elif kind == _K_DESCRIPTION:
+                    if description is None:
+                        description = c
+            elif parent is in_price:
+                if kind == _K_PRICE_AMOUNT and price is None:
+                    price = c  # the first cbc:PriceAmount of the line's cac:Price elements
         qty_raw = (qty.text or "").strip() if qty is not None else ""
 
-        allowances: list[Money | None] = []
+        discounts: list[Money | None] = []
         charges: list[Money | None] = []
         factor = None
-        for ac in allowance_charges:
-            indicator = multiplier = ac_amount = None
-            for c in ac:
-                tag = c.tag
-                if tag == _CHARGE_INDICATOR:
-                    if indicator is None:
-                        indicator = c
-                elif tag == _AMOUNT:
-                    if ac_amount is None:
-                        ac_amount = c
-                elif tag == _MULTIPLIER:
-                    if multiplier is None:
-                        multiplier = c
+        for indicator, ac_amount, multiplier in allowances:
             if _norm(indicator) == "true":
                 charges.append(self.money(ac_amount))
             else:
-                allowances.append(self.money(ac_amount))
+                discounts.append(self.money(ac_amount))
                 factor = multiplier
         rate = None
-        if len(allowances) == 1:
-            f = _dec(_norm(factor))
+        if len(discounts) == 1:
+            f = self.dec(_norm(factor))
             rate = f * 100 if f is not None else None
 
-        # (no iterchildren(tag) here: lxml compiles its tag matcher on every call, ~2 µs)
-        taxes = tuple(self.subtotal(sub) for total in tax_totals for sub in total if sub.tag == _TAX_SUBTOTAL)
-        withholdings = tuple(
-            self.subtotal(sub) for total in withholding_totals for sub in total if sub.tag == _TAX_SUBTOTAL
-        )
-        kdv = [t for t in taxes if t.code == "0015"]
+        kdv = []
+        others = []
+        withholdings = []
+        for is_withholding, record in subtotals:
+            tax = self._tax(record)
+            if is_withholding:
+                withholdings.append(tax)
+            elif tax.code == "0015":
+                kdv.append(tax)
+            else:
+                others.append(tax)
 
-        name = brand = model = description = None
-        if item is not None:
-            for c in item:
-                tag = c.tag
-                if tag == _NAME:
-                    if name is None:
-                        name = c
-                elif tag == _BRAND:
-                    if brand is None:
-                        brand = c
-                elif tag == _MODEL:
-                    if model is None:
-                        model = c
-                elif tag == _DESCRIPTION:
-                    if description is None:
-                        description = c
         name_text = _norm(name)
         extra = " ".join(p for p in (_norm(brand), _norm(model)) if p)
         if extra:
             name_text = f"{name_text} ({extra})" if name_text else extra
-
-        price = next((c for p in prices for c in p if c.tag == _PRICE_AMOUNT), None)  # the first, in document order
         return Line(
             no=_norm(no),
             name=name_text,
             description=_norm(description),
-            quantity=_dec(qty_raw),
+            quantity=self.dec(qty_raw),
             quantity_raw=qty_raw,
             unit=(qty.get("unitCode") or "") if qty is not None else "",
             unit_price=self.money(price),
-            discount=self.total(allowances) if allowances else None,
+            discount=self.total(discounts) if discounts else None,
             discount_rate=rate,
             charge=self.total(charges) if charges else None,
             kdv_percent=kdv[0].percent if len(kdv) == 1 else None,
             kdv_amount=self.total([t.amount for t in kdv]) if kdv else None,
-            other_taxes=tuple(t for t in taxes if t.code != "0015"),
-            withholdings=withholdings,
+            other_taxes=tuple(others),
+            withholdings=tuple(withholdings),
             amount=self.money(amount),
             notes=tuple(t for t in (_norm(n) for n in notes) if t),
         )
