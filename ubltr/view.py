@@ -1308,21 +1308,28 @@ def _environment() -> Any:
     return env
 
 
+def _escape(text: str) -> str:
+    """What the template's autoescape writes for ``text`` (markupsafe's escape), as str."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        from markupsafe import escape
+
+        return str(escape(text))
+    return text
+
+
 def _line_rows(view: DocumentView, full: bool) -> str:
     """The ``<tbody>`` rows of the lines table, HTML-escaped, exactly as the template's
     row markup would write them (the line loop is the hot path of a long invoice:
-    built here with string operations, each distinct amount formatted once)."""
-    from markupsafe import escape
-
+    built here with string operations, each distinct amount, percent and quantity
+    formatted once)."""
     formatted: dict[int, str] = {}  # id(Money) -> its escaped Turkish form; the view keeps each alive
 
     def money(m: Money | None) -> str:
         if m is None:
             return ""
-        key = id(m)
-        text = formatted.get(key)
+        text = formatted.get(id(m))
         if text is None:
-            text = formatted[key] = str(escape(tr_money(m)))
+            text = formatted[id(m)] = _escape(tr_money(m))
         return text
 
     percents: dict[Decimal | None, str] = {None: ""}  # tr_percent is a function of the value
@@ -1330,37 +1337,46 @@ def _line_rows(view: DocumentView, full: bool) -> str:
     def pct(p: Decimal | None) -> str:
         text = percents.get(p)
         if text is None:
-            text = percents[p] = str(escape(tr_percent(p)))
+            text = percents[p] = _escape(tr_percent(p))
         return text
+
+    quantities: dict[tuple[int, str], str] = {}  # (id(quantity), raw) -> "3 Adet"
 
     other = view.has_other_taxes
     rows = []
     for ln in view.lines:
-        cell = [ln.name]
+        q = ln.quantity
+        key = (id(q), ln.unit if q is not None else ln.unit + "\0" + ln.quantity_raw)
+        quantity = quantities.get(key)
+        if quantity is None:
+            quantity = quantities[key] = f"{_escape(tr_quantity(q, ln.quantity_raw))} {_escape(tr_unit(ln.unit))}"
+        name = _escape(ln.name)
         if ln.description:
-            cell.append(f'<div class="desc">{escape(ln.description)}</div>')
+            name += f'<div class="desc">{_escape(ln.description)}</div>'
         for n in ln.notes:
-            cell.append(f'<div class="desc">{escape(n)}</div>')
+            name += f'<div class="desc">{_escape(n)}</div>'
         for w in ln.withholdings:
-            cell.append(f'<div class="desc">Tevkifat {escape(w.code)} {pct(w.percent)}: {money(w.amount)}</div>')
-        row = (f'    <tr>\n      <td class="c">{escape(ln.no)}</td>\n'
-               f'      <td>{escape(cell[0])}{"".join(cell[1:])}      </td>\n'
-               f'      <td class="n">{escape(tr_quantity(ln.quantity, ln.quantity_raw))} {escape(tr_unit(ln.unit))}</td>\n')
-        if full:
-            discount = money(ln.discount)
-            if ln.discount_rate is not None:
-                discount = f"{pct(ln.discount_rate)} {discount}"
-            if ln.charge:
-                discount = f"{discount}<div>+{money(ln.charge)}</div>"
-            row += (f'      <td class="n">{money(ln.unit_price)}</td>\n'
-                    f'      <td class="n">{discount}</td>\n'
-                    f'      <td class="n">{pct(ln.kdv_percent)}</td>\n'
-                    f'      <td class="n">{money(ln.kdv_amount)}</td>\n')
-            if other:
-                taxes = "".join(f"<div>{escape(t.name)} {pct(t.percent)} {money(t.amount)}</div>" for t in ln.other_taxes)
-                row += f'      <td class="n">{taxes}</td>\n'
-            row += f'      <td class="n">{money(ln.amount)}</td>\n'
-        rows.append(row + "    </tr>\n")
+            name += f'<div class="desc">Tevkifat {_escape(w.code)} {pct(w.percent)}: {money(w.amount)}</div>'
+        if not full:
+            rows.append(f'    <tr>\n      <td class="c">{_escape(ln.no)}</td>\n      <td>{name}      </td>\n'
+                        f'      <td class="n">{quantity}</td>\n    </tr>\n')
+            continue
+        discount = money(ln.discount)
+        if ln.discount_rate is not None:
+            discount = f"{pct(ln.discount_rate)} {discount}"
+        if ln.charge:
+            discount = f"{discount}<div>+{money(ln.charge)}</div>"
+        taxes = ""
+        if other:
+            taxes = "".join([f"<div>{_escape(t.name)} {pct(t.percent)} {money(t.amount)}</div>" for t in ln.other_taxes])
+            taxes = f'      <td class="n">{taxes}</td>\n'
+        rows.append(
+            f'    <tr>\n      <td class="c">{_escape(ln.no)}</td>\n      <td>{name}      </td>\n'
+            f'      <td class="n">{quantity}</td>\n      <td class="n">{money(ln.unit_price)}</td>\n'
+            f'      <td class="n">{discount}</td>\n      <td class="n">{pct(ln.kdv_percent)}</td>\n'
+            f'      <td class="n">{money(ln.kdv_amount)}</td>\n{taxes}      <td class="n">{money(ln.amount)}</td>\n'
+            "    </tr>\n"
+        )
     return "".join(rows)
 
 
