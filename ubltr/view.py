@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from lxml import etree
 
@@ -481,6 +481,19 @@ _LINE_KINDS: dict[Any, int] = {
 }
 
 
+_T = TypeVar("_T")
+_new_object = object.__new__
+
+
+def _frozen(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """``cls(**fields)`` for one of the frozen dataclasses here, without the
+    generated ``__init__`` (one ``object.__setattr__`` per field: ~2 µs of the ~15 a
+    line costs).  ``fields`` names every field (tests/test_render.py checks it)."""
+    obj = _new_object(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
 class _Reader:
     """Reads the amounts, tax subtotals and lines of one document, each element's
     children once, dispatching on their tag (the first of a kind in document order is
@@ -741,27 +754,29 @@ class _Reader:
                 others.append(tax)
 
         name_text = _norm(name)
-        extra = " ".join(p for p in (_norm(brand), _norm(model)) if p)
-        if extra:
+        brand_text = _norm(brand)
+        model_text = _norm(model)
+        if brand_text or model_text:
+            extra = f"{brand_text} {model_text}" if brand_text and model_text else brand_text or model_text
             name_text = f"{name_text} ({extra})" if name_text else extra
-        return Line(
-            no=_norm(no),
-            name=name_text,
-            description=_norm(description),
-            quantity=self.dec(qty_raw),
-            quantity_raw=qty_raw,
-            unit=(qty.get("unitCode") or "") if qty is not None else "",
-            unit_price=self.money(price),
-            discount=self.total(discounts) if discounts else None,
-            discount_rate=rate,
-            charge=self.total(charges) if charges else None,
-            kdv_percent=kdv[0].percent if len(kdv) == 1 else None,
-            kdv_amount=self.total([t.amount for t in kdv]) if kdv else None,
-            other_taxes=tuple(others),
-            withholdings=tuple(withholdings),
-            amount=self.money(amount),
-            notes=tuple(t for t in (_norm(n) for n in notes) if t),
-        )
+        return _frozen(Line, {
+            "no": _norm(no),
+            "name": name_text,
+            "description": _norm(description),
+            "quantity": self.dec(qty_raw),
+            "quantity_raw": qty_raw,
+            "unit": (qty.get("unitCode") or "") if qty is not None else "",
+            "unit_price": self.money(price),
+            "discount": self.total(discounts) if discounts else None,
+            "discount_rate": rate,
+            "charge": self.total(charges) if charges else None,
+            "kdv_percent": kdv[0].percent if len(kdv) == 1 else None,
+            "kdv_amount": self.total([t.amount for t in kdv]) if kdv else None,
+            "other_taxes": tuple(others),
+            "withholdings": tuple(withholdings),
+            "amount": self.money(amount),
+            "notes": tuple([text for text in map(_norm, notes) if text]) if notes else (),
+        })
 
 
 def _taxes(total: etree._Element | None, currency: str) -> tuple[Tax, ...]:
