@@ -482,6 +482,7 @@ _LINE_KINDS: dict[Any, int] = {
 
 
 _T = TypeVar("_T")
+_ZERO = Decimal(0)
 _new_object = object.__new__
 
 
@@ -504,13 +505,12 @@ class _Reader:
     the same Money, so it is made once (and formatted once, see :func:`_line_rows`).
     """
 
-    __slots__ = ("currency", "_monies", "_sums", "_taxes", "_decimals")
+    __slots__ = ("currency", "_monies", "_sums", "_decimals")
 
     def __init__(self, currency: str) -> None:
         self.currency = currency
         self._monies: dict[tuple[str, str], Money] = {}
         self._sums: dict[int, Money | None] = {}
-        self._taxes: dict[tuple[str | None, ...], Tax] = {}
         self._decimals: dict[str, Decimal | None] = {}
 
     def dec(self, text: str) -> Decimal | None:
@@ -533,7 +533,7 @@ class _Reader:
         key = (raw, node.get("currencyID") or self.currency)
         m = self._monies.get(key)
         if m is None:
-            m = self._monies[key] = Money(self.dec(raw), key[1], raw)
+            m = self._monies[key] = _frozen(Money, {"value": _dec(raw), "currency": key[1], "raw": raw})
         return m
 
     def total(self, items: list[Money | None]) -> Money | None:
@@ -541,10 +541,16 @@ class _Reader:
         is made once per document."""
         if len(items) != 1 or items[0] is None:
             return _money_sum(items, self.currency)
-        key = id(items[0])  # the Money is kept alive by self._monies
-        if key not in self._sums:
-            self._sums[key] = _money_sum(items, self.currency)
-        return self._sums[key]
+        one = items[0]
+        total = self._sums.get(id(one), self)  # the Money is kept alive by self._monies
+        if total is self:
+            if one.value is None:
+                total = None
+            else:  # what _money_sum makes of one amount
+                value = _ZERO + one.value
+                total = _frozen(Money, {"value": value, "currency": one.currency or self.currency, "raw": str(value)})
+            self._sums[id(one)] = total
+        return total  # type: ignore[return-value]
 
     def subtotal(self, sub: etree._Element) -> Tax:
         """One ``cac:TaxSubtotal`` (document level: one loop per level)."""
@@ -587,27 +593,18 @@ class _Reader:
         return self._tax(record)
 
     def _tax(self, record: list[etree._Element | None]) -> Tax:
-        """The Tax of a subtotal's elements (:data:`_SUBTOTAL_FIELDS`); a subtotal
-        that repeats one read before (same texts) is the same Tax."""
+        """The Tax of a subtotal's elements (:data:`_SUBTOTAL_FIELDS`)."""
         percent, amount, taxable, category_percent, exemption_code, exemption_reason, code, name = record
-        key = (
-            *[None if e is None else e.text for e in record],
-            None if amount is None else amount.get("currencyID"),
-            None if taxable is None else taxable.get("currencyID"),
-        )
-        tax = self._taxes.get(key)
-        if tax is None:
-            code_text = _norm(code)
-            tax = self._taxes[key] = Tax(
-                code=code_text,
-                name=_tax_name(code_text, _norm(name)),
-                percent=self.dec(_norm(percent) or _norm(category_percent)),
-                amount=self.money(amount),
-                taxable=self.money(taxable),
-                exemption_code=_norm(exemption_code),
-                exemption_reason=_norm(exemption_reason),
-            )
-        return tax
+        code_text = _norm(code)
+        return _frozen(Tax, {
+            "code": code_text,
+            "name": _tax_name(code_text, _norm(name)),
+            "percent": self.dec(_norm(percent) or _norm(category_percent)),
+            "amount": self.money(amount),
+            "taxable": self.money(taxable),
+            "exemption_code": _norm(exemption_code),
+            "exemption_reason": _norm(exemption_reason),
+        })
 
     def taxes(self, el: etree._Element, tag: str) -> tuple[Tax, ...]:
         """The subtotals of every ``tag`` child (cac:TaxTotal, cac:WithholdingTaxTotal) of ``el``."""
@@ -1242,18 +1239,21 @@ def apply_xslt(tree: etree._ElementTree, xslt: bytes, *, timeout: float | None =
 def tr_number(value: Decimal, min_decimals: int = 2) -> str:
     """Turkish digits: ``1.234,56`` (thousands '.', decimal ','), keeping every decimal
     the value has and at least ``min_decimals``."""
-    text = format(value, "f")  # every digit the value has: no rounding to the context's precision
+    text = str(value)  # every digit the value has: no rounding to the context's precision
+    if "E" in text:
+        text = format(value, "f")  # 1E+3 -> 1000, 1E-7 -> 0.0000001
     sign = ""
     if text[0] == "-":
         text = text[1:]
-        sign = "-" if value != 0 else ""
+        if value:
+            sign = "-"
     whole, _, decimals = text.partition(".")
     if not whole.isdigit():  # NaN, Infinity: not a number a document can mean
         raise ValueError(f"not a finite number: {value}")
     if len(decimals) < min_decimals:
-        decimals += "0" * (min_decimals - len(decimals))
+        decimals = decimals.ljust(min_decimals, "0")
     if len(whole) > 3:
-        whole = format(int(whole), ",").replace(",", ".")
+        whole = f"{int(whole):,}".replace(",", ".")
     return f"{sign}{whole},{decimals}" if decimals else sign + whole
 
 
