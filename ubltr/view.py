@@ -1253,7 +1253,7 @@ def tr_number(value: Decimal, min_decimals: int = 2) -> str:
     if len(decimals) < min_decimals:
         decimals = decimals.ljust(min_decimals, "0")
     if len(whole) > 3:
-        whole = f"{int(whole):,}".replace(",", ".")
+        whole = whole[:-3] + "." + whole[-3:] if len(whole) <= 6 else f"{int(whole):,}".replace(",", ".")
     return f"{sign}{whole},{decimals}" if decimals else sign + whole
 
 
