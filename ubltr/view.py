@@ -484,6 +484,7 @@ _LINE_KINDS: dict[Any, int] = {
 _T = TypeVar("_T")
 _ZERO = Decimal(0)
 _new_object = object.__new__
+_set_attribute = object.__setattr__
 
 
 def _frozen(cls: type[_T], fields: dict[str, Any]) -> _T:
@@ -491,7 +492,7 @@ def _frozen(cls: type[_T], fields: dict[str, Any]) -> _T:
     generated ``__init__`` (one ``object.__setattr__`` per field: ~2 µs of the ~15 a
     line costs).  ``fields`` names every field (tests/test_render.py checks it)."""
     obj = _new_object(cls)
-    obj.__dict__.update(fields)
+    _set_attribute(obj, "__dict__", fields)  # the dict itself: no copy
     return obj
 
 
@@ -505,12 +506,13 @@ class _Reader:
     the same Money, so it is made once (and formatted once, see :func:`_line_rows`).
     """
 
-    __slots__ = ("currency", "_monies", "_sums", "_decimals")
+    __slots__ = ("currency", "_monies", "_sums", "_taxes", "_decimals")
 
     def __init__(self, currency: str) -> None:
         self.currency = currency
         self._monies: dict[tuple[str, str], Money] = {}
         self._sums: dict[int, Money | None] = {}
+        self._taxes: dict[tuple[int | str | None, ...], Tax] = {}
         self._decimals: dict[str, Decimal | None] = {}
 
     def dec(self, text: str) -> Decimal | None:
@@ -593,18 +595,31 @@ class _Reader:
         return self._tax(record)
 
     def _tax(self, record: list[etree._Element | None]) -> Tax:
-        """The Tax of a subtotal's elements (:data:`_SUBTOTAL_FIELDS`)."""
+        """The Tax of a subtotal's elements (:data:`_SUBTOTAL_FIELDS`); a subtotal
+        whose amounts (one Money per text) and texts repeat one read before is the
+        same Tax (a long invoice's lines mostly share their rate and often their amounts)."""
         percent, amount, taxable, category_percent, exemption_code, exemption_reason, code, name = record
-        code_text = _norm(code)
-        return _frozen(Tax, {
-            "code": code_text,
-            "name": _tax_name(code_text, _norm(name)),
-            "percent": self.dec(_norm(percent) or _norm(category_percent)),
-            "amount": self.money(amount),
-            "taxable": self.money(taxable),
-            "exemption_code": _norm(exemption_code),
-            "exemption_reason": _norm(exemption_reason),
-        })
+        tax_amount = self.money(amount)
+        taxable_amount = self.money(taxable)
+        key = (id(tax_amount), id(taxable_amount),  # both kept alive by self._monies (or None)
+               None if percent is None else percent.text, None if code is None else code.text,
+               None if name is None else name.text,
+               None if category_percent is None else category_percent.text,
+               None if exemption_code is None else exemption_code.text,
+               None if exemption_reason is None else exemption_reason.text)
+        tax = self._taxes.get(key)
+        if tax is None:
+            code_text = _norm(code)
+            tax = self._taxes[key] = _frozen(Tax, {
+                "code": code_text,
+                "name": _tax_name(code_text, _norm(name)),
+                "percent": self.dec(_norm(percent) or _norm(category_percent)),
+                "amount": tax_amount,
+                "taxable": taxable_amount,
+                "exemption_code": _norm(exemption_code),
+                "exemption_reason": _norm(exemption_reason),
+            })
+        return tax
 
     def taxes(self, el: etree._Element, tag: str) -> tuple[Tax, ...]:
         """The subtotals of every ``tag`` child (cac:TaxTotal, cac:WithholdingTaxTotal) of ``el``."""
@@ -639,7 +654,10 @@ class _Reader:
                     qty = c  # InvoicedQuantity, DeliveredQuantity, CreditedQuantity...: the first one
                 continue
             parent = c.getparent()
-            if parent is el:
+            # the kind says which container the element must be in (two for Percent and Name)
+            if kind < _K_CHARGE_INDICATOR:  # children of the line
+                if parent is not el:
+                    continue
                 if kind == _K_ID:
                     if no is None:
                         no = c
@@ -658,70 +676,58 @@ class _Reader:
                         item = c
                 elif kind == _K_PRICE:
                     in_price = c
-                elif kind == _K_NOTE:
+                else:  # _K_NOTE
                     notes.append(c)
-            elif parent is in_allowance:
-                if kind == _K_CHARGE_INDICATOR:
-                    if allowance[0] is None:
-                        allowance[0] = c
-                elif kind == _K_AMOUNT:
-                    if allowance[1] is None:
-                        allowance[1] = c
-                elif kind == _K_MULTIPLIER:
-                    if allowance[2] is None:
-                        allowance[2] = c
-            elif parent is in_total:
+            elif kind < _K_TAX_SUBTOTAL:  # ChargeIndicator, Amount, MultiplierFactorNumeric of an allowance
+                if parent is in_allowance:
+                    i = kind - _K_CHARGE_INDICATOR
+                    if allowance[i] is None:
+                        allowance[i] = c
+            elif kind < _K_TAX_SCHEME:  # TaxSubtotal and what a subtotal holds
                 if kind == _K_TAX_SUBTOTAL:
-                    in_subtotal = c
-                    subtotal = [None] * 8
-                    subtotals.append((withholding, subtotal))
-            elif parent is in_subtotal:
-                if kind == _K_PERCENT:
-                    if subtotal[0] is None:
-                        subtotal[0] = c
-                elif kind == _K_TAX_AMOUNT:
-                    if subtotal[1] is None:
-                        subtotal[1] = c
-                elif kind == _K_TAXABLE_AMOUNT:
-                    if subtotal[2] is None:
-                        subtotal[2] = c
-                elif kind == _K_TAX_CATEGORY:
-                    in_category = c
-            elif parent is in_category:
-                if kind == _K_TAX_SCHEME:
-                    in_scheme = c
-                elif kind == _K_PERCENT:
+                    if parent is in_total:
+                        in_subtotal = c
+                        subtotal = [None] * 8
+                        subtotals.append((withholding, subtotal))
+                elif parent is in_subtotal:
+                    if kind == _K_TAX_CATEGORY:
+                        in_category = c
+                    else:  # Percent, TaxAmount, TaxableAmount: record[0..2]
+                        i = kind - _K_PERCENT
+                        if subtotal[i] is None:
+                            subtotal[i] = c
+                elif kind == _K_PERCENT and parent is in_category:
                     if subtotal[3] is None:
                         subtotal[3] = c
-                elif kind == _K_EXEMPTION_CODE:
-                    if subtotal[4] is None:
-                        subtotal[4] = c
-                elif kind == _K_EXEMPTION_REASON:
-                    if subtotal[5] is None:
-                        subtotal[5] = c
-            elif parent is in_scheme:
-                if kind == _K_TAX_TYPE_CODE:
-                    if subtotal[6] is None:
+            elif kind < _K_BRAND:  # TaxScheme, TaxTypeCode, Name, TaxExemptionReasonCode, TaxExemptionReason
+                if kind == _K_TAX_SCHEME:
+                    if parent is in_category:
+                        in_scheme = c
+                elif kind == _K_TAX_TYPE_CODE:
+                    if parent is in_scheme and subtotal[6] is None:
                         subtotal[6] = c
                 elif kind == _K_NAME:
-                    if subtotal[7] is None:
-                        subtotal[7] = c
-            elif parent is item:
-                if kind == _K_NAME:
-                    if name is None:
+                    if parent is in_scheme:
+                        if subtotal[7] is None:
+                            subtotal[7] = c
+                    elif parent is item and name is None:
                         name = c
-                elif kind == _K_BRAND:
+                elif parent is in_category:  # the exemption's code and reason: record[4], record[5]
+                    i = kind - _K_EXEMPTION_CODE + 4
+                    if subtotal[i] is None:
+                        subtotal[i] = c
+            elif kind == _K_PRICE_AMOUNT:
+                if parent is in_price and price is None:
+                    price = c  # the first cbc:PriceAmount of the line's cac:Price elements
+            elif parent is item:  # BrandName, ModelName, Description
+                if kind == _K_BRAND:
                     if brand is None:
                         brand = c
                 elif kind == _K_MODEL:
                     if model is None:
                         model = c
-                elif kind == _K_DESCRIPTION:
-                    if description is None:
-                        description = c
-            elif parent is in_price:
-                if kind == _K_PRICE_AMOUNT and price is None:
-                    price = c  # the first cbc:PriceAmount of the line's cac:Price elements
+                elif description is None:
+                    description = c
         qty_raw = (qty.text or "").strip() if qty is not None else ""
 
         discounts: list[Money | None] = []
