@@ -1078,7 +1078,8 @@ def qr_payload(view: DocumentView, root: etree._Element | None = None) -> dict[s
     amounts: dict[str, Money | None] = {}
     # a document-level KDV subtotal without a percent: take the lines' KDV percent when
     # the lines state exactly one (read from the document, not derived from amounts)
-    line_percents = {ln.kdv_percent.normalize() for ln in view.lines if ln.kdv_percent is not None}
+    # (equal Decimals are one set member, so each distinct percent is normalized once)
+    line_percents = {p.normalize() for p in {ln.kdv_percent for ln in view.lines} if p is not None}
     only_line_percent = next(iter(line_percents)) if len(line_percents) == 1 else None
     for t in view.totals.taxes:
         if t.code != "0015":
