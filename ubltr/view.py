@@ -643,11 +643,12 @@ class _Reader:
         name = brand = model = description = None
         in_allowance = in_total = in_subtotal = in_category = in_scheme = in_price = None
         withholding = False
+        kind_of = _LINE_KINDS.get
         elements = el.iter()
         next(elements)  # the line itself
         for c in elements:
             tag = c.tag
-            kind = _LINE_KINDS.get(tag)
+            kind = kind_of(tag)
             if kind is None:
                 if qty is None and type(tag) is str and tag.endswith("Quantity") and tag.startswith(_CBC) \
                         and c.getparent() is el:
