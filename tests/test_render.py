@@ -431,6 +431,28 @@ def test_money_keeps_the_documents_text_when_not_a_number() -> None:
     assert view.tr_percent(Decimal("18.00")) == "%18" and view.tr_percent(Decimal("0.5")) == "%0,5"
 
 
+def test_amounts_longer_than_the_decimal_context_keep_every_digit(tmp_path: Path) -> None:
+    """Amounts of 29-30 digits (within what the view reads as numbers) are printed and
+    put in the Karekod digit for digit: they were rounded to Decimal's 28-digit context
+    (abs) or raised InvalidOperation (quantize), a traceback from ``ubltr render``."""
+    root = etree.fromstring((Path(__file__).parents[1] / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes())
+    total = root.find("cac:LegalMonetaryTotal", NS)
+    total.find("cbc:TaxInclusiveAmount", NS).text = "1234567890123456789012345678.91"
+    total.find("cbc:PayableAmount", NS).text = "12345678901234567890123456789"
+    data = etree.tostring(root)
+    html = view.render_html(data, use_embedded=False).html.decode("utf-8")
+    assert "1.234.567.890.123.456.789.012.345.678,91 TL" in html
+    assert 'id="payable">12.345.678.901.234.567.890.123.456.789,00 TL<' in html
+    payload = view.read_view(view.load_xml(data)).qr
+    assert payload is not None
+    assert payload["vergidahil"] == "1234567890123456789012345678.91"
+    assert payload["odenecek"] == "12345678901234567890123456789.00"
+    src = tmp_path / "long.xml"
+    src.write_bytes(data)
+    r = ubltr("render", "--default-template", str(src), "-o", str(tmp_path / "long.html"))
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
+
+
 # ----------------------------------------------------------------------------- CLI
 
 
@@ -488,3 +510,120 @@ def test_damaged_invoices_still_render(data: st.DataObject) -> None:
     if payable and payable.strip() and view._dec(payable.strip()) is not None:
         m = re.search(r'id="payable">([^<]*)<', html)
         assert m and parse_tr(m.group(1).split()[0]) == Decimal(payable.strip())
+
+
+# ----------------------------------------------------------------------------- the line reader
+
+
+def _spec_line(el: etree._Element, currency: str) -> view.Line:
+    """What each field of a line means, stated with lxml's ElementPath (``find``: the
+    first match in document order): the one-pass reader must read the same."""
+
+    def text(node: etree._Element | None, path: str | None = None) -> str:
+        if node is not None and path:
+            node = node.find(path, NS)
+        return " ".join(node.text.split()) if node is not None and node.text else ""
+
+    def money(node: etree._Element | None, path: str) -> view.Money | None:
+        found = node.find(path, NS) if node is not None else None
+        if found is None or not (found.text or "").strip():
+            return None
+        raw = found.text.strip()
+        return view.Money(view._dec(raw), found.get("currencyID") or currency, raw)
+
+    def total(items: list[view.Money | None]) -> view.Money | None:
+        vals = [m for m in items if m is not None]
+        if not vals or any(m.value is None for m in vals):
+            return None
+        s = sum((m.value for m in vals if m.value is not None), Decimal(0))
+        return view.Money(s, vals[0].currency or currency, str(s))
+
+    def taxes(path: str) -> list[view.Tax]:
+        out = []
+        for sub in el.findall(path + "/cac:TaxSubtotal", NS):
+            code = text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
+            out.append(view.Tax(
+                code=code, name=view._tax_name(code, text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:Name")),
+                percent=view._dec(text(sub, "cbc:Percent") or text(sub, "cac:TaxCategory/cbc:Percent")),
+                amount=money(sub, "cbc:TaxAmount"), taxable=money(sub, "cbc:TaxableAmount"),
+                exemption_code=text(sub, "cac:TaxCategory/cbc:TaxExemptionReasonCode"),
+                exemption_reason=text(sub, "cac:TaxCategory/cbc:TaxExemptionReason")))
+        return out
+
+    qty = next((c for c in el if isinstance(c.tag, str) and c.tag.startswith(f"{{{NS['cbc']}}}")
+                and c.tag.endswith("Quantity")), None)
+    qty_raw = (qty.text or "").strip() if qty is not None else ""
+    acs = el.findall("cac:AllowanceCharge", NS)
+    allowances = [a for a in acs if text(a, "cbc:ChargeIndicator") != "true"]
+    factor = view._dec(text(allowances[0], "cbc:MultiplierFactorNumeric")) if len(allowances) == 1 else None
+    line_taxes = taxes("cac:TaxTotal")
+    kdv = [t for t in line_taxes if t.code == "0015"]
+    item = el.find("cac:Item", NS)
+    extra = " ".join(p for p in (text(item, "cbc:BrandName"), text(item, "cbc:ModelName")) if p)
+    name = text(item, "cbc:Name")
+    return view.Line(
+        no=text(el, "cbc:ID"),
+        name=(f"{name} ({extra})" if name else extra) if extra else name,
+        description=text(item, "cbc:Description"),
+        quantity=view._dec(qty_raw), quantity_raw=qty_raw,
+        unit=(qty.get("unitCode") or "") if qty is not None else "",
+        unit_price=money(el, "cac:Price/cbc:PriceAmount"),
+        discount=total([money(a, "cbc:Amount") for a in allowances]),
+        discount_rate=factor * 100 if factor is not None else None,
+        charge=total([money(a, "cbc:Amount") for a in acs if a not in allowances]),
+        kdv_percent=kdv[0].percent if len(kdv) == 1 else None,
+        kdv_amount=total([t.amount for t in kdv]) if kdv else None,
+        other_taxes=tuple(t for t in line_taxes if t.code != "0015"),
+        withholdings=tuple(taxes("cac:WithholdingTaxTotal")),
+        amount=money(el, "cbc:LineExtensionAmount"),
+        notes=tuple(t for t in (text(n) for n in el.findall("cbc:Note", NS)) if t),
+    )
+
+
+_FIXTURES = Path(__file__).parents[1] / "fixtures"
+_LINE_TEXTS = st.sampled_from(["", " ", "true", "false", "0015", "9015", "4080", "602", "KDV", "ÖTV", "20", "18.00",
+                               "0.05", "-1", "1E+3", "abc", "12.5", " 7 ", "2024-01-31", "a  b\tc"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_line_reader_reads_what_find_reads_on_untidy_lines(data: st.DataObject) -> None:
+    """Lines with elements duplicated (first one wins), moved to the wrong parent
+    (ignored), deleted, re-texted or with comments inside: the one-pass line reader
+    (each element visited once, in document order) gives the Line that ``find`` paths
+    give, field by field, and makes every field of the dataclass."""
+    import dataclasses
+
+    name = data.draw(st.sampled_from(["TEMELFATURA-SATIS.xml", "TEMELFATURA-TEVKIFAT.xml",
+                                      "TEMELFATURA-KONAKLAMAVERGISI.xml", "EARSIVFATURA-IADE.xml"]))
+    root = etree.fromstring((_FIXTURES / name).read_bytes())
+    line = copy.deepcopy(root.find("cac:InvoiceLine", NS))
+    for _ in range(data.draw(st.integers(1, 8))):
+        elements = [e for e in line.iter() if isinstance(e.tag, str) and e is not line]
+        if not elements:
+            break
+        el = data.draw(st.sampled_from(elements))
+        op = data.draw(st.sampled_from(["duplicate", "move", "comment", "delete", "text"]))
+        if op == "duplicate":
+            twin = copy.deepcopy(el)
+            for leaf in twin.iter():
+                if isinstance(leaf.tag, str) and len(leaf) == 0:
+                    leaf.text = data.draw(_LINE_TEXTS)
+            (el.addprevious if data.draw(st.booleans()) else el.addnext)(twin)
+        elif op == "move":
+            targets = [t for t in line.iter() if isinstance(t.tag, str) and t is not el
+                       and el not in t.iterancestors()]
+            target = data.draw(st.sampled_from(targets))
+            target.insert(data.draw(st.integers(0, len(target))), el)
+        elif op == "comment":
+            el.insert(data.draw(st.integers(0, len(el))), etree.Comment("x"))
+        elif op == "delete":
+            el.getparent().remove(el)
+        elif len(el) == 0:
+            el.text = data.draw(_LINE_TEXTS)
+    read = view._Reader("TRY").line(line)
+    assert {f.name for f in dataclasses.fields(view.Line)} == set(vars(read))
+    spec = _spec_line(line, "TRY")
+    for f in dataclasses.fields(view.Line):
+        assert getattr(read, f.name) == getattr(spec, f.name), (f.name, etree.tostring(line).decode())
+    assert read == spec

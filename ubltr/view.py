@@ -22,6 +22,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from lxml import etree
 
@@ -269,9 +270,16 @@ def _text(el: etree._Element | None, path: str | None = None) -> str:
     return " ".join(node.text.split())
 
 
+#: a plain decimal with at most 30 digits before and after the point: always within the
+#: bounds :func:`_dec` checks, so it is read with no further test (most amounts are)
+_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]{1,30}(?:\.[0-9]{0,30})?").fullmatch
+
+
 def _dec(text: str) -> Decimal | None:
     if not text:
         return None
+    if _PLAIN_DECIMAL(text):
+        return Decimal(text)
     try:
         d = Decimal(text.strip())
     except InvalidOperation:
@@ -413,25 +421,373 @@ def _tax_name(code: str, given: str) -> str:
         return code
 
 
+def _norm(el: etree._Element | None) -> str:
+    """The element's text with its whitespace collapsed (``""`` for none): what
+    :func:`_text` returns for an element already found."""
+    if el is None:
+        return ""
+    text = el.text
+    return " ".join(text.split()) if text else ""
+
+
+# Clark names of the elements the line and tax readers dispatch on (one pass over the
+# children of each element; the first of a kind in document order is the one shown,
+# as ``find`` and GİB's xsl:value-of take it)
+_ID = _CBC + "ID"
+_NOTE = _CBC + "Note"
+_NAME = _CBC + "Name"
+_PERCENT = _CBC + "Percent"
+_AMOUNT = _CBC + "Amount"
+_TAX_AMOUNT = _CBC + "TaxAmount"
+_TAXABLE_AMOUNT = _CBC + "TaxableAmount"
+_LINE_EXTENSION = _CBC + "LineExtensionAmount"
+_PRICE_AMOUNT = _CBC + "PriceAmount"
+_CHARGE_INDICATOR = _CBC + "ChargeIndicator"
+_MULTIPLIER = _CBC + "MultiplierFactorNumeric"
+_TAX_TYPE_CODE = _CBC + "TaxTypeCode"
+_EXEMPTION_CODE = _CBC + "TaxExemptionReasonCode"
+_EXEMPTION_REASON = _CBC + "TaxExemptionReason"
+_BRAND = _CBC + "BrandName"
+_MODEL = _CBC + "ModelName"
+_DESCRIPTION = _CBC + "Description"
+_TAX_TOTAL = _CAC + "TaxTotal"
+_WITHHOLDING_TOTAL = _CAC + "WithholdingTaxTotal"
+_TAX_SUBTOTAL = _CAC + "TaxSubtotal"
+_TAX_CATEGORY = _CAC + "TaxCategory"
+_TAX_SCHEME = _CAC + "TaxScheme"
+_ALLOWANCE_CHARGE = _CAC + "AllowanceCharge"
+_ITEM = _CAC + "Item"
+_PRICE = _CAC + "Price"
+
+#: the fields of a tax subtotal the view reads, in the order of :meth:`_Reader._tax`'s record
+_SUBTOTAL_FIELDS = ("cbc:Percent", "cbc:TaxAmount", "cbc:TaxableAmount", "cac:TaxCategory/cbc:Percent",
+                    "cac:TaxCategory/cbc:TaxExemptionReasonCode", "cac:TaxCategory/cbc:TaxExemptionReason",
+                    "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode", "cac:TaxCategory/cac:TaxScheme/cbc:Name")
+
+# what :meth:`_Reader.line` dispatches on (where the element is decides what it means)
+(_K_ID, _K_LINE_EXTENSION, _K_ALLOWANCE_CHARGE, _K_TAX_TOTAL, _K_WITHHOLDING_TOTAL, _K_ITEM, _K_PRICE, _K_NOTE,
+ _K_CHARGE_INDICATOR, _K_AMOUNT, _K_MULTIPLIER, _K_TAX_SUBTOTAL, _K_PERCENT, _K_TAX_AMOUNT, _K_TAXABLE_AMOUNT,
+ _K_TAX_CATEGORY, _K_TAX_SCHEME, _K_TAX_TYPE_CODE, _K_NAME, _K_EXEMPTION_CODE, _K_EXEMPTION_REASON, _K_BRAND,
+ _K_MODEL, _K_DESCRIPTION, _K_PRICE_AMOUNT) = range(25)
+_LINE_KINDS: dict[Any, int] = {
+    _ID: _K_ID, _LINE_EXTENSION: _K_LINE_EXTENSION, _ALLOWANCE_CHARGE: _K_ALLOWANCE_CHARGE,
+    _TAX_TOTAL: _K_TAX_TOTAL, _WITHHOLDING_TOTAL: _K_WITHHOLDING_TOTAL, _ITEM: _K_ITEM, _PRICE: _K_PRICE,
+    _NOTE: _K_NOTE, _CHARGE_INDICATOR: _K_CHARGE_INDICATOR, _AMOUNT: _K_AMOUNT, _MULTIPLIER: _K_MULTIPLIER,
+    _TAX_SUBTOTAL: _K_TAX_SUBTOTAL, _PERCENT: _K_PERCENT, _TAX_AMOUNT: _K_TAX_AMOUNT,
+    _TAXABLE_AMOUNT: _K_TAXABLE_AMOUNT, _TAX_CATEGORY: _K_TAX_CATEGORY, _TAX_SCHEME: _K_TAX_SCHEME,
+    _TAX_TYPE_CODE: _K_TAX_TYPE_CODE, _NAME: _K_NAME, _EXEMPTION_CODE: _K_EXEMPTION_CODE,
+    _EXEMPTION_REASON: _K_EXEMPTION_REASON, _BRAND: _K_BRAND, _MODEL: _K_MODEL, _DESCRIPTION: _K_DESCRIPTION,
+    _PRICE_AMOUNT: _K_PRICE_AMOUNT,
+}
+
+
+_T = TypeVar("_T")
+_ZERO = Decimal(0)
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+
+
+def _frozen(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """``cls(**fields)`` for one of the frozen dataclasses here, without the
+    generated ``__init__`` (one ``object.__setattr__`` per field: ~2 µs of the ~15 a
+    line costs).  ``fields`` names every field (tests/test_render.py checks it)."""
+    obj = _new_object(cls)
+    _set_attribute(obj, "__dict__", fields)  # the dict itself: no copy
+    return obj
+
+
+class _Reader:
+    """Reads the amounts, tax subtotals and lines of one document, each element's
+    children once, dispatching on their tag (the first of a kind in document order is
+    the one shown, as ``find`` and GİB's ``xsl:value-of`` take it).
+
+    An amount is one :class:`Money` per (text, currency) in the document: a long
+    invoice repeats its prices, percents and amounts, and a frozen Money read twice is
+    the same Money, so it is made once (and formatted once, see :func:`_line_rows`).
+    """
+
+    __slots__ = ("currency", "_monies", "_sums", "_taxes", "_decimals")
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self._monies: dict[tuple[str, str], Money] = {}
+        self._sums: dict[int, Money | None] = {}
+        self._taxes: dict[tuple[int | str | None, ...], Tax] = {}
+        self._decimals: dict[str, Decimal | None] = {}
+
+    def dec(self, text: str) -> Decimal | None:
+        """:func:`_dec`, once per distinct text (quantities and percents repeat)."""
+        d = self._decimals.get(text, self)
+        if d is self:
+            d = self._decimals[text] = _dec(text)
+        return d  # type: ignore[return-value]
+
+    def money(self, node: etree._Element | None) -> Money | None:
+        """:func:`_money` of an element already found."""
+        if node is None:
+            return None
+        text = node.text
+        if text is None:
+            return None
+        raw = text.strip()
+        if not raw:
+            return None
+        key = (raw, node.get("currencyID") or self.currency)
+        m = self._monies.get(key)
+        if m is None:
+            m = self._monies[key] = _frozen(Money, {"value": _dec(raw), "currency": key[1], "raw": raw})
+        return m
+
+    def total(self, items: list[Money | None]) -> Money | None:
+        """:func:`_money_sum` of ``items``; the total of one amount read by :meth:`money`
+        is made once per document."""
+        if len(items) != 1 or items[0] is None:
+            return _money_sum(items, self.currency)
+        one = items[0]
+        total = self._sums.get(id(one), self)  # the Money is kept alive by self._monies
+        if total is self:
+            if one.value is None:
+                total = None
+            else:  # what _money_sum makes of one amount
+                value = _ZERO + one.value
+                total = _frozen(Money, {"value": value, "currency": one.currency or self.currency, "raw": str(value)})
+            self._sums[id(one)] = total
+        return total  # type: ignore[return-value]
+
+    def subtotal(self, sub: etree._Element) -> Tax:
+        """One ``cac:TaxSubtotal`` (document level: one loop per level)."""
+        record: list[etree._Element | None] = [None] * 8  # see _SUBTOTAL_FIELDS
+        categories = []
+        for c in sub:
+            tag = c.tag
+            if tag == _PERCENT:
+                if record[0] is None:
+                    record[0] = c
+            elif tag == _TAX_AMOUNT:
+                if record[1] is None:
+                    record[1] = c
+            elif tag == _TAXABLE_AMOUNT:
+                if record[2] is None:
+                    record[2] = c
+            elif tag == _TAX_CATEGORY:
+                categories.append(c)
+        for category in categories:  # in document order: the first match of each path wins
+            for c in category:
+                tag = c.tag
+                if tag == _TAX_SCHEME:
+                    for s in c:
+                        tag = s.tag
+                        if tag == _TAX_TYPE_CODE:
+                            if record[6] is None:
+                                record[6] = s
+                        elif tag == _NAME:
+                            if record[7] is None:
+                                record[7] = s
+                elif tag == _PERCENT:
+                    if record[3] is None:
+                        record[3] = c
+                elif tag == _EXEMPTION_CODE:
+                    if record[4] is None:
+                        record[4] = c
+                elif tag == _EXEMPTION_REASON:
+                    if record[5] is None:
+                        record[5] = c
+        return self._tax(record)
+
+    def _tax(self, record: list[etree._Element | None]) -> Tax:
+        """The Tax of a subtotal's elements (:data:`_SUBTOTAL_FIELDS`); a subtotal
+        whose amounts (one Money per text) and texts repeat one read before is the
+        same Tax (a long invoice's lines mostly share their rate and often their amounts)."""
+        percent, amount, taxable, category_percent, exemption_code, exemption_reason, code, name = record
+        tax_amount = self.money(amount)
+        taxable_amount = self.money(taxable)
+        key = (id(tax_amount), id(taxable_amount),  # both kept alive by self._monies (or None)
+               None if percent is None else percent.text, None if code is None else code.text,
+               None if name is None else name.text,
+               None if category_percent is None else category_percent.text,
+               None if exemption_code is None else exemption_code.text,
+               None if exemption_reason is None else exemption_reason.text)
+        tax = self._taxes.get(key)
+        if tax is None:
+            code_text = _norm(code)
+            tax = self._taxes[key] = _frozen(Tax, {
+                "code": code_text,
+                "name": _tax_name(code_text, _norm(name)),
+                "percent": self.dec(_norm(percent) or _norm(category_percent)),
+                "amount": tax_amount,
+                "taxable": taxable_amount,
+                "exemption_code": _norm(exemption_code),
+                "exemption_reason": _norm(exemption_reason),
+            })
+        return tax
+
+    def taxes(self, el: etree._Element, tag: str) -> tuple[Tax, ...]:
+        """The subtotals of every ``tag`` child (cac:TaxTotal, cac:WithholdingTaxTotal) of ``el``."""
+        return tuple(self.subtotal(sub) for total in el.iterchildren(tag) for sub in total if sub.tag == _TAX_SUBTOTAL)
+
+    def line(self, el: etree._Element) -> Line:
+        """One document line, in one pass over its elements in document order.
+
+        An element counts when its parent is the line, or the line's current
+        allowance, tax total, subtotal, category, scheme, item or price: in document
+        order a container's children come before its next sibling, so "the current
+        one" is the one an element belongs to (and the first of each kind wins, as
+        ``find`` takes it).  A 1,000-line invoice is ~30,000 elements; one lookup per
+        field was most of the time of its view, and a loop per level twice this one."""
+        no = qty = amount = item = price = None
+        allowance: list[etree._Element | None] = []  # the current one's ChargeIndicator, Amount, MultiplierFactorNumeric
+        allowances: list[list[etree._Element | None]] = []
+        subtotal: list[etree._Element | None] = []  # the current one's _SUBTOTAL_FIELDS
+        subtotals: list[tuple[bool, list[etree._Element | None]]] = []  # (withholding?, record)
+        notes = []
+        name = brand = model = description = None
+        in_allowance = in_total = in_subtotal = in_category = in_scheme = in_price = None
+        withholding = False
+        kind_of = _LINE_KINDS.get
+        elements = el.iter()
+        next(elements)  # the line itself
+        for c in elements:
+            tag = c.tag
+            kind = kind_of(tag)
+            if kind is None:
+                if qty is None and type(tag) is str and tag.endswith("Quantity") and tag.startswith(_CBC) \
+                        and c.getparent() is el:
+                    qty = c  # InvoicedQuantity, DeliveredQuantity, CreditedQuantity...: the first one
+                continue
+            parent = c.getparent()
+            # the kind says which container the element must be in (two for Percent and Name)
+            if kind < _K_CHARGE_INDICATOR:  # children of the line
+                if parent is not el:
+                    continue
+                if kind == _K_ID:
+                    if no is None:
+                        no = c
+                elif kind == _K_LINE_EXTENSION:
+                    if amount is None:
+                        amount = c
+                elif kind == _K_ALLOWANCE_CHARGE:
+                    in_allowance = c
+                    allowance = [None, None, None]
+                    allowances.append(allowance)
+                elif kind == _K_TAX_TOTAL or kind == _K_WITHHOLDING_TOTAL:
+                    in_total = c
+                    withholding = kind == _K_WITHHOLDING_TOTAL
+                elif kind == _K_ITEM:
+                    if item is None:
+                        item = c
+                elif kind == _K_PRICE:
+                    in_price = c
+                else:  # _K_NOTE
+                    notes.append(c)
+            elif kind < _K_TAX_SUBTOTAL:  # ChargeIndicator, Amount, MultiplierFactorNumeric of an allowance
+                if parent is in_allowance:
+                    i = kind - _K_CHARGE_INDICATOR
+                    if allowance[i] is None:
+                        allowance[i] = c
+            elif kind < _K_TAX_SCHEME:  # TaxSubtotal and what a subtotal holds
+                if kind == _K_TAX_SUBTOTAL:
+                    if parent is in_total:
+                        in_subtotal = c
+                        subtotal = [None] * 8
+                        subtotals.append((withholding, subtotal))
+                elif parent is in_subtotal:
+                    if kind == _K_TAX_CATEGORY:
+                        in_category = c
+                    else:  # Percent, TaxAmount, TaxableAmount: record[0..2]
+                        i = kind - _K_PERCENT
+                        if subtotal[i] is None:
+                            subtotal[i] = c
+                elif kind == _K_PERCENT and parent is in_category:
+                    if subtotal[3] is None:
+                        subtotal[3] = c
+            elif kind < _K_BRAND:  # TaxScheme, TaxTypeCode, Name, TaxExemptionReasonCode, TaxExemptionReason
+                if kind == _K_TAX_SCHEME:
+                    if parent is in_category:
+                        in_scheme = c
+                elif kind == _K_TAX_TYPE_CODE:
+                    if parent is in_scheme and subtotal[6] is None:
+                        subtotal[6] = c
+                elif kind == _K_NAME:
+                    if parent is in_scheme:
+                        if subtotal[7] is None:
+                            subtotal[7] = c
+                    elif parent is item and name is None:
+                        name = c
+                elif parent is in_category:  # the exemption's code and reason: record[4], record[5]
+                    i = kind - _K_EXEMPTION_CODE + 4
+                    if subtotal[i] is None:
+                        subtotal[i] = c
+            elif kind == _K_PRICE_AMOUNT:
+                if parent is in_price and price is None:
+                    price = c  # the first cbc:PriceAmount of the line's cac:Price elements
+            elif parent is item:  # BrandName, ModelName, Description
+                if kind == _K_BRAND:
+                    if brand is None:
+                        brand = c
+                elif kind == _K_MODEL:
+                    if model is None:
+                        model = c
+                elif description is None:
+                    description = c
+        qty_raw = (qty.text or "").strip() if qty is not None else ""
+
+        discounts: list[Money | None] = []
+        charges: list[Money | None] = []
+        factor = None
+        for indicator, ac_amount, multiplier in allowances:
+            if _norm(indicator) == "true":
+                charges.append(self.money(ac_amount))
+            else:
+                discounts.append(self.money(ac_amount))
+                factor = multiplier
+        rate = None
+        if len(discounts) == 1:
+            f = self.dec(_norm(factor))
+            rate = f * 100 if f is not None else None
+
+        kdv = []
+        others = []
+        withholdings = []
+        for is_withholding, record in subtotals:
+            tax = self._tax(record)
+            if is_withholding:
+                withholdings.append(tax)
+            elif tax.code == "0015":
+                kdv.append(tax)
+            else:
+                others.append(tax)
+
+        name_text = _norm(name)
+        brand_text = _norm(brand)
+        model_text = _norm(model)
+        if brand_text or model_text:
+            extra = f"{brand_text} {model_text}" if brand_text and model_text else brand_text or model_text
+            name_text = f"{name_text} ({extra})" if name_text else extra
+        return _frozen(Line, {
+            "no": _norm(no),
+            "name": name_text,
+            "description": _norm(description),
+            "quantity": self.dec(qty_raw),
+            "quantity_raw": qty_raw,
+            "unit": (qty.get("unitCode") or "") if qty is not None else "",
+            "unit_price": self.money(price),
+            "discount": self.total(discounts) if discounts else None,
+            "discount_rate": rate,
+            "charge": self.total(charges) if charges else None,
+            "kdv_percent": kdv[0].percent if len(kdv) == 1 else None,
+            "kdv_amount": self.total([t.amount for t in kdv]) if kdv else None,
+            "other_taxes": tuple(others),
+            "withholdings": tuple(withholdings),
+            "amount": self.money(amount),
+            "notes": tuple([text for text in map(_norm, notes) if text]) if notes else (),
+        })
+
+
 def _taxes(total: etree._Element | None, currency: str) -> tuple[Tax, ...]:
     if total is None:
         return ()
-    out = []
-    for sub in total.iterchildren(_CAC + "TaxSubtotal"):
-        code = _text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
-        percent = _dec(_text(sub, "cbc:Percent") or _text(sub, "cac:TaxCategory/cbc:Percent"))
-        out.append(
-            Tax(
-                code=code,
-                name=_tax_name(code, _text(sub, "cac:TaxCategory/cac:TaxScheme/cbc:Name")),
-                percent=percent,
-                amount=_money(sub, "cbc:TaxAmount", currency),
-                taxable=_money(sub, "cbc:TaxableAmount", currency),
-                exemption_code=_text(sub, "cac:TaxCategory/cbc:TaxExemptionReasonCode"),
-                exemption_reason=_text(sub, "cac:TaxCategory/cbc:TaxExemptionReason"),
-            )
-        )
-    return tuple(out)
+    reader = _Reader(currency)
+    return tuple(reader.subtotal(sub) for sub in total.iterchildren(_TAX_SUBTOTAL))
 
 
 def _all_taxes(el: etree._Element, tag: str, currency: str) -> tuple[Tax, ...]:
@@ -443,43 +799,7 @@ def _all_taxes(el: etree._Element, tag: str, currency: str) -> tuple[Tax, ...]:
 
 
 def _line(el: etree._Element, currency: str) -> Line:
-    qty_el = next(
-        (c for c in el if isinstance(c.tag, str) and c.tag.startswith(_CBC) and c.tag.endswith("Quantity")),
-        None,
-    )
-    qty_raw = (qty_el.text or "").strip() if qty_el is not None else ""
-    both = [(a, _text(a, "cbc:ChargeIndicator") == "true") for a in el.iterchildren(_CAC + "AllowanceCharge")]
-    allowances = [a for a, is_charge in both if not is_charge]
-    charges = [a for a, is_charge in both if is_charge]
-    rate = None
-    if len(allowances) == 1:
-        factor = _dec(_text(allowances[0], "cbc:MultiplierFactorNumeric"))
-        rate = factor * 100 if factor is not None else None
-    taxes = _all_taxes(el, "cac:TaxTotal", currency)
-    kdv = [t for t in taxes if t.code == "0015"]
-    item = _find(el, "cac:Item")
-    name = _text(item, "cbc:Name")
-    extra = " ".join(p for p in (_text(item, "cbc:BrandName"), _text(item, "cbc:ModelName")) if p)
-    if extra:
-        name = f"{name} ({extra})" if name else extra
-    return Line(
-        no=_text(el, "cbc:ID"),
-        name=name,
-        description=_text(item, "cbc:Description"),
-        quantity=_dec(qty_raw),
-        quantity_raw=qty_raw,
-        unit=(qty_el.get("unitCode") or "") if qty_el is not None else "",
-        unit_price=_money(el, "cac:Price/cbc:PriceAmount", currency),
-        discount=_money_sum((_money(a, "cbc:Amount", currency) for a in allowances), currency),
-        discount_rate=rate,
-        charge=_money_sum((_money(a, "cbc:Amount", currency) for a in charges), currency),
-        kdv_percent=kdv[0].percent if len(kdv) == 1 else None,
-        kdv_amount=_money_sum((t.amount for t in kdv), currency) if kdv else None,
-        other_taxes=tuple(t for t in taxes if t.code != "0015"),
-        withholdings=_all_taxes(el, "cac:WithholdingTaxTotal", currency),
-        amount=_money(el, "cbc:LineExtensionAmount", currency),
-        notes=tuple(t for t in (_text(n) for n in el.iterchildren(_CBC + "Note")) if t),
-    )
+    return _Reader(currency).line(el)
 
 
 def _is_words_note(note: str) -> bool:
@@ -517,8 +837,9 @@ def read_view(tree: etree._ElementTree | etree._Element) -> DocumentView:
     title = _INVOICE_TITLES.get(profile, "") if local == "Invoice" else ""
     title = title or _ROOT_TITLES.get(local, local)
 
+    reader = _Reader(currency)
     lines = tuple(
-        _line(c, currency)
+        reader.line(c)
         for c in root
         if isinstance(c.tag, str) and c.tag.startswith(_CAC) and c.tag.endswith("Line")
     )
@@ -695,10 +1016,8 @@ def _plain(m: Money | None) -> str:
         return ""
     if m.value is None:
         return m.raw
-    v = m.value
-    if -v.as_tuple().exponent < 2:  # type: ignore[operator]
-        v = v.quantize(Decimal("0.01"))
-    return f"{v:f}"
+    whole, _, decimals = format(m.value, "f").partition(".")  # every digit: no context rounding
+    return f"{whole}.{decimals.ljust(2, '0')}"
 
 
 def _percent_key(p: Decimal | None) -> str:
@@ -760,7 +1079,8 @@ def qr_payload(view: DocumentView, root: etree._Element | None = None) -> dict[s
     amounts: dict[str, Money | None] = {}
     # a document-level KDV subtotal without a percent: take the lines' KDV percent when
     # the lines state exactly one (read from the document, not derived from amounts)
-    line_percents = {ln.kdv_percent.normalize() for ln in view.lines if ln.kdv_percent is not None}
+    # (equal Decimals are one set member, so each distinct percent is normalized once)
+    line_percents = {p.normalize() for p in {ln.kdv_percent for ln in view.lines} if p is not None}
     only_line_percent = next(iter(line_percents)) if len(line_percents) == 1 else None
     for t in view.totals.taxes:
         if t.code != "0015":
@@ -927,13 +1247,22 @@ def apply_xslt(tree: etree._ElementTree, xslt: bytes, *, timeout: float | None =
 def tr_number(value: Decimal, min_decimals: int = 2) -> str:
     """Turkish digits: ``1.234,56`` (thousands '.', decimal ','), keeping every decimal
     the value has and at least ``min_decimals``."""
-    if -value.as_tuple().exponent < min_decimals:  # type: ignore[operator]
-        value = value.quantize(Decimal(1).scaleb(-min_decimals))
-    sign = "-" if value.is_signed() and value != 0 else ""
-    return sign + f"{abs(value):,f}".translate(_TR_SEPARATORS)
-
-
-_TR_SEPARATORS = str.maketrans(",.", ".,")  # 1,234.56 -> 1.234,56
+    text = str(value)  # every digit the value has: no rounding to the context's precision
+    if "E" in text:
+        text = format(value, "f")  # 1E+3 -> 1000, 1E-7 -> 0.0000001
+    sign = ""
+    if text[0] == "-":
+        text = text[1:]
+        if value:
+            sign = "-"
+    whole, _, decimals = text.partition(".")
+    if not whole.isdigit():  # NaN, Infinity: not a number a document can mean
+        raise ValueError(f"not a finite number: {value}")
+    if len(decimals) < min_decimals:
+        decimals = decimals.ljust(min_decimals, "0")
+    if len(whole) > 3:
+        whole = whole[:-3] + "." + whole[-3:] if len(whole) <= 6 else f"{int(whole):,}".replace(",", ".")
+    return f"{sign}{whole},{decimals}" if decimals else sign + whole
 
 
 def tr_money(m: Money | None, *, currency: bool = True) -> str:
@@ -1002,15 +1331,89 @@ def _environment() -> Any:
     return env
 
 
+def _escape(text: str) -> str:
+    """What the template's autoescape writes for ``text`` (markupsafe's escape), as str."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        from markupsafe import escape
+
+        return str(escape(text))
+    return text
+
+
+def _line_rows(view: DocumentView, full: bool) -> str:
+    """The ``<tbody>`` rows of the lines table, HTML-escaped, exactly as the template's
+    row markup would write them (the line loop is the hot path of a long invoice:
+    built here with string operations, each distinct amount, percent and quantity
+    formatted once)."""
+    formatted: dict[int, str] = {}  # id(Money) -> its escaped Turkish form; the view keeps each alive
+
+    def money(m: Money | None) -> str:
+        if m is None:
+            return ""
+        text = formatted.get(id(m))
+        if text is None:
+            text = formatted[id(m)] = _escape(tr_money(m))
+        return text
+
+    percents: dict[Decimal | None, str] = {None: ""}  # tr_percent is a function of the value
+
+    def pct(p: Decimal | None) -> str:
+        text = percents.get(p)
+        if text is None:
+            text = percents[p] = _escape(tr_percent(p))
+        return text
+
+    quantities: dict[tuple[int, str], str] = {}  # (id(quantity), raw) -> "3 Adet"
+
+    other = view.has_other_taxes
+    rows = []
+    for ln in view.lines:
+        q = ln.quantity
+        key = (id(q), ln.unit if q is not None else ln.unit + "\0" + ln.quantity_raw)
+        quantity = quantities.get(key)
+        if quantity is None:
+            quantity = quantities[key] = f"{_escape(tr_quantity(q, ln.quantity_raw))} {_escape(tr_unit(ln.unit))}"
+        name = _escape(ln.name)
+        if ln.description:
+            name += f'<div class="desc">{_escape(ln.description)}</div>'
+        for n in ln.notes:
+            name += f'<div class="desc">{_escape(n)}</div>'
+        for w in ln.withholdings:
+            name += f'<div class="desc">Tevkifat {_escape(w.code)} {pct(w.percent)}: {money(w.amount)}</div>'
+        if not full:
+            rows.append(f'    <tr>\n      <td class="c">{_escape(ln.no)}</td>\n      <td>{name}      </td>\n'
+                        f'      <td class="n">{quantity}</td>\n    </tr>\n')
+            continue
+        discount = money(ln.discount)
+        if ln.discount_rate is not None:
+            discount = f"{pct(ln.discount_rate)} {discount}"
+        if ln.charge:
+            discount = f"{discount}<div>+{money(ln.charge)}</div>"
+        taxes = ""
+        if other:
+            taxes = "".join([f"<div>{_escape(t.name)} {pct(t.percent)} {money(t.amount)}</div>" for t in ln.other_taxes])
+            taxes = f'      <td class="n">{taxes}</td>\n'
+        rows.append(
+            f'    <tr>\n      <td class="c">{_escape(ln.no)}</td>\n      <td>{name}      </td>\n'
+            f'      <td class="n">{quantity}</td>\n      <td class="n">{money(ln.unit_price)}</td>\n'
+            f'      <td class="n">{discount}</td>\n      <td class="n">{pct(ln.kdv_percent)}</td>\n'
+            f'      <td class="n">{money(ln.kdv_amount)}</td>\n{taxes}      <td class="n">{money(ln.amount)}</td>\n'
+            "    </tr>\n"
+        )
+    return "".join(rows)
+
+
 def render_default(view: DocumentView) -> str:
     """Our own printout of ``view`` (templates/html/invoice.html.j2)."""
+    from markupsafe import Markup
+
     from . import qr
 
     svg = qr.svg(qr_text(view.qr)) if view.qr else ""
-    from markupsafe import Markup
-
+    full = view.is_invoice or view.root == "CreditNote" or any(ln.amount for ln in view.lines)
     return _environment().get_template("invoice.html.j2").render(
-        v=view, qr_svg=Markup(svg), qr_json=qr_text(view.qr) if view.qr else ""
+        v=view, qr_svg=Markup(svg), qr_json=qr_text(view.qr) if view.qr else "",
+        full=full, line_rows=Markup(_line_rows(view, full)),
     )
 
 
