@@ -28,10 +28,11 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from lxml import etree
 
@@ -109,16 +110,242 @@ def _text(el: etree._Element) -> str:
     return "".join(el.itertext())
 
 
+class _Reading:
+    """What one reading of a document has learnt: each element's children by tag,
+    read once (``_kids``), and, when asked for (:func:`unread`), the elements whose
+    content went into the model or into the totals check (``taken``)."""
+
+    __slots__ = ("kids", "taken")
+
+    def __init__(self, track: bool = False) -> None:
+        self.kids: dict[etree._Element, dict[str, list[etree._Element]]] = {}
+        self.taken: set[etree._Element] | None = set() if track else None
+
+
+_READING: ContextVar[_Reading | None] = ContextVar("ubltr_parsing_reading", default=None)
+#: how many readings that record what they take are running (in any thread): while
+#: none is, ``_take`` costs one global lookup
+_TRACKING = 0
+
+#: "cac:Item/cbc:Name" -> ("{cac-ns}Item", "{cbc-ns}Name")
+_STEPS: dict[str, tuple[str, ...]] = {}
+
+
+def _steps(path: str) -> tuple[str, ...]:
+    steps = _STEPS.get(path)
+    if steps is None:
+        steps = tuple("{%s}%s" % (NS[prefix], local) for prefix, local in (step.split(":") for step in path.split("/")))
+        _STEPS[path] = steps
+    return steps
+
+
+def _kids(el: etree._Element) -> dict[str, list[etree._Element]]:
+    """``el``'s child elements by tag (comments and processing instructions left
+    out), in document order: each element's children are read once per reading."""
+    reading = _READING.get()
+    if reading is not None:
+        kids = reading.kids.get(el)
+        if kids is not None:
+            return kids
+    kids = {}
+    for child in el:
+        tag = child.tag
+        if tag.__class__ is str:
+            same = kids.get(tag)
+            if same is None:
+                kids[tag] = [child]
+            else:
+                same.append(child)
+    if reading is not None:
+        reading.kids[el] = kids
+    return kids
+
+
+def _first(kids: dict[str, list[etree._Element]], steps: tuple[str, ...], i: int = 0) -> etree._Element | None:
+    """The first element at ``steps[i:]`` below an element whose children are ``kids``
+    (``find``'s answer: the first match in document order)."""
+    found = kids.get(steps[i])
+    if not found:
+        return None
+    if i == len(steps) - 1:
+        return found[0]
+    for child in found:
+        hit = _first(_kids(child), steps, i + 1)
+        if hit is not None:
+            return hit
+    return None
+
+
+def _find(el: etree._Element, path: str) -> etree._Element | None:
+    """``el.find(path, NS)`` (the first match in document order), from the children
+    already read."""
+    return _first(_kids(el), _STEPS.get(path) or _steps(path))
+
+
+def _findall(el: etree._Element, path: str) -> list[etree._Element]:
+    """``el.findall(path, NS)``, from the children already read."""
+    found = [el]
+    for tag in _steps(path):
+        nxt: list[etree._Element] = []
+        for parent in found:
+            same = _kids(parent).get(tag)
+            if same:
+                nxt.extend(same)
+        if not nxt:
+            return nxt
+        found = nxt
+    return found
+
+
+_P_AC = _steps("cac:AllowanceCharge")
+_P_CHARGE = _steps("cbc:ChargeIndicator")
+_P_FACTOR = _steps("cbc:MultiplierFactorNumeric")
+_P_AMOUNT = _steps("cbc:Amount")
+_P_BASE = _steps("cbc:BaseAmount")
+_P_REASON = _steps("cbc:AllowanceChargeReason")
+_P_TAXCODE = _steps("cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
+_P_ECODE = _steps("cac:TaxCategory/cbc:TaxExemptionReasonCode")
+_P_EREASON = _steps("cac:TaxCategory/cbc:TaxExemptionReason")
+_P_PERCENT = _steps("cbc:Percent")
+_P_CAT_PERCENT = _steps("cac:TaxCategory/cbc:Percent")
+_P_PER_UNIT = _steps("cbc:PerUnitAmount")
+_P_TAXABLE = _steps("cbc:TaxableAmount")
+_P_TAX_AMOUNT = _steps("cbc:TaxAmount")
+
+
+_P_LINE = _steps("cac:InvoiceLine")
+_P_QTY = _steps("cbc:InvoicedQuantity")
+_P_PRICE = _steps("cac:Price/cbc:PriceAmount")
+_P_BASE_QTY = _steps("cac:Price/cbc:BaseQuantity")
+_P_LEA = _steps("cbc:LineExtensionAmount")
+_P_TAX_TOTAL = _steps("cac:TaxTotal")
+_P_WH_TOTAL = _steps("cac:WithholdingTaxTotal")
+_P_SUBTOTAL = _steps("cac:TaxSubtotal")
+_P_DELIVERY = _steps("cac:Delivery")
+_P_ITEM_NAME = _steps("cac:Item/cbc:Name")
+_P_ITEM_DESCRIPTION = _steps("cac:Item/cbc:Description")
+_P_ITEM_CODE = _steps("cac:Item/cac:SellersItemIdentification/cbc:ID")
+_P_ITEM_BRAND = _steps("cac:Item/cbc:BrandName")
+_P_ITEM_MODEL = _steps("cac:Item/cbc:ModelName")
+_P_ITEM_CLASS = _steps("cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode")
+_P_ITEM_TRACE = _steps("cac:Item/cac:ItemInstance/cbc:ProductTraceID")
+_P_ITEM_SERIAL = _steps("cac:Item/cac:ItemInstance/cbc:SerialID")
+
+
+#: A reading plan: what to take from an element's children, by tag, read in one pass
+#: (:func:`_gather`).  An entry is a slot name (a leaf: the first such element, as
+#: ``find`` answers), ``(name, plan)`` (an aggregate: the first one under ``name``, and
+#: its children read by ``plan``, merged over repeats in document order, as a path
+#: ``find`` is), or ``[name]`` (every such element, in order, read by its own reader).
+_Plan = dict[Any, Any]
+
+
+def _gather(el: etree._Element, plan: _Plan, out: dict[str, Any]) -> dict[str, Any]:
+    """One pass over ``el``'s children (and, by ``plan``, theirs): each child's tag is
+    looked up once in the plan; children the plan does not name are not read (they
+    are what :func:`unread` reports when nothing else took them)."""
+    for child in el:
+        entry = plan.get(child.tag)
+        if entry is None:
+            continue
+        cls = entry.__class__
+        if cls is str:
+            if entry not in out:
+                out[entry] = child
+        elif cls is tuple:
+            name, sub = entry
+            if name not in out:
+                out[name] = child
+            _gather(child, sub, out)
+        else:
+            found = out.get(entry[0])
+            if found is None:
+                out[entry[0]] = [child]
+            else:
+                found.append(child)
+    return out
+
+
+def _tags(plan: dict[str, Any]) -> _Plan:
+    """A plan written with prefixed names ("cbc:Name") as one keyed by lxml tags."""
+    out: _Plan = {}
+    for name, entry in plan.items():
+        tag = _steps(name)[0]
+        if isinstance(entry, tuple):
+            entry = (entry[0], _tags(entry[1]))
+        out[tag] = entry
+    return out
+
+
+_AC_PLAN = _tags({"cbc:ChargeIndicator": "charge", "cbc:MultiplierFactorNumeric": "factor", "cbc:Amount": "amount",
+                  "cbc:BaseAmount": "base", "cbc:AllowanceChargeReason": "reason"})
+_SUBTOTAL_PLAN = _tags({
+    "cbc:TaxableAmount": "base", "cbc:TaxAmount": "amount", "cbc:Percent": "pct", "cbc:PerUnitAmount": "per_unit",
+    "cac:TaxCategory": ("category", {
+        "cac:TaxScheme": ("scheme", {"cbc:TaxTypeCode": "code"}),
+        "cbc:TaxExemptionReasonCode": "ecode", "cbc:TaxExemptionReason": "ereason", "cbc:Percent": "cat_pct"}),
+})
+_LINE_PLAN = _tags({
+    "cbc:InvoicedQuantity": "qty", "cbc:LineExtensionAmount": "lea",
+    "cac:Price": ("price_", {"cbc:PriceAmount": "price", "cbc:BaseQuantity": "base_qty"}),
+    "cac:AllowanceCharge": ["acs"],
+    "cac:TaxTotal": ("tax_total", {"cac:TaxSubtotal": ["subtotals"]}),
+    "cac:WithholdingTaxTotal": ("wh_total", {"cac:TaxSubtotal": ["wsts"]}),
+    "cac:Delivery": ["deliveries"],
+    "cac:Item": ("item", {
+        "cbc:Name": "name", "cbc:Description": "description", "cbc:BrandName": "brand", "cbc:ModelName": "model",
+        "cac:SellersItemIdentification": ("sellers_", {"cbc:ID": "code"}),
+        "cac:AdditionalItemIdentification": ("additional_", {"cbc:ID": ["item_ids"]}),
+        "cac:CommodityClassification": ("classification_", {"cbc:ItemClassificationCode": "classification"}),
+        "cac:ItemInstance": ("instance_", {"cbc:ProductTraceID": "product_trace_id", "cbc:SerialID": "serial_id"}),
+    }),
+})
+
+
+def _findtext(el: etree._Element, path: str) -> str | None:
+    found = _find(el, path)
+    if found is None:
+        return None
+    _take(found)
+    return found.text or ""
+
+
+def _take(el: etree._Element) -> None:
+    """``el``'s content is in the model (or was compared with what the model implies)."""
+    if not _TRACKING:
+        return
+    reading = _READING.get()
+    if reading is not None and reading.taken is not None:
+        reading.taken.add(el)
+
+
+def _taken_text(el: etree._Element) -> str:
+    _take(el)
+    return _text(el)
+
+
+def _s(el: etree._Element | None) -> str | None:
+    """An element's whole text, kept exactly (nothing the document says is changed);
+    ``None`` for no element or a blank one."""
+    if el is None:
+        return None
+    text = (el.text or "") if len(el) == 0 else "".join(el.itertext())
+    if not text.strip():
+        return None
+    _take(el)
+    return text
+
+
+def _d(el: etree._Element | None) -> Decimal | None:
+    """An element's number (``None`` for no element or a blank one)."""
+    text = _s(el)
+    return None if text is None else _number(text, el)  # type: ignore[arg-type]
+
+
 def _t(el: etree._Element | None, path: str) -> str | None:
     if el is None:
         return None
-    found = el.find(path, NS)
-    if found is None:
-        return None
-    text = _text(found)
-    if not text.strip():
-        return None
-    return text  # kept exactly: nothing the document says is changed
+    return _s(_first(_kids(el), _STEPS.get(path) or _steps(path)))
 
 
 #: an xs:decimal as UBL writes amounts: optional sign, digits, optional fraction
@@ -127,31 +354,34 @@ _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 MAX_NUMBER_CHARS = 60
 
 
-def _number(text: str, el: etree._Element, what: str) -> Decimal:
+def _number(text: str, el: etree._Element, what: str | None = None) -> Decimal:
     s = text.strip()
     if len(s) > MAX_NUMBER_CHARS or not _DECIMAL.fullmatch(s):
         shown = s if len(s) <= 40 else s[:37] + "..."
-        raise ParseError(f"line {el.sourceline}: {what} '{shown}' is not a decimal number") from None
+        raise ParseError(f"line {el.sourceline}: {what or etree.QName(el).localname} '{shown}' "
+                         "is not a decimal number") from None
     return Decimal(s)
 
 
 def _dec(el: etree._Element | None, path: str) -> Decimal | None:
-    s = _t(el, path)
-    if s is None or el is None:
+    if el is None:
         return None
-    found = el.find(path, NS)
-    return _number(s, found, etree.QName(found).localname)
+    return _d(_first(_kids(el), _STEPS.get(path) or _steps(path)))
 
 
 def _date(el, path: str) -> _dt.date | None:
-    s = _t(el, path)
-    if s is None:
+    found = None if el is None else _find(el, path)
+    if found is None:
         return None
+    s = _text(found)
+    if not s.strip():
+        return None
+    _take(found)
     s = s.strip()
     try:
         return _dt.date.fromisoformat(s[:10])
     except ValueError:
-        raise ParseError(f"line {el.find(path, NS).sourceline}: '{s}' is not a date") from None
+        raise ParseError(f"line {found.sourceline}: '{s}' is not a date") from None
 
 
 def _time(el, path: str) -> _dt.time | None:
@@ -186,9 +416,10 @@ def _party(p: etree._Element | None) -> Party | None:
         return None
     vkn = tckn = None
     ids: list[tuple[str, str]] = []
-    for pid in p.findall("cac:PartyIdentification/cbc:ID", NS):
+    for pid in _findall(p, "cac:PartyIdentification/cbc:ID"):
         scheme = (pid.get("schemeID") or "").strip()
         value = (pid.text or "").strip()
+        _take(pid)
         if scheme == "VKN" and vkn is None:
             vkn = value
         elif scheme == "TCKN" and tckn is None:
@@ -196,7 +427,7 @@ def _party(p: etree._Element | None) -> Party | None:
         elif scheme and scheme not in _SKIP_SCHEMES and value:
             ids.append((scheme, value))
     return Party(
-        address=_address(p.find("cac:PostalAddress", NS)) or Address(district="", city=""),
+        address=_address(_find(p, "cac:PostalAddress")) or Address(district="", city=""),
         vkn=vkn, tckn=tckn,
         name=_t(p, "cac:PartyName/cbc:Name") or _t(p, "cac:PartyLegalEntity/cbc:RegistrationName"),
         first_name=_t(p, "cac:Person/cbc:FirstName"),
@@ -213,7 +444,8 @@ def _tax_rep(el: etree._Element | None) -> Party | None:
     if el is None:
         return None
     tid = alias = None
-    for pid in el.findall("cac:PartyIdentification/cbc:ID", NS):
+    for pid in _findall(el, "cac:PartyIdentification/cbc:ID"):
+        _take(pid)
         if pid.get("schemeID") == "ARACIKURUMVKN":
             tid = (pid.text or "").strip()
         elif pid.get("schemeID") == "ARACIKURUMETIKET":
@@ -244,25 +476,28 @@ def _same(a: Decimal, b: Decimal) -> bool:
 
 def _is_charge(ac: etree._Element) -> bool:
     """``ChargeIndicator`` is an xs:boolean: ``true`` or ``1`` (any case, spaces around)."""
-    return (_t(ac, "cbc:ChargeIndicator") or "false").strip().lower() in {"true", "1"}
+    return (_s(_first(_kids(ac), _P_CHARGE)) or "false").strip().lower() in {"true", "1"}
 
 
-def _allowances(parent: etree._Element, gross: Decimal | None) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
+def _allowances(parent: etree._Element, gross: Decimal | None,
+                elements: list[etree._Element] | None = None) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
     """The allowances and charges of a line (``gross`` = quantity × price) or of the
     document (``gross`` = Σ line amounts).  One given by ``MultiplierFactorNumeric`` is
     read as a rate when its ``Amount`` is the rate of ``gross`` (ubltr's way), of its
     stated ``BaseAmount``, or of what the previous steps left (cascaded discounts:
     20 % then 18 % of the rest ...); the base is then kept.  When the document's
-    Amount is none of these, the Amount is what the document charges, and is kept."""
+    Amount is none of these, the Amount is what the document charges, and is kept.
+    ``elements``: the AllowanceCharge children of ``parent`` when already gathered."""
     allow: list[AllowanceCharge] = []
     charge: list[AllowanceCharge] = []
     left = gross
-    for ac in parent.findall("cac:AllowanceCharge", NS):
-        is_charge = _is_charge(ac)
-        factor = _dec(ac, "cbc:MultiplierFactorNumeric")
-        stated = _dec(ac, "cbc:Amount")
-        base = _dec(ac, "cbc:BaseAmount")
-        reason = _t(ac, "cbc:AllowanceChargeReason")
+    for ac in (_kids(parent).get(_P_AC[0], ()) if elements is None else elements):
+        k = _gather(ac, _AC_PLAN, {})
+        is_charge = (_s(k.get("charge")) or "false").strip().lower() in {"true", "1"}
+        factor = _d(k.get("factor"))
+        stated = _d(k.get("amount"))
+        base = _d(k.get("base"))
+        reason = _s(k.get("reason"))
         rate = None
         if factor is not None:
             rate = (factor * 100).normalize()
@@ -293,7 +528,7 @@ def _allowances(parent: etree._Element, gross: Decimal | None) -> tuple[tuple[Al
     return tuple(allow), tuple(charge)
 
 
-@dataclass
+@dataclass(slots=True)
 class _DocTax:
     """A document-level TaxSubtotal, applied to lines that carry no TaxTotal."""
 
@@ -309,25 +544,26 @@ def _subtotal(st: etree._Element) -> _DocTax | None:
     """One TaxSubtotal as a tax: by percent, or per unit.  A ``PerUnitAmount`` of 0
     beside a ``Percent`` is a percent tax (the per-unit 0 is only a filler); a
     subtotal without a TaxTypeCode but with an exemption code is KDV (0015)."""
-    code = _t(st, "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
-    ecode = _t(st, "cac:TaxCategory/cbc:TaxExemptionReasonCode")
+    k = _gather(st, _SUBTOTAL_PLAN, {})
+    code = _s(k.get("code"))
+    ecode = _s(k.get("ecode"))
     if code is None:
         if ecode is None:
             return None
         code = "0015"
     code = code.strip()
-    pct = _dec(st, "cbc:Percent")
+    pct = _d(k.get("pct"))
     if pct is None:  # UBL also has a Percent in the TaxCategory, which some software fills instead
-        pct = _dec(st, "cac:TaxCategory/cbc:Percent")
-    per_unit = _dec(st, "cbc:PerUnitAmount")
+        pct = _d(k.get("cat_pct"))
+    per_unit = _d(k.get("per_unit"))
     if per_unit is not None and per_unit == 0 and pct is not None:
         per_unit = None
     if per_unit is not None:
         pct = None
     if code == "0015":
         per_unit = None  # KDV is a percent; a per-unit amount beside it is not KDV's
-    base = _dec(st, "cbc:TaxableAmount")
-    amount = _dec(st, "cbc:TaxAmount")
+    base = _d(k.get("base"))
+    amount = _d(k.get("amount"))
     if pct is None and per_unit is None:
         pct = Decimal(0)
         # a subtotal without Percent: the percent its own amounts imply, when a whole
@@ -341,7 +577,7 @@ def _subtotal(st: etree._Element) -> _DocTax | None:
     exemption = None
     if ecode and code == "0015":
         ecode = ecode.strip()
-        reason = _t(st, "cac:TaxCategory/cbc:TaxExemptionReason")
+        reason = _s(k.get("ereason"))
         exemption = Exemption(code=ecode, reason=None if reason == default_exemption_reason(ecode) else reason)
     return _DocTax(code=code, percent=pct, per_unit=per_unit, base=base, amount=amount, exemption=exemption)
 
@@ -352,14 +588,21 @@ def _special_base(code: str, exemption: Exemption | None, inv_type: str) -> bool
 
 
 def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Withholding | None,
-          doc_taxes: list[_DocTax] | None = None, inv_type: str = "", special_ok: bool = True) -> Line:
-    qty = _dec(ln, "cbc:InvoicedQuantity") or Decimal("0")
-    price = _dec(ln, "cac:Price/cbc:PriceAmount") or Decimal("0")
-    base_qty = _dec(ln, "cac:Price/cbc:BaseQuantity")
+          doc_taxes: list[_DocTax] | None = None, inv_type: str = "", special_ok: bool = True,
+          k: dict[str, Any] | None = None) -> Line:
+    """One InvoiceLine.  ``k``: the line already gathered by ``_LINE_PLAN`` (read in one
+    pass); its ``stated_net`` is set to the line's LineExtensionAmount as read."""
+    if k is None:
+        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass; each field below is a lookup
+    qty_el = k.get("qty")
+    qty = _d(qty_el) or Decimal("0")
+    price = _d(k.get("price")) or Decimal("0")
+    bq = k.get("base_qty")
+    base_qty = _d(bq)
     if base_qty is not None and base_qty != 1:
         # a price per BaseQuantity units (12.50 per 100): the model's price is per unit,
         # which says the same when the division is exact (0.125); otherwise refused
-        bq = ln.find("cac:Price/cbc:BaseQuantity", NS)
+        assert bq is not None
         per_unit = price / base_qty if base_qty > 0 else None
         if per_unit is None or per_unit * base_qty != price or len(str(per_unit)) > MAX_NUMBER_CHARS:
             raise ParseError(f"line {bq.sourceline}: cac:Price/cbc:BaseQuantity {base_qty}: a price of {price} per "
@@ -367,13 +610,13 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
                              "(the model's unit_price is per unit)")
         price = per_unit.quantize(Decimal(1)) if per_unit == per_unit.to_integral_value() else per_unit
     gross = qty * price
-    allow, charge = _allowances(ln, gross)
-    stated_net = _dec(ln, "cbc:LineExtensionAmount")
+    allow, charge = _allowances(ln, gross, k.get("acs", ()))
+    stated_net = k["stated_net"] = _d(k.get("lea"))
     taxes: list[Tax] = []
     exemption = None
     seen: set[str] = set()
-    subtotals = [x for x in (_subtotal(st) for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS)) if x is not None]
-    if ln.find("cac:TaxTotal", NS) is None and doc_taxes is not None:
+    subtotals = [x for x in (_subtotal(st) for st in k.get("subtotals", ())) if x is not None]
+    if "tax_total" not in k and doc_taxes is not None:
         subtotals = doc_taxes  # a line without taxes of its own bears the document's
     in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None and in_kdv_base(x.code)
                    and not deducted(x.code)), Decimal(0))
@@ -391,7 +634,7 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
             exemption = x.exemption
     # KDV last, as the builder writes it and as the loader keeps the input order otherwise
     withholding = None
-    wsts = ln.findall("cac:WithholdingTaxTotal/cac:TaxSubtotal", NS)
+    wsts = k.get("wsts", ())
     if len(wsts) > 1:
         raise ParseError(f"line {wsts[1].sourceline}: a second withholding (tevkifat) subtotal on one line; "
                          "the model holds one per line")
@@ -405,18 +648,17 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
             raise ParseError(f"line {wst.sourceline}: a withholding subtotal needs a TaxTypeCode and a Percent")
     elif doc_withholding is not None and any(t.code == "0015" and (t.percent or 0) > 0 for t in taxes):
         withholding = doc_withholding
-    qty_el = ln.find("cbc:InvoicedQuantity", NS)
     delivery = None
-    d = ln.find("cac:Delivery", NS)
+    d = k["deliveries"][0] if "deliveries" in k else None
     if d is not None:
-        pkg = d.find("cac:Shipment/cac:TransportHandlingUnit/cac:ActualPackage", NS)
+        pkg = _find(d, "cac:Shipment/cac:TransportHandlingUnit/cac:ActualPackage")
         package = None
         kind = _t(pkg, "cbc:PackagingTypeCode") if pkg is not None else None
         if kind:
             package = Package(kind=kind, count=_dec(pkg, "cbc:Quantity"))
         inc = _t(d, "cac:DeliveryTerms/cbc:ID")
         tm = _t(d, "cac:Shipment/cac:ShipmentStage/cbc:TransportModeCode")
-        addr = _address(d.find("cac:DeliveryAddress", NS))
+        addr = _address(_find(d, "cac:DeliveryAddress"))
         if doc_delivery is not None:  # the builder repeats the document's delivery on each line
             inc = None if inc == doc_delivery.incoterms else inc
             tm = None if tm == doc_delivery.transport_mode else tm
@@ -424,22 +666,21 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
         delivery = LineDelivery(incoterms=inc, gtip=_t(d, "cac:Shipment/cac:GoodsItem/cbc:RequiredCustomsID"),
                                 package=package, transport_mode=tm, address=addr)
     line = Line(
-        name=_t(ln, "cac:Item/cbc:Name") or "",
+        name=_s(k.get("name")) or "",
         quantity=qty,
         unit=(qty_el.get("unitCode") if qty_el is not None else None) or "C62",
         unit_price=price,
-        taxes=tuple(sorted(taxes, key=lambda t: t.code == "0015")),
-        description=_t(ln, "cac:Item/cbc:Description"),
-        code=_t(ln, "cac:Item/cac:SellersItemIdentification/cbc:ID"),
-        brand=_t(ln, "cac:Item/cbc:BrandName"),
-        model=_t(ln, "cac:Item/cbc:ModelName"),
+        taxes=tuple(sorted(taxes, key=lambda t: t.code == "0015")) if len(taxes) > 1 else tuple(taxes),
+        description=_s(k.get("description")),
+        code=_s(k.get("code")),
+        brand=_s(k.get("brand")),
+        model=_s(k.get("model")),
         allowances=allow, charges=charge, withholding=withholding, exemption=exemption,
         delivery=delivery,
-        item_ids=tuple((el.get("schemeID") or "", _text(el))
-                       for el in ln.findall("cac:Item/cac:AdditionalItemIdentification/cbc:ID", NS)),
-        classification=_t(ln, "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode"),
-        product_trace_id=_t(ln, "cac:Item/cac:ItemInstance/cbc:ProductTraceID"),
-        serial_id=_t(ln, "cac:Item/cac:ItemInstance/cbc:SerialID"),
+        item_ids=tuple((el.get("schemeID") or "", _taken_text(el)) for el in k.get("item_ids", ())),
+        classification=_s(k.get("classification")),
+        product_trace_id=_s(k.get("product_trace_id")),
+        serial_id=_s(k.get("serial_id")),
     )
     return _with_price_rounding(line, stated_net)
 
@@ -453,7 +694,10 @@ def _with_price_rounding(line: Line, stated_net: Decimal | None) -> Line:
     the line's amount is the document's."""
     if stated_net is None or line.quantity == 0:
         return line
-    gap = _kurus(stated_net) - _line_net(line)
+    if not line.allowances and not line.charges:  # _line_net of a line without any
+        gap = _kurus(stated_net) - _kurus(line.quantity * line.unit_price)
+    else:
+        gap = _kurus(stated_net) - _line_net(line)
     if gap == 0:
         return line
     exp = line.unit_price.as_tuple().exponent
@@ -474,7 +718,7 @@ def _refs(els: Iterable[etree._Element], extended: bool = False) -> tuple[Docume
         d = _date(el, "cbc:IssueDate")
         if i and d:
             if extended:
-                id_el = el.find("cbc:ID", NS)
+                id_el = _find(el, "cbc:ID")
                 out.append(DocumentReference(id=i, issue_date=d, scheme=id_el.get("schemeID"),
                                              type_code=_t(el, "cbc:DocumentTypeCode")))
             else:
@@ -523,7 +767,7 @@ def _withheld_lines(wst: etree._Element, line_els: list[etree._Element], lines: 
     base = _dec(wst, "cbc:TaxableAmount")
     kdv: list[Decimal | None] = []
     for el, ln in zip(line_els, lines):
-        amounts = [x.amount for x in (_subtotal(st) for st in el.findall("cac:TaxTotal/cac:TaxSubtotal", NS))
+        amounts = [x.amount for x in (_subtotal(st) for st in _findall(el, "cac:TaxTotal/cac:TaxSubtotal"))
                    if x is not None and x.code == "0015"]
         kdv.append(amounts[0] if amounts and amounts[0] is not None and ln.withholding is not None else None)
     candidates = [i for i, k in enumerate(kdv) if k is not None and k > 0]
@@ -556,7 +800,7 @@ def _line_net(ln: Line) -> Decimal:
 
 
 def _with_implied_allowances(root: etree._Element, line_els: list[etree._Element],
-                             lines: tuple[Line, ...]) -> tuple[Line, ...]:
+                             lines: tuple[Line, ...], stated: list[Decimal | None] | None = None) -> tuple[Line, ...]:
     """Some software writes a line's discount only into its LineExtensionAmount (no
     AllowanceCharge), and reports it in the document's AllowanceTotalAmount, with
     LineExtensionAmount = Σ quantity × price.  When the document's totals say exactly
@@ -567,13 +811,14 @@ def _with_implied_allowances(root: etree._Element, line_els: list[etree._Element
     at = _dec(root, "cac:LegalMonetaryTotal/cbc:AllowanceTotalAmount")
     if le is None or at is None or not lines:
         return lines
-    stated = [_dec(el, "cbc:LineExtensionAmount") for el in line_els]
+    if stated is None:  # the lines' LineExtensionAmount, when the caller has not read them already
+        stated = [_dec(el, "cbc:LineExtensionAmount") for el in line_els]
     if any(x is None for x in stated):
         return lines
     gaps = [_line_net(ln) - x for ln, x in zip(lines, stated) if x is not None]
     if all(g == 0 for g in gaps):
         return lines
-    doc_allow = sum((_dec(ac, "cbc:Amount") or Decimal(0) for ac in root.findall("cac:AllowanceCharge", NS)
+    doc_allow = sum((_dec(ac, "cbc:Amount") or Decimal(0) for ac in _findall(root, "cac:AllowanceCharge")
                      if not _is_charge(ac)), Decimal(0))
     grosses = sum((_line_net(ln) for ln in lines), Decimal(0))
     if not (_same(le, grosses) and _same(at, sum(gaps, Decimal(0)) + doc_allow)):
@@ -626,12 +871,20 @@ def parse(source: bytes | str | Path | etree._Element) -> Invoice:
     ``Invoice`` element anywhere, e.g. inside an envelope, reads the same).
 
     Raises only :class:`ParseError`, naming the element's line where it can."""
-    root = _root(source)
-    with decimal.localcontext(_CONTEXT):
-        try:
-            return _parse(root)
-        except decimal.DecimalException as exc:  # pragma: no cover - numbers are bounded above
-            raise ParseError(f"an amount cannot be read exactly ({type(exc).__name__})") from None
+    return _read(_root(source), _Reading())
+
+
+def _read(root: etree._Element, reading: _Reading) -> Invoice:
+    """``_parse`` with ``reading`` as the document's reading state (children read once)."""
+    token = _READING.set(reading)
+    try:
+        with decimal.localcontext(_CONTEXT):
+            try:
+                return _parse(root)
+            except decimal.DecimalException as exc:  # pragma: no cover - numbers are bounded above
+                raise ParseError(f"an amount cannot be read exactly ({type(exc).__name__})") from None
+    finally:
+        _READING.reset(token)
 
 
 def parse_each(source: bytes | str | Path | etree._Element) -> list[tuple[int, Invoice]]:
@@ -673,18 +926,18 @@ def _parse(root: etree._Element) -> Invoice:
     if root.tag != "{%s}Invoice" % NS["inv"]:
         raise ParseError(f"the root element is {root.tag}, not a UBL Invoice")
 
-    adrs = root.findall("cac:AdditionalDocumentReference", NS)
+    adrs = _findall(root, "cac:AdditionalDocumentReference")
     earchive = None
     sale_ref = next((a for a in adrs if _t(a, "cbc:DocumentTypeCode") == "INTERNET_SATIS"), None)
     send_ref = next((a for a in adrs if _t(a, "cbc:DocumentTypeCode") == "SendingType"), None)
-    doc_delivery_el = root.find("cac:Delivery", NS)
+    doc_delivery_el = _find(root, "cac:Delivery")
     carrier = None
-    if doc_delivery_el is not None and doc_delivery_el.find("cac:CarrierParty", NS) is not None:
-        cp = doc_delivery_el.find("cac:CarrierParty", NS)
+    if doc_delivery_el is not None and _find(doc_delivery_el, "cac:CarrierParty") is not None:
+        cp = _find(doc_delivery_el, "cac:CarrierParty")
         cid = _t(cp, "cac:PartyIdentification/cbc:ID")
         if cid:
             carrier = Carrier(vkn=cid, name=_t(cp, "cac:PartyName/cbc:Name") or "")
-    if send_ref is not None or root.findtext("cbc:ProfileID", namespaces=NS) == "EARSIVFATURA":
+    if send_ref is not None or _findtext(root, "cbc:ProfileID") == "EARSIVFATURA":
         sale = None
         if sale_ref is not None:
             # the payment date: the reference's IssueDate, else PaymentMeans' due date
@@ -703,12 +956,12 @@ def _parse(root: etree._Element) -> Invoice:
     if doc_delivery_el is not None:
         inc = _t(doc_delivery_el, "cac:DeliveryTerms/cbc:ID")
         tm = _t(doc_delivery_el, "cac:Shipment/cac:ShipmentStage/cbc:TransportModeCode")
-        addr = _address(doc_delivery_el.find("cac:DeliveryAddress", NS))
+        addr = _address(_find(doc_delivery_el, "cac:DeliveryAddress"))
         if inc or tm or addr:
             delivery = Delivery(incoterms=inc, address=addr, transport_mode=tm)
 
     payment = None
-    for pm in root.findall("cac:PaymentMeans", NS):
+    for pm in _findall(root, "cac:PaymentMeans"):
         note = _t(pm, "cbc:InstructionNote")
         if sale_ref is not None and note in _INTERNET_TYPES:
             continue  # written by the builder for the internet sale
@@ -718,8 +971,10 @@ def _parse(root: etree._Element) -> Invoice:
         break
 
     doc_wh = None
-    wst = root.findall("cac:WithholdingTaxTotal/cac:TaxSubtotal", NS)
-    any_line_wh = root.find("cac:InvoiceLine/cac:WithholdingTaxTotal", NS) is not None
+    wst = _findall(root, "cac:WithholdingTaxTotal/cac:TaxSubtotal")
+    line_els = _kids(root).get(_P_LINE[0], [])
+    gathered = [_gather(ln, _LINE_PLAN, {}) for ln in line_els]  # each line read in one pass, here only
+    any_line_wh = any("wh_total" in k for k in gathered)
     if len(wst) == 1:
         wcode = _t(wst[0], "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
         wpct = _dec(wst[0], "cbc:Percent")
@@ -732,12 +987,11 @@ def _parse(root: etree._Element) -> Invoice:
     # the document's taxes, for lines that carry no TaxTotal of their own (GİB's
     # HASTANE, OTV, TEVKIFAT, ISTISNA samples): each tax applies to every such line,
     # unless the document has several rates of one tax (then which line bears which is not said)
-    line_els = root.findall("cac:InvoiceLine", NS)
-    taxless = [ln for ln in line_els if ln.find("cac:TaxTotal", NS) is None]
+    taxless = [ln for ln, k in zip(line_els, gathered) if "tax_total" not in k]
     doc_taxes: list[_DocTax] | None = None
     if taxless:
         doc_taxes = []
-        for st in root.findall("cac:TaxTotal/cac:TaxSubtotal", NS):
+        for st in _findall(root, "cac:TaxTotal/cac:TaxSubtotal"):
             x = _subtotal(st)
             if x is None:
                 continue
@@ -748,18 +1002,18 @@ def _parse(root: etree._Element) -> Invoice:
     special_ok = len(line_els) == 1 or not taxless
 
     for tag in ("PrepaidAmount",):
-        el = root.find(f"cac:LegalMonetaryTotal/cbc:{tag}", NS)
+        el = _find(root, f"cac:LegalMonetaryTotal/cbc:{tag}")
         if el is not None and _text(el).strip() and _number(_text(el), el, tag) != 0:
             raise ParseError(f"line {el.sourceline}: cbc:{tag} {_text(el).strip()}: prepaid amounts are not supported "
                              "(the model has no place for them)")
 
-    lines = tuple(_line(ln, delivery, None if any_line_wh else doc_wh, doc_taxes, _t(root, "cbc:InvoiceTypeCode") or "",
-                        special_ok)
-                  for ln in line_els)
+    inv_type = _t(root, "cbc:InvoiceTypeCode") or ""
+    lines = tuple(_line(ln, delivery, None if any_line_wh else doc_wh, doc_taxes, inv_type, special_ok, k)
+                  for ln, k in zip(line_els, gathered))
     if doc_wh is not None and not any_line_wh:
         lines = _withheld_lines(wst[0], line_els, lines)
-    lines = _with_implied_allowances(root, line_els, lines)
-    stated_nets = [_dec(ln, "cbc:LineExtensionAmount") for ln in line_els]
+    stated_nets: list[Decimal | None] = [k["stated_net"] for k in gathered]
+    lines = _with_implied_allowances(root, line_els, lines, stated_nets)
     nets_sum = sum((n for n in stated_nets if n is not None), Decimal(0)) if all(n is not None for n in stated_nets) else None
     allow, charge = _allowances(root, nets_sum)
     allow, charge = _without_restated_line_allowances(root, lines, allow, charge, nets_sum)
@@ -767,14 +1021,17 @@ def _parse(root: etree._Element) -> Invoice:
     rate = _dec(root, "cac:PricingExchangeRate/cbc:CalculationRate")
     if rate is None and currency != "TRY":
         rate = _dec(root, "cac:TaxExchangeRate/cbc:CalculationRate") or _dec(root, "cac:PaymentExchangeRate/cbc:CalculationRate")
-    notes = _user_notes([n.text or "" for n in root.findall("cbc:Note", NS)],
+    note_els = _findall(root, "cbc:Note")
+    for n in note_els:
+        _take(n)
+    notes = _user_notes([n.text or "" for n in note_els],
                         _dec(root, "cac:LegalMonetaryTotal/cbc:PayableAmount"), currency, rate)
     return Invoice(
         profile=_t(root, "cbc:ProfileID") or "",
         type=_t(root, "cbc:InvoiceTypeCode") or "",
         issue_date=_date(root, "cbc:IssueDate") or _dt.date(1970, 1, 1),
-        supplier=_party(root.find("cac:AccountingSupplierParty/cac:Party", NS)) or Party(address=Address("", "")),
-        customer=_party(root.find("cac:AccountingCustomerParty/cac:Party", NS)) or Party(address=Address("", "")),
+        supplier=_party(_find(root, "cac:AccountingSupplierParty/cac:Party")) or Party(address=Address("", "")),
+        customer=_party(_find(root, "cac:AccountingCustomerParty/cac:Party")) or Party(address=Address("", "")),
         lines=lines,
         id=_t(root, "cbc:ID"),
         uuid=_t(root, "cbc:UUID"),
@@ -782,19 +1039,19 @@ def _parse(root: etree._Element) -> Invoice:
         currency=currency,
         exchange_rate=rate if currency != "TRY" else None,
         notes=notes,
-        buyer_customer=_party(root.find("cac:BuyerCustomerParty/cac:Party", NS)),
-        tax_representative=_tax_rep(root.find("cac:TaxRepresentativeParty", NS)),
+        buyer_customer=_party(_find(root, "cac:BuyerCustomerParty/cac:Party")),
+        tax_representative=_tax_rep(_find(root, "cac:TaxRepresentativeParty")),
         allowances=allow, charges=charge,
-        billing_references=_refs(root.findall("cac:BillingReference/cac:InvoiceDocumentReference", NS)),
-        order_reference=(_refs(root.findall("cac:OrderReference", NS)) or (None,))[0],
-        despatch_references=_refs(root.findall("cac:DespatchDocumentReference", NS)),
+        billing_references=_refs(_findall(root, "cac:BillingReference/cac:InvoiceDocumentReference")),
+        order_reference=(_refs(_findall(root, "cac:OrderReference")) or (None,))[0],
+        despatch_references=_refs(_findall(root, "cac:DespatchDocumentReference")),
         payment=payment, delivery=delivery, earchive=earchive,
         rounding=_dec(root, "cac:LegalMonetaryTotal/cbc:PayableRoundingAmount") or Decimal("0"),
-        invoice_period=_period(root.find("cac:InvoicePeriod", NS)),
-        contract_reference=(_refs(root.findall("cac:ContractDocumentReference", NS), extended=True) or (None,))[0],
+        invoice_period=_period(_find(root, "cac:InvoicePeriod")),
+        contract_reference=(_refs(_findall(root, "cac:ContractDocumentReference"), extended=True) or (None,))[0],
         additional_references=_refs(
             (a for a in adrs if _t(a, "cbc:DocumentTypeCode") not in {"SendingType", "INTERNET_SATIS"}
-             and a.find("cac:Attachment", NS) is None), extended=True),
+             and _find(a, "cac:Attachment") is None), extended=True),
     )
 
 
@@ -846,8 +1103,8 @@ class TotalsCheck:
 
 
 def _sum_of(root: etree._Element, path: str) -> tuple[Decimal | None, int | None]:
-    els = root.findall(path, NS)
-    vals = [_number(_text(e), e, etree.QName(e).localname) for e in els if _text(e).strip()]
+    els = _findall(root, path)
+    vals = [_number(_text(e), e) for e in els if _text(e).strip()]
     if not vals:
         return None, None
     return sum(vals, Decimal(0)), els[0].sourceline
@@ -859,9 +1116,14 @@ def check_totals(source: bytes | str | Path | etree._Element) -> TotalsCheck:
     :class:`ParseError` or :class:`~ubltr.calc.CalcError` (a document ubltr cannot
     read or compute, for the reason given)."""
     root = _root(source)
-    inv = parse(root)
-    with decimal.localcontext(_CONTEXT):
-        return _check_totals(root, inv)
+    reading = _Reading()
+    inv = _read(root, reading)
+    token = _READING.set(reading)  # the totals are read from the children parse read
+    try:
+        with decimal.localcontext(_CONTEXT):
+            return _check_totals(root, inv)
+    finally:
+        _READING.reset(token)
 
 
 def _check_totals(root: etree._Element, inv: Invoice) -> TotalsCheck:
@@ -941,7 +1203,7 @@ def _shipping(root: etree._Element) -> Decimal:
     integrators' export samples add to TaxExclusiveAmount and the payable amount."""
     total = Decimal(0)
     for tag in ("InsuranceValueAmount", "DeclaredForCarriageValueAmount"):
-        for el in root.findall(f"cac:Delivery/cac:Shipment/cbc:{tag}", NS):
+        for el in _findall(root, f"cac:Delivery/cac:Shipment/cbc:{tag}"):
             if _text(el).strip():
                 total += _number(_text(el), el, tag)
     return total
@@ -1033,7 +1295,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
     if "TaxInclusiveAmount" in stated and not (_same(ti, te + tt) or _same(ti, le - ae + ce + tt)):
         out.append(Difference("LegalMonetaryTotal/TaxInclusiveAmount", ti, te + tt, ln_("TaxInclusiveAmount"),
                               "TaxExclusiveAmount + TaxTotal/TaxAmount"))
-    subs = [x for x in (_subtotal(st) for st in root.findall("cac:TaxTotal/cac:TaxSubtotal", NS)) if x is not None]
+    subs = [x for x in (_subtotal(st) for st in _findall(root, "cac:TaxTotal/cac:TaxSubtotal")) if x is not None]
     sub_sum = sum((x.amount or Decimal(0) for x in subs if not deducted(x.code)
                    and not (x.exemption is not None and kdv_not_added(x.exemption.code))), Decimal(0))
     ded_sum = sum((x.amount or Decimal(0) for x in subs if deducted(x.code)), Decimal(0))
@@ -1056,7 +1318,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
             out.append(Difference("TaxTotal/TaxSubtotal(0015)/TaxableAmount", kdv_bases, te + inside,
                                   ln_("TaxTotal"),
                                   "Σ of the KDV bases = TaxExclusiveAmount + taxes inside the KDV base"))
-    lines = root.findall("cac:InvoiceLine", NS)
+    lines = _findall(root, "cac:InvoiceLine")
     leas: list[Decimal] = []
     grosses: list[Decimal] = []
     for i, ln in enumerate(lines, 1):
@@ -1064,7 +1326,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         qty = _dec(ln, "cbc:InvoicedQuantity") or Decimal(0)
         price = _dec(ln, "cac:Price/cbc:PriceAmount") or Decimal(0)
         acs = Decimal(0)
-        for ac in ln.findall("cac:AllowanceCharge", NS):
+        for ac in _findall(ln, "cac:AllowanceCharge"):
             amt = _dec(ac, "cbc:Amount") or Decimal(0)
             acs += amt if _is_charge(ac) else -amt
         grosses.append(_kurus(qty * price))
@@ -1074,7 +1336,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         if not _same(lea, qty * price + acs):
             out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, _kurus(qty * price + acs), ln.sourceline,
                                   "InvoicedQuantity × PriceAmount - allowances + charges"))
-        for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS):
+        for st in _findall(ln, "cac:TaxTotal/cac:TaxSubtotal"):
             x = _subtotal(st)
             if x is None or x.amount is None or x.base is None or x.percent is None or x.per_unit is not None:
                 continue
