@@ -302,6 +302,23 @@ _LINE_PLAN = _tags({
 })
 
 
+_ADDRESS_PLAN = _tags({
+    "cbc:CitySubdivisionName": "subdivision", "cbc:District": "district", "cbc:CityName": "city",
+    "cbc:StreetName": "street", "cbc:BuildingNumber": "building", "cbc:PostalZone": "postal",
+    "cac:Country": ("country_", {"cbc:Name": "country", "cbc:IdentificationCode": "country_code"}),
+})
+_PARTY_PLAN = _tags({
+    "cac:PartyIdentification": ("identification_", {"cbc:ID": ["ids"]}),
+    "cac:PostalAddress": "address",
+    "cac:PartyName": ("party_name_", {"cbc:Name": "name"}),
+    "cac:PartyLegalEntity": ("legal_entity_", {"cbc:RegistrationName": "registration_name"}),
+    "cac:Person": ("person_", {"cbc:FirstName": "first_name", "cbc:FamilyName": "last_name"}),
+    "cac:PartyTaxScheme": ("party_tax_scheme_", {"cac:TaxScheme": ("tax_scheme_", {"cbc:Name": "tax_office"})}),
+    "cac:Contact": ("contact_", {"cbc:ElectronicMail": "email", "cbc:Telephone": "phone"}),
+    "cbc:WebsiteURI": "website",
+})
+
+
 def _findtext(el: etree._Element, path: str) -> str | None:
     found = _find(el, path)
     if found is None:
@@ -354,13 +371,27 @@ _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 MAX_NUMBER_CHARS = 60
 
 
+#: numbers already read, by their text (a document repeats its rates, quantities and
+#: prices; a Decimal is immutable and exact whatever the context): bounded, cleared when full
+_NUMBERS: dict[str, Decimal] = {}
+_NUMBERS_MAX = 4096
+
+
 def _number(text: str, el: etree._Element, what: str | None = None) -> Decimal:
+    known = _NUMBERS.get(text)
+    if known is not None:
+        return known
     s = text.strip()
     if len(s) > MAX_NUMBER_CHARS or not _DECIMAL.fullmatch(s):
         shown = s if len(s) <= 40 else s[:37] + "..."
         raise ParseError(f"line {el.sourceline}: {what or etree.QName(el).localname} '{shown}' "
                          "is not a decimal number") from None
-    return Decimal(s)
+    value = Decimal(s)
+    if len(text) <= MAX_NUMBER_CHARS:  # only short texts are kept (no document's padding)
+        if len(_NUMBERS) >= _NUMBERS_MAX:
+            _NUMBERS.clear()
+        _NUMBERS[text] = value
+    return value
 
 
 def _dec(el: etree._Element | None, path: str) -> Decimal | None:
@@ -397,14 +428,15 @@ def _time(el, path: str) -> _dt.time | None:
 def _address(el: etree._Element | None) -> Address | None:
     if el is None:
         return None
+    k = _gather(el, _ADDRESS_PLAN, {})
     return Address(
-        district=_t(el, "cbc:CitySubdivisionName") or _t(el, "cbc:District") or "",
-        city=_t(el, "cbc:CityName") or "",
-        street=_t(el, "cbc:StreetName"),
-        building_number=_t(el, "cbc:BuildingNumber"),
-        postal_code=_t(el, "cbc:PostalZone"),
-        country=_t(el, "cac:Country/cbc:Name") or "Türkiye",
-        country_code=_t(el, "cac:Country/cbc:IdentificationCode") or "TR",
+        district=_s(k.get("subdivision")) or _s(k.get("district")) or "",
+        city=_s(k.get("city")) or "",
+        street=_s(k.get("street")),
+        building_number=_s(k.get("building")),
+        postal_code=_s(k.get("postal")),
+        country=_s(k.get("country")) or "Türkiye",
+        country_code=_s(k.get("country_code")) or "TR",
     )
 
 
@@ -414,9 +446,10 @@ _SKIP_SCHEMES = {"VKN", "TCKN", "PARTYTYPE", "ARACIKURUMVKN", "ARACIKURUMETIKET"
 def _party(p: etree._Element | None) -> Party | None:
     if p is None:
         return None
+    k = _gather(p, _PARTY_PLAN, {})
     vkn = tckn = None
     ids: list[tuple[str, str]] = []
-    for pid in _findall(p, "cac:PartyIdentification/cbc:ID"):
+    for pid in k.get("ids", ()):
         scheme = (pid.get("schemeID") or "").strip()
         value = (pid.text or "").strip()
         _take(pid)
@@ -427,15 +460,15 @@ def _party(p: etree._Element | None) -> Party | None:
         elif scheme and scheme not in _SKIP_SCHEMES and value:
             ids.append((scheme, value))
     return Party(
-        address=_address(_find(p, "cac:PostalAddress")) or Address(district="", city=""),
+        address=_address(k.get("address")) or Address(district="", city=""),
         vkn=vkn, tckn=tckn,
-        name=_t(p, "cac:PartyName/cbc:Name") or _t(p, "cac:PartyLegalEntity/cbc:RegistrationName"),
-        first_name=_t(p, "cac:Person/cbc:FirstName"),
-        last_name=_t(p, "cac:Person/cbc:FamilyName"),
-        tax_office=_t(p, "cac:PartyTaxScheme/cac:TaxScheme/cbc:Name"),
-        email=_t(p, "cac:Contact/cbc:ElectronicMail"),
-        phone=_t(p, "cac:Contact/cbc:Telephone"),
-        website=_t(p, "cbc:WebsiteURI"),
+        name=_s(k.get("name")) or _s(k.get("registration_name")),
+        first_name=_s(k.get("first_name")),
+        last_name=_s(k.get("last_name")),
+        tax_office=_s(k.get("tax_office")),
+        email=_s(k.get("email")),
+        phone=_s(k.get("phone")),
+        website=_s(k.get("website")),
         ids=tuple(ids),
     )
 
