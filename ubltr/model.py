@@ -151,6 +151,7 @@ class Line:
     classification: str | None = None            # CommodityClassification/ItemClassificationCode
     product_trace_id: str | None = None          # ItemInstance/ProductTraceID
     serial_id: str | None = None                 # ItemInstance/SerialID
+    notes: tuple[str, ...] = ()                  # InvoiceLine/Note, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,7 +601,7 @@ _ADDRESS_KEYS = {"street", "building_number", "district", "city", "postal_code",
                  "country_code"}
 _LINE_KEYS = {"name", "description", "code", "brand", "model", "quantity", "unit",
               "unit_price", "allowances", "charges", "taxes", "withholding", "exemption",
-              "delivery", "item_ids", "classification", "product_trace_id", "serial_id"}
+              "delivery", "item_ids", "classification", "product_trace_id", "serial_id", "notes"}
 _TAX_KEYS = frozenset({"code", "percent", "amount", "base"})
 # AdditionalItemIdentification schemes: GİB's list plus ETIKETNO (IDIS, GİB IdisEtiketNoCheck-1)
 _ITEM_ID_SCHEMES_EXTRA = frozenset({"ETIKETNO"})
@@ -1123,6 +1124,14 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
                 else:
                     item_ids.append((scheme, value))
     classification = r.text(d, "classification", path)
+    line_notes = []
+    for p, n in r.items(d, "notes", path):
+        if not isinstance(n, str):
+            r.err(p, f"must be a string, got {_kind(n)}")
+        elif (bad := _control_char(n)) is not None:
+            r.err(p, _bad_char_message(bad))
+        else:
+            line_notes.append(n)
     if qty is not None and price is not None and qty * price >= MAX_AMOUNT:
         # GİB refuses such an amount, so ubltr does not write it (the rounding of the default
         # context cannot carry a product across 10^17 by more than 10^-10)
@@ -1137,7 +1146,7 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
         allowances=allowances, charges=charges, withholding=withholding,
         exemption=exemption, delivery=delivery, item_ids=tuple(item_ids),
         classification=classification, product_trace_id=r.text(d, "product_trace_id", path),
-        serial_id=r.text(d, "serial_id", path),
+        serial_id=r.text(d, "serial_id", path), notes=tuple(line_notes),
     )
 
 

@@ -28,11 +28,12 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import re
+import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from lxml import etree
 
@@ -44,7 +45,8 @@ from .model import (
     InternetSale, Invoice, Line, default_exemption_reason, LineDelivery, Package, Party, Payment, Period, Tax, Withholding,
 )
 
-__all__ = ["parse", "ParseError", "MAX_BYTES", "safe_parser", "check_totals", "TotalsCheck", "Difference"]
+__all__ = ["parse", "ParseError", "MAX_BYTES", "safe_parser", "check_totals", "TotalsCheck", "Difference",
+           "unread", "Unread", "DERIVED"]
 
 MAX_BYTES = xmlsafe.MAX_BYTES  # ubltr's one document size limit
 
@@ -126,6 +128,7 @@ _READING: ContextVar[_Reading | None] = ContextVar("ubltr_parsing_reading", defa
 #: how many readings that record what they take are running (in any thread): while
 #: none is, ``_take`` costs one global lookup
 _TRACKING = 0
+_TRACKING_LOCK = threading.Lock()
 
 #: "cac:Item/cbc:Name" -> ("{cac-ns}Item", "{cbc-ns}Name")
 _STEPS: dict[str, tuple[str, ...]] = {}
@@ -286,7 +289,7 @@ _SUBTOTAL_PLAN = _tags({
         "cbc:TaxExemptionReasonCode": "ecode", "cbc:TaxExemptionReason": "ereason", "cbc:Percent": "cat_pct"}),
 })
 _LINE_PLAN = _tags({
-    "cbc:InvoicedQuantity": "qty", "cbc:LineExtensionAmount": "lea",
+    "cbc:InvoicedQuantity": "qty", "cbc:LineExtensionAmount": "lea", "cbc:Note": ["notes"],
     "cac:Price": ("price_", {"cbc:PriceAmount": "price", "cbc:BaseQuantity": "base_qty"}),
     "cac:AllowanceCharge": ["acs"],
     "cac:TaxTotal": ("tax_total", {"cac:TaxSubtotal": ["subtotals"]}),
@@ -714,6 +717,7 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
         classification=_s(k.get("classification")),
         product_trace_id=_s(k.get("product_trace_id")),
         serial_id=_s(k.get("serial_id")),
+        notes=tuple(_taken_text(n) for n in k.get("notes", ())),
     )
     return _with_price_rounding(line, stated_net)
 
@@ -948,6 +952,139 @@ def parse_each(source: bytes | str | Path | etree._Element) -> list[tuple[int, I
 
 #: a ZARF's root (ubltr.envelope.ROOT), compared per document without importing envelope
 _ENVELOPE = "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}StandardBusinessDocument"
+
+
+class Unread(NamedTuple):
+    """An element of the document that the model does not hold (:func:`unread`)."""
+
+    path: str           #: element names from the invoice down, e.g. ``InvoiceLine/Note``
+    text: str           #: its text (whitespace collapsed; shortened past 80 characters)
+    line: int | None    #: its line in the XML
+
+
+#: What the document states that ubltr derives again rather than reads: the totals
+#: (``calc`` computes them; :func:`check_totals` compares them with the document's),
+#: the line numbers and counts, tax names given by their code, the signature and its
+#: reference (``ubltr.sign`` writes them), and UBL's version and customization IDs.
+#: Paths from the invoice, element names without prefixes; each covers its subtree.
+DERIVED = frozenset({
+    "UBLExtensions", "UBLVersionID", "CustomizationID", "CopyIndicator", "LineCountNumeric", "Signature",
+    "TaxTotal", "WithholdingTaxTotal", "LegalMonetaryTotal",
+    "InvoiceLine/ID", "InvoiceLine/TaxTotal/TaxAmount",
+    "InvoiceLine/Delivery/Shipment/TransportHandlingUnit/ActualPackage/ID",
+    "InvoiceLine/TaxTotal/TaxSubtotal/CalculationSequenceNumeric",
+    "InvoiceLine/TaxTotal/TaxSubtotal/TaxCategory/TaxScheme/Name",
+    "InvoiceLine/WithholdingTaxTotal/TaxAmount",
+    "InvoiceLine/WithholdingTaxTotal/TaxSubtotal/TaxableAmount",
+    "InvoiceLine/WithholdingTaxTotal/TaxSubtotal/TaxAmount",
+    "InvoiceLine/WithholdingTaxTotal/TaxSubtotal/CalculationSequenceNumeric",
+    "InvoiceLine/WithholdingTaxTotal/TaxSubtotal/TaxCategory/TaxScheme/Name",
+})
+
+
+def unread(source: bytes | str | Path | etree._Element) -> tuple[Unread, ...]:
+    """The elements of an invoice that ``parse`` does not take into the model, in
+    document order: nothing is dropped silently.  An element is reported when neither
+    it nor anything inside it was read, its parent's content was otherwise read, and it
+    holds some text; what ubltr derives again (:data:`DERIVED`) is not reported.
+    Raises only :class:`ParseError` (what ``parse`` raises)."""
+    return _read_tracked(_root(source))[1]
+
+
+def _read_tracked(root: etree._Element) -> tuple[Invoice, tuple[Unread, ...]]:
+    """``parse`` recording what it takes, and the elements it did not."""
+    global _TRACKING
+    if root.tag == _ENVELOPE:  # its one invoice (parse refuses an envelope of several)
+        found = list(root.iter("{%s}Invoice" % NS["inv"]))
+        if len(found) == 1:
+            root = found[0]
+    reading = _Reading(track=True)
+    with _TRACKING_LOCK:
+        _TRACKING += 1
+    try:
+        inv = _read(root, reading)
+    finally:
+        with _TRACKING_LOCK:
+            _TRACKING -= 1
+    assert reading.taken is not None
+    _take_derived(root, inv, reading.taken)  # outside the reading: what it looks at is not taken by looking
+    return inv, tuple(_untaken(root, reading.taken))
+
+
+def _take_derived(root: etree._Element, inv: Invoice, taken: set[etree._Element]) -> None:
+    """What the document writes that is the model's content said again, the way
+    ``build`` writes it: taken, since nothing is lost by not reading it."""
+    def same(el: etree._Element | None, value: object) -> None:
+        if el is not None and value is not None and _text(el).strip() == str(value):
+            taken.add(el)
+
+    for a in _findall(root, "cac:AdditionalDocumentReference"):
+        if _t(a, "cbc:DocumentTypeCode") == "SendingType":  # e-Arşiv's send type (read), the ID is the UUID
+            taken.add(a)
+    sale = inv.earchive.internet_sale if inv.earchive is not None else None
+    if sale is not None:  # the payment means the builder writes for an internet sale
+        for pm in _findall(root, "cac:PaymentMeans"):
+            if _t(pm, "cbc:InstructionNote") in _INTERNET_TYPES:
+                taken.add(pm)
+        for cp in _findall(root, "cac:Delivery/cac:CarrierParty/cac:PostalAddress"):
+            if _address(cp) == inv.supplier.address:
+                taken.add(cp)
+    for ref in _findall(root, "cac:BillingReference/cac:InvoiceDocumentReference"):
+        same(_find(ref, "cbc:DocumentTypeCode"), "IADE" if "IADE" in inv.type else None)
+    for path, party in (("cac:AccountingSupplierParty/cac:Party", inv.supplier),
+                        ("cac:AccountingCustomerParty/cac:Party", inv.customer),
+                        ("cac:BuyerCustomerParty/cac:Party", inv.buyer_customer),
+                        ("cac:TaxRepresentativeParty", inv.tax_representative)):
+        el = _find(root, path)
+        if el is None or party is None:
+            continue
+        same(_find(el, "cac:PartyLegalEntity/cbc:RegistrationName"), party.name)
+        same(_find(el, "cac:Person/cbc:NationalityID"), party.address.country_code)
+        passport = _find(el, "cac:Person/cac:IdentityDocumentReference")
+        if passport is not None and _t(passport, "cbc:ID") == dict(party.ids).get("PASAPORTNO"):
+            taken.add(passport)
+    for rate in _findall(root, "cac:PricingExchangeRate"):
+        same(_find(rate, "cbc:SourceCurrencyCode"), inv.currency)
+        same(_find(rate, "cbc:TargetCurrencyCode"), "TRY")
+        same(_find(rate, "cbc:Date"), inv.issue_date.isoformat())
+    for account in _findall(root, "cac:PaymentMeans/cac:PayeeFinancialAccount"):
+        if _find(account, "cbc:ID") in taken:  # the account of the payment means read (not of another)
+            same(_find(account, "cbc:CurrencyCode"), inv.currency)
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _untaken(root: etree._Element, taken: set[etree._Element]) -> list[Unread]:
+    out: list[Unread] = []
+
+    def read_in(el: etree._Element, path: str) -> bool:
+        """Whether anything in ``el`` was taken; reports the children that were not
+        when some were."""
+        if el in taken:
+            return True
+        left: list[tuple[etree._Element, str]] = []
+        any_taken = False
+        for child in el:
+            tag = child.tag
+            if tag.__class__ is not str:
+                continue
+            child_path = f"{path}/{_local(tag)}" if path else _local(tag)
+            if child_path in DERIVED or read_in(child, child_path):
+                any_taken = True
+            else:
+                left.append((child, child_path))
+        if any_taken or not path:
+            for child, child_path in left:
+                text = " ".join(" ".join(child.itertext()).split())
+                if text:
+                    out.append(Unread(child_path, text if len(text) <= 80 else text[:77] + "...", child.sourceline))
+        return any_taken
+
+    read_in(root, "")
+    out.sort(key=lambda u: u.line or 0)
+    return out
 
 
 def _parse(root: etree._Element) -> Invoice:
