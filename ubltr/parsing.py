@@ -349,17 +349,26 @@ def _s(el: etree._Element | None) -> str | None:
     ``None`` for no element or a blank one."""
     if el is None:
         return None
-    text = (el.text or "") if len(el) == 0 else "".join(el.itertext())
-    if not text.strip():
+    if len(el):
+        text = "".join(el.itertext())
+    else:
+        text = el.text
+        if text is None:
+            return None
+    if not text or text.isspace():  # str.strip's whitespace, without building the stripped copy
         return None
-    _take(el)
+    if _TRACKING:
+        _take(el)
     return text
 
 
 def _d(el: etree._Element | None) -> Decimal | None:
     """An element's number (``None`` for no element or a blank one)."""
     text = _s(el)
-    return None if text is None else _number(text, el)  # type: ignore[arg-type]
+    if text is None:
+        return None
+    known = _NUMBERS.get(text)
+    return known if known is not None else _number(text, el)  # type: ignore[arg-type]
 
 
 def _t(el: etree._Element | None, path: str) -> str | None:
@@ -627,7 +636,9 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
           doc_taxes: list[_DocTax] | None = None, inv_type: str = "", special_ok: bool = True,
           k: dict[str, Any] | None = None) -> Line:
     """One InvoiceLine.  ``k``: the line already gathered by ``_LINE_PLAN`` (read in one
-    pass); its ``stated_net`` is set to the line's LineExtensionAmount as read."""
+    pass); its ``stated_net`` is set to the line's LineExtensionAmount as read, and its
+    ``net`` to the line's amount as calc computes it (``_line_net``) where that is
+    known without computing it again."""
     if k is None:
         k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass; each field below is a lookup
     qty_el = k.get("qty")
@@ -719,7 +730,10 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
         serial_id=_s(k.get("serial_id")),
         notes=tuple(_taken_text(n) for n in k.get("notes", ())),
     )
-    return _with_price_rounding(line, stated_net)
+    out = _with_price_rounding(line, stated_net)
+    if out is line and not allow and not charge:
+        k["net"] = _kurus(qty * price)  # _line_net(out), for the document-level checks
+    return out
 
 
 def _with_price_rounding(line: Line, stated_net: Decimal | None) -> Line:
@@ -837,7 +851,8 @@ def _line_net(ln: Line) -> Decimal:
 
 
 def _with_implied_allowances(root: etree._Element, line_els: list[etree._Element],
-                             lines: tuple[Line, ...], stated: list[Decimal | None] | None = None) -> tuple[Line, ...]:
+                             lines: tuple[Line, ...], stated: list[Decimal | None] | None = None,
+                             nets: list[Decimal | None] | None = None) -> tuple[Line, ...]:
     """Some software writes a line's discount only into its LineExtensionAmount (no
     AllowanceCharge), and reports it in the document's AllowanceTotalAmount, with
     LineExtensionAmount = Σ quantity × price.  When the document's totals say exactly
@@ -852,7 +867,9 @@ def _with_implied_allowances(root: etree._Element, line_els: list[etree._Element
         stated = [_dec(el, "cbc:LineExtensionAmount") for el in line_els]
     if any(x is None for x in stated):
         return lines
-    gaps = [_line_net(ln) - x for ln, x in zip(lines, stated) if x is not None]
+    if nets is None:  # each line's _line_net, where the caller knows it already
+        nets = [None] * len(lines)
+    gaps = [(_line_net(ln) if net is None else net) - x for ln, x, net in zip(lines, stated, nets) if x is not None]
     if all(g == 0 for g in gaps):
         return lines
     doc_allow = sum((_dec(ac, "cbc:Amount") or Decimal(0) for ac in _findall(root, "cac:AllowanceCharge")
@@ -1183,7 +1200,7 @@ def _parse(root: etree._Element) -> Invoice:
     if doc_wh is not None and not any_line_wh:
         lines = _withheld_lines(wst[0], line_els, lines)
     stated_nets: list[Decimal | None] = [k["stated_net"] for k in gathered]
-    lines = _with_implied_allowances(root, line_els, lines, stated_nets)
+    lines = _with_implied_allowances(root, line_els, lines, stated_nets, [k.get("net") for k in gathered])
     nets_sum = sum((n for n in stated_nets if n is not None), Decimal(0)) if all(n is not None for n in stated_nets) else None
     allow, charge = _allowances(root, nets_sum)
     allow, charge = _without_restated_line_allowances(root, lines, allow, charge, nets_sum)
