@@ -322,6 +322,34 @@ _PARTY_PLAN = _tags({
 })
 
 
+_ROOT_PLAN = _tags({
+    "cbc:ProfileID": "profile", "cbc:ID": "id", "cbc:UUID": "uuid", "cbc:IssueDate": "issue_date",
+    "cbc:IssueTime": "issue_time", "cbc:InvoiceTypeCode": "type", "cbc:DocumentCurrencyCode": "currency",
+    "cbc:Note": ["notes"],
+    "cac:InvoicePeriod": "period",
+    "cac:OrderReference": ["order_refs"],
+    "cac:BillingReference": ("billing_", {"cac:InvoiceDocumentReference": ["billing_refs"]}),
+    "cac:DespatchDocumentReference": ["despatch_refs"],
+    "cac:ContractDocumentReference": ["contract_refs"],
+    "cac:AdditionalDocumentReference": ["adrs"],
+    "cac:AccountingSupplierParty": ("supplier_", {"cac:Party": "supplier"}),
+    "cac:AccountingCustomerParty": ("customer_", {"cac:Party": "customer"}),
+    "cac:BuyerCustomerParty": ("buyer_", {"cac:Party": "buyer"}),
+    "cac:TaxRepresentativeParty": "tax_representative",
+    "cac:Delivery": ["deliveries"],
+    "cac:PaymentMeans": ["payment_means"],
+    "cac:AllowanceCharge": ["acs"],
+    "cac:PricingExchangeRate": ("pricing_rate_", {"cbc:CalculationRate": "pricing_rate"}),
+    "cac:TaxExchangeRate": ("tax_rate_", {"cbc:CalculationRate": "tax_rate"}),
+    "cac:PaymentExchangeRate": ("payment_rate_", {"cbc:CalculationRate": "payment_rate"}),
+    "cac:TaxTotal": ("tax_total_", {"cac:TaxSubtotal": ["tax_subtotals"]}),
+    "cac:WithholdingTaxTotal": ("withholding_total_", {"cac:TaxSubtotal": ["withholding_subtotals"]}),
+    "cac:LegalMonetaryTotal": ("totals_", {"cbc:PrepaidAmount": "prepaid", "cbc:PayableAmount": "payable",
+                                           "cbc:PayableRoundingAmount": "rounding"}),
+    "cac:InvoiceLine": ["lines"],
+})
+
+
 def _findtext(el: etree._Element, path: str) -> str | None:
     found = _find(el, path)
     if found is None:
@@ -1113,18 +1141,22 @@ def _parse(root: etree._Element) -> Invoice:
     if root.tag != "{%s}Invoice" % NS["inv"]:
         raise ParseError(f"the root element is {root.tag}, not a UBL Invoice")
 
-    adrs = _findall(root, "cac:AdditionalDocumentReference")
+    r = _gather(root, _ROOT_PLAN, {})  # the document's children read in one pass
+    adrs = r.get("adrs", [])
     earchive = None
     sale_ref = next((a for a in adrs if _t(a, "cbc:DocumentTypeCode") == "INTERNET_SATIS"), None)
     send_ref = next((a for a in adrs if _t(a, "cbc:DocumentTypeCode") == "SendingType"), None)
-    doc_delivery_el = _find(root, "cac:Delivery")
+    doc_delivery_el = r["deliveries"][0] if "deliveries" in r else None
     carrier = None
     if doc_delivery_el is not None and _find(doc_delivery_el, "cac:CarrierParty") is not None:
         cp = _find(doc_delivery_el, "cac:CarrierParty")
         cid = _t(cp, "cac:PartyIdentification/cbc:ID")
         if cid:
             carrier = Carrier(vkn=cid, name=_t(cp, "cac:PartyName/cbc:Name") or "")
-    if send_ref is not None or _findtext(root, "cbc:ProfileID") == "EARSIVFATURA":
+    profile_el = r.get("profile")
+    if profile_el is not None and _TRACKING:
+        _take(profile_el)
+    if send_ref is not None or (profile_el is not None and (profile_el.text or "") == "EARSIVFATURA"):
         sale = None
         if sale_ref is not None:
             # the payment date: the reference's IssueDate, else PaymentMeans' due date
@@ -1148,7 +1180,7 @@ def _parse(root: etree._Element) -> Invoice:
             delivery = Delivery(incoterms=inc, address=addr, transport_mode=tm)
 
     payment = None
-    for pm in _findall(root, "cac:PaymentMeans"):
+    for pm in r.get("payment_means", ()):
         note = _t(pm, "cbc:InstructionNote")
         if sale_ref is not None and note in _INTERNET_TYPES:
             continue  # written by the builder for the internet sale
@@ -1158,8 +1190,8 @@ def _parse(root: etree._Element) -> Invoice:
         break
 
     doc_wh = None
-    wst = _findall(root, "cac:WithholdingTaxTotal/cac:TaxSubtotal")
-    line_els = _kids(root).get(_P_LINE[0], [])
+    wst = r.get("withholding_subtotals", [])
+    line_els = r.get("lines", [])
     gathered = [_gather(ln, _LINE_PLAN, {}) for ln in line_els]  # each line read in one pass, here only
     any_line_wh = any("wh_total" in k for k in gathered)
     if len(wst) == 1:
@@ -1178,7 +1210,7 @@ def _parse(root: etree._Element) -> Invoice:
     doc_taxes: list[_DocTax] | None = None
     if taxless:
         doc_taxes = []
-        for st in _findall(root, "cac:TaxTotal/cac:TaxSubtotal"):
+        for st in r.get("tax_subtotals", ()):
             x = _subtotal(st)
             if x is None:
                 continue
@@ -1189,12 +1221,12 @@ def _parse(root: etree._Element) -> Invoice:
     special_ok = len(line_els) == 1 or not taxless
 
     for tag in ("PrepaidAmount",):
-        el = _find(root, f"cac:LegalMonetaryTotal/cbc:{tag}")
+        el = r.get("prepaid")
         if el is not None and _text(el).strip() and _number(_text(el), el, tag) != 0:
             raise ParseError(f"line {el.sourceline}: cbc:{tag} {_text(el).strip()}: prepaid amounts are not supported "
                              "(the model has no place for them)")
 
-    inv_type = _t(root, "cbc:InvoiceTypeCode") or ""
+    inv_type = _s(r.get("type")) or ""
     lines = tuple(_line(ln, delivery, None if any_line_wh else doc_wh, doc_taxes, inv_type, special_ok, k)
                   for ln, k in zip(line_els, gathered))
     if doc_wh is not None and not any_line_wh:
@@ -1202,40 +1234,40 @@ def _parse(root: etree._Element) -> Invoice:
     stated_nets: list[Decimal | None] = [k["stated_net"] for k in gathered]
     lines = _with_implied_allowances(root, line_els, lines, stated_nets, [k.get("net") for k in gathered])
     nets_sum = sum((n for n in stated_nets if n is not None), Decimal(0)) if all(n is not None for n in stated_nets) else None
-    allow, charge = _allowances(root, nets_sum)
+    allow, charge = _allowances(root, nets_sum, r.get("acs", ()))
     allow, charge = _without_restated_line_allowances(root, lines, allow, charge, nets_sum)
-    currency = _t(root, "cbc:DocumentCurrencyCode") or "TRY"
-    rate = _dec(root, "cac:PricingExchangeRate/cbc:CalculationRate")
+    currency = _s(r.get("currency")) or "TRY"
+    rate = _d(r.get("pricing_rate"))
     if rate is None and currency != "TRY":
-        rate = _dec(root, "cac:TaxExchangeRate/cbc:CalculationRate") or _dec(root, "cac:PaymentExchangeRate/cbc:CalculationRate")
-    note_els = _findall(root, "cbc:Note")
+        rate = _d(r.get("tax_rate")) or _d(r.get("payment_rate"))
+    note_els = r.get("notes", [])
     for n in note_els:
         _take(n)
     notes = _user_notes([n.text or "" for n in note_els],
-                        _dec(root, "cac:LegalMonetaryTotal/cbc:PayableAmount"), currency, rate)
+                        _d(r.get("payable")), currency, rate)
     return Invoice(
-        profile=_t(root, "cbc:ProfileID") or "",
-        type=_t(root, "cbc:InvoiceTypeCode") or "",
+        profile=_s(profile_el) or "",
+        type=_s(r.get("type")) or "",
         issue_date=_date(root, "cbc:IssueDate") or _dt.date(1970, 1, 1),
-        supplier=_party(_find(root, "cac:AccountingSupplierParty/cac:Party")) or Party(address=Address("", "")),
-        customer=_party(_find(root, "cac:AccountingCustomerParty/cac:Party")) or Party(address=Address("", "")),
+        supplier=_party(r.get("supplier")) or Party(address=Address("", "")),
+        customer=_party(r.get("customer")) or Party(address=Address("", "")),
         lines=lines,
-        id=_t(root, "cbc:ID"),
-        uuid=_t(root, "cbc:UUID"),
+        id=_s(r.get("id")),
+        uuid=_s(r.get("uuid")),
         issue_time=_time(root, "cbc:IssueTime"),
         currency=currency,
         exchange_rate=rate if currency != "TRY" else None,
         notes=notes,
-        buyer_customer=_party(_find(root, "cac:BuyerCustomerParty/cac:Party")),
-        tax_representative=_tax_rep(_find(root, "cac:TaxRepresentativeParty")),
+        buyer_customer=_party(r.get("buyer")),
+        tax_representative=_tax_rep(r.get("tax_representative")),
         allowances=allow, charges=charge,
-        billing_references=_refs(_findall(root, "cac:BillingReference/cac:InvoiceDocumentReference")),
-        order_reference=(_refs(_findall(root, "cac:OrderReference")) or (None,))[0],
-        despatch_references=_refs(_findall(root, "cac:DespatchDocumentReference")),
+        billing_references=_refs(r.get("billing_refs", ())),
+        order_reference=(_refs(r.get("order_refs", ())) or (None,))[0],
+        despatch_references=_refs(r.get("despatch_refs", ())),
         payment=payment, delivery=delivery, earchive=earchive,
-        rounding=_dec(root, "cac:LegalMonetaryTotal/cbc:PayableRoundingAmount") or Decimal("0"),
-        invoice_period=_period(_find(root, "cac:InvoicePeriod")),
-        contract_reference=(_refs(_findall(root, "cac:ContractDocumentReference"), extended=True) or (None,))[0],
+        rounding=_d(r.get("rounding")) or Decimal("0"),
+        invoice_period=_period(r.get("period")),
+        contract_reference=(_refs(r.get("contract_refs", ()), extended=True) or (None,))[0],
         additional_references=_refs(
             (a for a in adrs if _t(a, "cbc:DocumentTypeCode") not in {"SendingType", "INTERNET_SATIS"}
              and _find(a, "cac:Attachment") is None), extended=True),
