@@ -202,37 +202,6 @@ def _findall(el: etree._Element, path: str) -> list[etree._Element]:
 
 _P_AC = _steps("cac:AllowanceCharge")
 _P_CHARGE = _steps("cbc:ChargeIndicator")
-_P_FACTOR = _steps("cbc:MultiplierFactorNumeric")
-_P_AMOUNT = _steps("cbc:Amount")
-_P_BASE = _steps("cbc:BaseAmount")
-_P_REASON = _steps("cbc:AllowanceChargeReason")
-_P_TAXCODE = _steps("cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
-_P_ECODE = _steps("cac:TaxCategory/cbc:TaxExemptionReasonCode")
-_P_EREASON = _steps("cac:TaxCategory/cbc:TaxExemptionReason")
-_P_PERCENT = _steps("cbc:Percent")
-_P_CAT_PERCENT = _steps("cac:TaxCategory/cbc:Percent")
-_P_PER_UNIT = _steps("cbc:PerUnitAmount")
-_P_TAXABLE = _steps("cbc:TaxableAmount")
-_P_TAX_AMOUNT = _steps("cbc:TaxAmount")
-
-
-_P_LINE = _steps("cac:InvoiceLine")
-_P_QTY = _steps("cbc:InvoicedQuantity")
-_P_PRICE = _steps("cac:Price/cbc:PriceAmount")
-_P_BASE_QTY = _steps("cac:Price/cbc:BaseQuantity")
-_P_LEA = _steps("cbc:LineExtensionAmount")
-_P_TAX_TOTAL = _steps("cac:TaxTotal")
-_P_WH_TOTAL = _steps("cac:WithholdingTaxTotal")
-_P_SUBTOTAL = _steps("cac:TaxSubtotal")
-_P_DELIVERY = _steps("cac:Delivery")
-_P_ITEM_NAME = _steps("cac:Item/cbc:Name")
-_P_ITEM_DESCRIPTION = _steps("cac:Item/cbc:Description")
-_P_ITEM_CODE = _steps("cac:Item/cac:SellersItemIdentification/cbc:ID")
-_P_ITEM_BRAND = _steps("cac:Item/cbc:BrandName")
-_P_ITEM_MODEL = _steps("cac:Item/cbc:ModelName")
-_P_ITEM_CLASS = _steps("cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode")
-_P_ITEM_TRACE = _steps("cac:Item/cac:ItemInstance/cbc:ProductTraceID")
-_P_ITEM_SERIAL = _steps("cac:Item/cac:ItemInstance/cbc:SerialID")
 
 
 #: A reading plan: what to take from an element's children, by tag, read in one pass
@@ -348,14 +317,6 @@ _ROOT_PLAN = _tags({
                                            "cbc:PayableRoundingAmount": "rounding"}),
     "cac:InvoiceLine": ["lines"],
 })
-
-
-def _findtext(el: etree._Element, path: str) -> str | None:
-    found = _find(el, path)
-    if found is None:
-        return None
-    _take(found)
-    return found.text or ""
 
 
 def _take(el: etree._Element) -> None:
@@ -798,6 +759,7 @@ def _refs(els: Iterable[etree._Element], extended: bool = False) -> tuple[Docume
         if i and d:
             if extended:
                 id_el = _find(el, "cbc:ID")
+                assert id_el is not None  # it has a text: i
                 out.append(DocumentReference(id=i, issue_date=d, scheme=id_el.get("schemeID"),
                                              type_code=_t(el, "cbc:DocumentTypeCode")))
             else:
