@@ -655,7 +655,8 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     if "tax_total" not in k and doc_taxes is not None:
         subtotals = doc_taxes  # a line without taxes of its own bears the document's
     in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None and in_kdv_base(x.code)
-                   and not deducted(x.code)), Decimal(0))
+                   and not deducted(x.code)), Decimal(0)) if len(subtotals) > 1 or (
+        subtotals and subtotals[0].code != "0015") else Decimal(0)
     for x in subtotals:
         if x.code in seen:
             raise ParseError(f"line {ln.sourceline}: tax {x.code} appears twice on this line; the model holds one of each")
@@ -707,37 +708,39 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
         unit=(qty_el.get("unitCode") if qty_el is not None else None) or "C62",
         unit_price=price,
         taxes=tuple(sorted(taxes, key=lambda t: t.code == "0015")) if len(taxes) > 1 else tuple(taxes),
-        description=_s(k.get("description")),
-        code=_s(k.get("code")),
-        brand=_s(k.get("brand")),
-        model=_s(k.get("model")),
+        # optional item details: read only where the line has them
+        description=_s(k["description"]) if "description" in k else None,
+        code=_s(k["code"]) if "code" in k else None,
+        brand=_s(k["brand"]) if "brand" in k else None,
+        model=_s(k["model"]) if "model" in k else None,
         allowances=allow, charges=charge, withholding=withholding, exemption=exemption,
         delivery=delivery,
-        item_ids=tuple((el.get("schemeID") or "", _taken_text(el)) for el in k.get("item_ids", ())),
-        classification=_s(k.get("classification")),
-        product_trace_id=_s(k.get("product_trace_id")),
-        serial_id=_s(k.get("serial_id")),
-        notes=tuple(_taken_text(n) for n in k.get("notes", ())),
+        item_ids=tuple((el.get("schemeID") or "", _taken_text(el)) for el in k["item_ids"]) if "item_ids" in k else (),
+        classification=_s(k["classification"]) if "classification" in k else None,
+        product_trace_id=_s(k["product_trace_id"]) if "product_trace_id" in k else None,
+        serial_id=_s(k["serial_id"]) if "serial_id" in k else None,
+        notes=tuple(_taken_text(n) for n in k["notes"]) if "notes" in k else (),
     )
-    out = _with_price_rounding(line, stated_net)
-    if out is line and not allow and not charge:
-        k["net"] = _kurus(qty * price)  # _line_net(out), for the document-level checks
+    # the line's amount as calc computes it (_line_net), once: for the price rounding and
+    # for the document-level checks (an adjusted line's amount is the stated one)
+    net = _kurus(gross) if not allow and not charge else _line_net(line)
+    out = _with_price_rounding(line, stated_net, net)
+    k["net"] = net if out is line else _line_net(out)
     return out
 
 
-def _with_price_rounding(line: Line, stated_net: Decimal | None) -> Line:
+def _with_price_rounding(line: Line, stated_net: Decimal | None, net: Decimal | None = None) -> Line:
     """A price written rounded (3 × 33.33 = 99.99 where the software charged 100.00,
     from a price of 33.3333...): the document's LineExtensionAmount is what it
     charges, and the difference lies within the rounding of the price as written
     (half a unit of its last digit per unit of quantity).  The line keeps the price
     as written plus an allowance or charge by amount of exactly that difference, so
-    the line's amount is the document's."""
+    the line's amount is the document's.  ``net``: ``_line_net(line)`` when known."""
     if stated_net is None or line.quantity == 0:
         return line
-    if not line.allowances and not line.charges:  # _line_net of a line without any
-        gap = _kurus(stated_net) - _kurus(line.quantity * line.unit_price)
-    else:
-        gap = _kurus(stated_net) - _line_net(line)
+    if net is None:
+        net = _line_net(line)
+    gap = _kurus(stated_net) - net
     if gap == 0:
         return line
     exp = line.unit_price.as_tuple().exponent
