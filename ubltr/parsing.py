@@ -185,6 +185,10 @@ def _find(el: etree._Element, path: str) -> etree._Element | None:
     return _first(_kids(el), _STEPS.get(path) or _steps(path))
 
 
+_A_LINE_WITHHOLDS = etree.XPath("boolean(cac:InvoiceLine/cac:WithholdingTaxTotal)", namespaces=NS)
+_LINES_WITHOUT_TAXES = etree.XPath("cac:InvoiceLine[not(cac:TaxTotal)]", namespaces=NS)
+
+
 def _findall(el: etree._Element, path: str) -> list[etree._Element]:
     """``el.findall(path, NS)``, from the children already read."""
     found = [el]
@@ -1157,8 +1161,9 @@ def _parse(root: etree._Element) -> Invoice:
     doc_wh = None
     wst = r.get("withholding_subtotals", [])
     line_els = r.get("lines", [])
-    gathered = [_gather(ln, _LINE_PLAN, {}) for ln in line_els]  # each line read in one pass, here only
-    any_line_wh = any("wh_total" in k for k in gathered)
+    # which lines carry taxes and withholdings of their own, found by libxml2 (each line
+    # is read once, below, and let go as soon as it is in the model)
+    any_line_wh = bool(_A_LINE_WITHHOLDS(root))
     if len(wst) == 1:
         wcode = _t(wst[0], "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
         wpct = _dec(wst[0], "cbc:Percent")
@@ -1171,7 +1176,8 @@ def _parse(root: etree._Element) -> Invoice:
     # the document's taxes, for lines that carry no TaxTotal of their own (GİB's
     # HASTANE, OTV, TEVKIFAT, ISTISNA samples): each tax applies to every such line,
     # unless the document has several rates of one tax (then which line bears which is not said)
-    taxless = [ln for ln, k in zip(line_els, gathered) if "tax_total" not in k]
+    taxless = _LINES_WITHOUT_TAXES(root) if line_els else []
+    assert isinstance(taxless, list)
     doc_taxes: list[_DocTax] | None = None
     if taxless:
         doc_taxes = []
@@ -1192,12 +1198,19 @@ def _parse(root: etree._Element) -> Invoice:
                              "(the model has no place for them)")
 
     inv_type = _s(r.get("type")) or ""
-    lines = tuple(_line(ln, delivery, None if any_line_wh else doc_wh, doc_taxes, inv_type, special_ok, k)
-                  for ln, k in zip(line_els, gathered))
+    line_wh = None if any_line_wh else doc_wh
+    read: list[Line] = []
+    stated_nets: list[Decimal | None] = []
+    nets: list[Decimal | None] = []
+    for ln in line_els:
+        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass
+        read.append(_line(ln, delivery, line_wh, doc_taxes, inv_type, special_ok, k))
+        stated_nets.append(k["stated_net"])
+        nets.append(k.get("net"))
+    lines = tuple(read)
     if doc_wh is not None and not any_line_wh:
         lines = _withheld_lines(wst[0], line_els, lines)
-    stated_nets: list[Decimal | None] = [k["stated_net"] for k in gathered]
-    lines = _with_implied_allowances(root, line_els, lines, stated_nets, [k.get("net") for k in gathered])
+    lines = _with_implied_allowances(root, line_els, lines, stated_nets, nets)
     nets_sum = sum((n for n in stated_nets if n is not None), Decimal(0)) if all(n is not None for n in stated_nets) else None
     allow, charge = _allowances(root, nets_sum, r.get("acs", ()))
     allow, charge = _without_restated_line_allowances(root, lines, allow, charge, nets_sum)
@@ -1364,13 +1377,18 @@ _READ_AMOUNTS = {
 }
 
 
+#: every element with a currencyID, in document order (found by libxml2, not by
+#: visiting each element from Python)
+_AMOUNTS = etree.XPath("descendant-or-self::*[@currencyID]")
+
+
 def _unread_amounts(root: etree._Element) -> tuple[tuple[str, str, int | None], ...]:
     out = []
-    for el in root.iter():
-        if not isinstance(el.tag, str) or el.get("currencyID") is None:
-            continue
+    found = _AMOUNTS(root)
+    assert isinstance(found, list)
+    for el in found:
         parent = el.getparent()
-        pair = (etree.QName(parent).localname if parent is not None else "", etree.QName(el).localname)
+        pair = (_local(parent.tag) if parent is not None else "", _local(el.tag))
         if pair not in _READ_AMOUNTS:
             path = "/".join(etree.QName(a).localname for a in reversed(list(el.iterancestors())) if a is not root)
             out.append((f"{path}/{pair[1]}", _text(el).strip(), el.sourceline))
