@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from conftest import SHARED
-from ubltr.model import InvoiceInputError, load
+from ubltr.model import InvoiceInputError, load, to_dict
 from ubltr.parsing import DERIVED, ParseError, Unread, parse, unread
 from ubltr.render import build
+from ubltr.testing import invoice_dicts
 
 ROOT = Path(__file__).resolve().parent.parent
 GIB_DIRS = ("gib/UBLTR_1.2.1_Paketi/xml", "gib/e-FaturaPaketi/xml")
@@ -81,6 +82,23 @@ def test_line_notes_are_held_written_and_read_back(oracle):
     assert parse(xml) == inv
     assert unread(xml) == ()
     assert oracle.check(xml).ok  # GİB's rules accept line notes where the builder puts them
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(invoice_dicts(), st.data())
+def test_line_notes_survive_build_parse_and_json(d, data):
+    """Generated invoices (ubltr.testing) with notes on some lines: parse(build(x)) == x,
+    load(to_dict(x)) == x, and nothing the builder writes goes unread."""
+    text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x17F, blacklist_characters="\x7f"),
+                   min_size=1, max_size=30)
+    for line in d["lines"]:
+        if data.draw(st.booleans()):
+            line["notes"] = data.draw(st.lists(text, min_size=1, max_size=2))
+    inv = load(d)
+    assert load(to_dict(inv)) == inv
+    xml = build(inv)
+    assert parse(xml) == inv
+    assert unread(xml) == ()
 
 
 def test_line_notes_are_checked_by_the_loader():
