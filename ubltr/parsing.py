@@ -318,7 +318,9 @@ _ROOT_PLAN = _tags({
     "cac:TaxTotal": ("tax_total_", {"cac:TaxSubtotal": ["tax_subtotals"]}),
     "cac:WithholdingTaxTotal": ("withholding_total_", {"cac:TaxSubtotal": ["withholding_subtotals"]}),
     "cac:LegalMonetaryTotal": ("totals_", {"cbc:PrepaidAmount": "prepaid", "cbc:PayableAmount": "payable",
-                                           "cbc:PayableRoundingAmount": "rounding"}),
+                                           "cbc:PayableRoundingAmount": "rounding",
+                                           "cbc:LineExtensionAmount": "line_extension",
+                                           "cbc:AllowanceTotalAmount": "allowance_total"}),
     "cac:InvoiceLine": ["lines"],
 })
 
@@ -406,7 +408,10 @@ def _dec(el: etree._Element | None, path: str) -> Decimal | None:
 
 
 def _date(el, path: str) -> _dt.date | None:
-    found = None if el is None else _find(el, path)
+    return _date_of(None if el is None else _find(el, path))
+
+
+def _date_of(found: etree._Element | None) -> _dt.date | None:
     if found is None:
         return None
     s = _text(found)
@@ -421,12 +426,18 @@ def _date(el, path: str) -> _dt.date | None:
 
 
 def _time(el, path: str) -> _dt.time | None:
-    s = _t(el, path)
-    if s is None:
+    return _time_of(None if el is None else _find(el, path))
+
+
+def _time_of(found: etree._Element | None) -> _dt.time | None:
+    """A time as hh:mm[:ss]; one that is not is not read (``unread`` reports it)."""
+    if found is None:
         return None
+    s = _text(found)
     m = re.match(r"(\d{2}):(\d{2})(?::(\d{2}))?", s.strip())
     if not m:
         return None
+    _take(found)
     return _dt.time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
 
 
@@ -788,6 +799,8 @@ def _user_notes(texts: list[str], payable: Decimal | None, currency: str, rate: 
     """The notes without the amount-in-words notes the builder writes: exactly
     ``amount_in_words(PayableAmount)`` and, for a foreign currency, the TRY one, once
     each.  Any other note, even one that starts with "Yalnız ", is the user's and kept."""
+    if not any(text.startswith("Yalnız ") for text in texts):
+        return tuple(texts)  # no note can be the words, which start so: they need not be computed
     from .calc import amount_in_words, try_equivalent
 
     expected: list[str] = []
@@ -849,15 +862,18 @@ def _line_net(ln: Line) -> Decimal:
 
 def _with_implied_allowances(root: etree._Element, line_els: list[etree._Element],
                              lines: tuple[Line, ...], stated: list[Decimal | None] | None = None,
-                             nets: list[Decimal | None] | None = None) -> tuple[Line, ...]:
+                             nets: list[Decimal | None] | None = None,
+                             totals: tuple[etree._Element | None, etree._Element | None] | None = None) -> tuple[Line, ...]:
     """Some software writes a line's discount only into its LineExtensionAmount (no
     AllowanceCharge), and reports it in the document's AllowanceTotalAmount, with
     LineExtensionAmount = Σ quantity × price.  When the document's totals say exactly
     that, each such line gets the discount as an allowance by amount (the difference
     between quantity × price and its LineExtensionAmount), so that nothing the
     document charges is lost."""
-    le = _dec(root, "cac:LegalMonetaryTotal/cbc:LineExtensionAmount")
-    at = _dec(root, "cac:LegalMonetaryTotal/cbc:AllowanceTotalAmount")
+    if totals is None:  # LegalMonetaryTotal's LineExtensionAmount and AllowanceTotalAmount elements
+        totals = (_find(root, "cac:LegalMonetaryTotal/cbc:LineExtensionAmount"),
+                  _find(root, "cac:LegalMonetaryTotal/cbc:AllowanceTotalAmount"))
+    le, at = _d(totals[0]), _d(totals[1])
     if le is None or at is None or not lines:
         return lines
     if stated is None:  # the lines' LineExtensionAmount, when the caller has not read them already
@@ -1210,7 +1226,8 @@ def _parse(root: etree._Element) -> Invoice:
     lines = tuple(read)
     if doc_wh is not None and not any_line_wh:
         lines = _withheld_lines(wst[0], line_els, lines)
-    lines = _with_implied_allowances(root, line_els, lines, stated_nets, nets)
+    lines = _with_implied_allowances(root, line_els, lines, stated_nets, nets,
+                                     (r.get("line_extension"), r.get("allowance_total")))
     nets_sum = sum((n for n in stated_nets if n is not None), Decimal(0)) if all(n is not None for n in stated_nets) else None
     allow, charge = _allowances(root, nets_sum, r.get("acs", ()))
     allow, charge = _without_restated_line_allowances(root, lines, allow, charge, nets_sum)
@@ -1226,13 +1243,13 @@ def _parse(root: etree._Element) -> Invoice:
     return Invoice(
         profile=_s(profile_el) or "",
         type=_s(r.get("type")) or "",
-        issue_date=_date(root, "cbc:IssueDate") or _dt.date(1970, 1, 1),
+        issue_date=_date_of(r.get("issue_date")) or _dt.date(1970, 1, 1),
         supplier=_party(r.get("supplier")) or Party(address=Address("", "")),
         customer=_party(r.get("customer")) or Party(address=Address("", "")),
         lines=lines,
         id=_s(r.get("id")),
         uuid=_s(r.get("uuid")),
-        issue_time=_time(root, "cbc:IssueTime"),
+        issue_time=_time_of(r.get("issue_time")),
         currency=currency,
         exchange_rate=rate if currency != "TRY" else None,
         notes=notes,
