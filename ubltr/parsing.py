@@ -1541,11 +1541,12 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
     leas: list[Decimal] = []
     grosses: list[Decimal] = []
     for i, ln in enumerate(lines, 1):
-        lea = _dec(ln, "cbc:LineExtensionAmount")
-        qty = _dec(ln, "cbc:InvoicedQuantity") or Decimal(0)
-        price = _dec(ln, "cac:Price/cbc:PriceAmount") or Decimal(0)
+        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass
+        lea = _d(k.get("lea"))
+        qty = _d(k.get("qty")) or Decimal(0)
+        price = _d(k.get("price")) or Decimal(0)
         acs = Decimal(0)
-        for ac in _findall(ln, "cac:AllowanceCharge"):
+        for ac in k.get("acs", ()):
             amt = _dec(ac, "cbc:Amount") or Decimal(0)
             acs += amt if _is_charge(ac) else -amt
         grosses.append(_kurus(qty * price))
@@ -1555,7 +1556,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         if not _same(lea, qty * price + acs):
             out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, _kurus(qty * price + acs), ln.sourceline,
                                   "InvoicedQuantity × PriceAmount - allowances + charges"))
-        for st in _findall(ln, "cac:TaxTotal/cac:TaxSubtotal"):
+        for st in k.get("subtotals", ()):
             x = _subtotal(st)
             if x is None or x.amount is None or x.base is None or x.percent is None or x.per_unit is not None:
                 continue
