@@ -237,3 +237,27 @@ def test_unread_raises_only_parse_errors(data, seed):
         unread(etree.tostring(doc))
     except ParseError:
         pass
+
+
+def test_an_envelope_reports_by_document_position(tmp_path):
+    """GİB's envelope sample with a second invoice (GİB's bare TEMEL_FATURA) appended:
+    ``ubltr parse`` names each warning's document; ``unread`` of the whole envelope is
+    refused as ``parse`` refuses it (two invoices), and reads each invoice element."""
+    paket = SHARED / "gib/e-FaturaPaketi/xml"
+    if not paket.exists():
+        pytest.skip("../shared not present")
+    zarf = etree.fromstring((paket / "2_TICARI_FATURA_ZARF.xml").read_bytes(), PARSER)
+    second = etree.fromstring((paket / "1_TEMEL_FATURA.xml").read_bytes(), PARSER)
+    zarf.find(".//{*}ElementList").append(second)
+    data = etree.tostring(zarf)
+    with pytest.raises(ParseError, match="2 invoices"):
+        unread(data)
+    expected = unread(second)
+    assert expected  # GİB's TEMEL_FATURA has address Rooms, a Telefax, ...
+    src = tmp_path / "zarf.xml"
+    src.write_bytes(data)
+    proc = subprocess.run([sys.executable, "-m", "ubltr.cli", "parse", str(src), "-o", str(tmp_path / "o.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for u in expected:
+        assert f"warning: not read (document #2): {u.path} '{u.text}'" in proc.stderr
