@@ -201,8 +201,9 @@ def test_gib_samples_every_text_is_read_derived_or_reported():
 
 def test_gib_tevkifat_sample_reports_exactly_what_it_does_not_read():
     """TEVKIFAT.xml, read by hand: the addresses' ID, a second District (the model holds
-    CitySubdivisionName), the customer's Room and BlockName, and the customer's
-    PartyLegalEntity (a trade-registry entry) have no place in the model."""
+    CitySubdivisionName) and the customer's PartyLegalEntity (a trade-registry entry)
+    have no place in the model; the customer's Room and BlockName do (Address.room,
+    block_name)."""
     path = SHARED / "gib/UBLTR_1.2.1_Paketi/xml/TEVKIFAT.xml"
     if not path.exists():
         pytest.skip("../shared not present")
@@ -210,10 +211,29 @@ def test_gib_tevkifat_sample_reports_exactly_what_it_does_not_read():
         ("AccountingSupplierParty/Party/PostalAddress/ID", "2806632739"),
         ("AccountingSupplierParty/Party/PostalAddress/District", "Ziyapaşa Mah."),
         ("AccountingCustomerParty/Party/PostalAddress/ID", "2806632739"),
-        ("AccountingCustomerParty/Party/PostalAddress/Room", "18"),
-        ("AccountingCustomerParty/Party/PostalAddress/BlockName", "B"),
         ("AccountingCustomerParty/Party/PartyLegalEntity", "455695/403277 Ticaret Odası"),
     }
+    customer = parse(path.read_bytes()).customer.address
+    assert (customer.room, customer.block_name) == ("18", "B")
+
+
+def test_address_details_are_held_written_and_read_back(oracle):
+    """Room (kapı no), BlockName, BuildingName and Region, which most of GİB's samples
+    carry: in the model, in the neutral JSON, written where GİB's XSD puts them."""
+    d = _fixture()
+    d["customer"]["address"].update({"room": "18", "block_name": "B", "building_name": "Gelir İdaresi Ek Bina",
+                                     "region": "Dışkapı"})
+    inv = load(d)
+    a = inv.customer.address
+    assert (a.room, a.block_name, a.building_name, a.region) == ("18", "B", "Gelir İdaresi Ek Bina", "Dışkapı")
+    assert load(to_dict(inv)) == inv
+    xml = build(inv)
+    assert parse(xml) == inv and unread(xml) == ()
+    assert oracle.check(xml).ok  # GİB's XSD (element order) and rules accept them
+    root = etree.fromstring(xml, PARSER)
+    ns = {"cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}
+    [postal] = root.xpath("cac:AccountingCustomerParty/cac:Party/cac:PostalAddress", namespaces=ns)
+    assert [etree.QName(c).localname for c in postal][:4] == ["Room", "StreetName", "BlockName", "BuildingName"]
 
 
 CORPUS = [etree.tostring(el) for _, el in _gib_invoices()]

@@ -39,6 +39,10 @@ class Address:
     postal_code: str | None = None
     country: str = "Türkiye"
     country_code: str = "TR"
+    room: str | None = None           # cbc:Room (kapı no)
+    block_name: str | None = None     # cbc:BlockName (blok)
+    building_name: str | None = None  # cbc:BuildingName (bina adı)
+    region: str | None = None         # cbc:Region (semt / bölge)
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,7 +602,7 @@ _DOC_KEYS = {
 _PARTY_KEYS = {"vkn", "tckn", "name", "first_name", "last_name", "tax_office", "address",
                "email", "phone", "website", "ids", "alias"}
 _ADDRESS_KEYS = {"street", "building_number", "district", "city", "postal_code", "country",
-                 "country_code"}
+                 "country_code", "room", "block_name", "building_name", "region"}
 _LINE_KEYS = {"name", "description", "code", "brand", "model", "quantity", "unit",
               "unit_price", "allowances", "charges", "taxes", "withholding", "exemption",
               "delivery", "item_ids", "classification", "product_trace_id", "serial_id", "notes"}
@@ -830,6 +834,8 @@ def _address(r: _Reader, raw: Any, path: str, required: bool = True) -> Address 
         district=district, city=city, street=r.text(d, "street", path),
         building_number=r.text(d, "building_number", path),
         postal_code=r.text(d, "postal_code", path), country=country, country_code=cc,
+        room=r.text(d, "room", path), block_name=r.text(d, "block_name", path),
+        building_name=r.text(d, "building_name", path), region=r.text(d, "region", path),
     )
 
 

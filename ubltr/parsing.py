@@ -281,6 +281,7 @@ _LINE_PLAN = _tags({
 _ADDRESS_PLAN = _tags({
     "cbc:CitySubdivisionName": "subdivision", "cbc:District": "district", "cbc:CityName": "city",
     "cbc:StreetName": "street", "cbc:BuildingNumber": "building", "cbc:PostalZone": "postal",
+    "cbc:Room": "room", "cbc:BlockName": "block_name", "cbc:BuildingName": "building_name", "cbc:Region": "region",
     "cac:Country": ("country_", {"cbc:Name": "country", "cbc:IdentificationCode": "country_code"}),
 })
 _PARTY_PLAN = _tags({
@@ -453,6 +454,10 @@ def _address(el: etree._Element | None) -> Address | None:
         postal_code=_s(k.get("postal")),
         country=_s(k.get("country")) or "Türkiye",
         country_code=_s(k.get("country_code")) or "TR",
+        room=_s(k["room"]) if "room" in k else None,
+        block_name=_s(k["block_name"]) if "block_name" in k else None,
+        building_name=_s(k["building_name"]) if "building_name" in k else None,
+        region=_s(k["region"]) if "region" in k else None,
     )
 
 
