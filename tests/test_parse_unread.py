@@ -217,15 +217,18 @@ def test_gib_tevkifat_sample_reports_exactly_what_it_does_not_read():
     assert (customer.room, customer.block_name) == ("18", "B")
 
 
-def test_address_details_are_held_written_and_read_back(oracle):
-    """Room (kapı no), BlockName, BuildingName and Region, which most of GİB's samples
-    carry: in the model, in the neutral JSON, written where GİB's XSD puts them."""
+def test_address_details_and_fax_are_held_written_and_read_back(oracle):
+    """Room (kapı no), BlockName, BuildingName, Region and the contact's Telefax, which
+    most of GİB's and the integrators' samples carry: in the model, in the neutral JSON,
+    written where GİB's XSD puts them."""
     d = _fixture()
     d["customer"]["address"].update({"room": "18", "block_name": "B", "building_name": "Gelir İdaresi Ek Bina",
                                      "region": "Dışkapı"})
+    d["customer"]["fax"] = "0312 302 15 39"
     inv = load(d)
     a = inv.customer.address
     assert (a.room, a.block_name, a.building_name, a.region) == ("18", "B", "Gelir İdaresi Ek Bina", "Dışkapı")
+    assert inv.customer.fax == "0312 302 15 39"
     assert load(to_dict(inv)) == inv
     xml = build(inv)
     assert parse(xml) == inv and unread(xml) == ()
@@ -234,6 +237,8 @@ def test_address_details_are_held_written_and_read_back(oracle):
     ns = {"cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}
     [postal] = root.xpath("cac:AccountingCustomerParty/cac:Party/cac:PostalAddress", namespaces=ns)
     assert [etree.QName(c).localname for c in postal][:4] == ["Room", "StreetName", "BlockName", "BuildingName"]
+    assert root.xpath("cac:AccountingCustomerParty/cac:Party/cac:Contact/*[local-name()='Telefax']/text()",
+                      namespaces=ns) == ["0312 302 15 39"]
 
 
 CORPUS = [etree.tostring(el) for _, el in _gib_invoices()]

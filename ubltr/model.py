@@ -59,6 +59,7 @@ class Party:
     website: str | None = None
     ids: tuple[tuple[str, str], ...] = ()
     alias: str | None = None
+    fax: str | None = None  # Contact/Telefax
 
     @property
     def tax_id(self) -> str:
@@ -600,7 +601,7 @@ _DOC_KEYS = {
     "rounding", "invoice_period", "contract_reference", "additional_references",
 }
 _PARTY_KEYS = {"vkn", "tckn", "name", "first_name", "last_name", "tax_office", "address",
-               "email", "phone", "website", "ids", "alias"}
+               "email", "phone", "website", "ids", "alias", "fax"}
 _ADDRESS_KEYS = {"street", "building_number", "district", "city", "postal_code", "country",
                  "country_code", "room", "block_name", "building_name", "region"}
 _LINE_KEYS = {"name", "description", "code", "brand", "model", "quantity", "unit",
@@ -900,7 +901,7 @@ def _party(r: _Reader, raw: Any, path: str, required: bool = False,
         address=address, vkn=vkn, tckn=tckn, name=name, first_name=first, last_name=last,
         tax_office=r.text(d, "tax_office", path), email=email,
         phone=r.text(d, "phone", path), website=r.text(d, "website", path),
-        ids=tuple(ids), alias=alias,
+        ids=tuple(ids), alias=alias, fax=r.text(d, "fax", path),
     )
 
 

@@ -291,7 +291,7 @@ _PARTY_PLAN = _tags({
     "cac:PartyLegalEntity": ("legal_entity_", {"cbc:RegistrationName": "registration_name"}),
     "cac:Person": ("person_", {"cbc:FirstName": "first_name", "cbc:FamilyName": "last_name"}),
     "cac:PartyTaxScheme": ("party_tax_scheme_", {"cac:TaxScheme": ("tax_scheme_", {"cbc:Name": "tax_office"})}),
-    "cac:Contact": ("contact_", {"cbc:ElectronicMail": "email", "cbc:Telephone": "phone"}),
+    "cac:Contact": ("contact_", {"cbc:ElectronicMail": "email", "cbc:Telephone": "phone", "cbc:Telefax": "fax"}),
     "cbc:WebsiteURI": "website",
 })
 
@@ -491,6 +491,7 @@ def _party(p: etree._Element | None) -> Party | None:
         phone=_s(k.get("phone")),
         website=_s(k.get("website")),
         ids=tuple(ids),
+        fax=_s(k["fax"]) if "fax" in k else None,
     )
 
 
