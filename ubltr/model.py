@@ -39,6 +39,10 @@ class Address:
     postal_code: str | None = None
     country: str = "Türkiye"
     country_code: str = "TR"
+    room: str | None = None           # cbc:Room (kapı no)
+    block_name: str | None = None     # cbc:BlockName (blok)
+    building_name: str | None = None  # cbc:BuildingName (bina adı)
+    region: str | None = None         # cbc:Region (semt / bölge)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class Party:
     website: str | None = None
     ids: tuple[tuple[str, str], ...] = ()
     alias: str | None = None
+    fax: str | None = None  # Contact/Telefax
 
     @property
     def tax_id(self) -> str:
@@ -151,6 +156,7 @@ class Line:
     classification: str | None = None            # CommodityClassification/ItemClassificationCode
     product_trace_id: str | None = None          # ItemInstance/ProductTraceID
     serial_id: str | None = None                 # ItemInstance/SerialID
+    notes: tuple[str, ...] = ()                  # InvoiceLine/Note, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,12 +601,12 @@ _DOC_KEYS = {
     "rounding", "invoice_period", "contract_reference", "additional_references",
 }
 _PARTY_KEYS = {"vkn", "tckn", "name", "first_name", "last_name", "tax_office", "address",
-               "email", "phone", "website", "ids", "alias"}
+               "email", "phone", "website", "ids", "alias", "fax"}
 _ADDRESS_KEYS = {"street", "building_number", "district", "city", "postal_code", "country",
-                 "country_code"}
+                 "country_code", "room", "block_name", "building_name", "region"}
 _LINE_KEYS = {"name", "description", "code", "brand", "model", "quantity", "unit",
               "unit_price", "allowances", "charges", "taxes", "withholding", "exemption",
-              "delivery", "item_ids", "classification", "product_trace_id", "serial_id"}
+              "delivery", "item_ids", "classification", "product_trace_id", "serial_id", "notes"}
 _TAX_KEYS = frozenset({"code", "percent", "amount", "base"})
 # AdditionalItemIdentification schemes: GİB's list plus ETIKETNO (IDIS, GİB IdisEtiketNoCheck-1)
 _ITEM_ID_SCHEMES_EXTRA = frozenset({"ETIKETNO"})
@@ -829,6 +835,8 @@ def _address(r: _Reader, raw: Any, path: str, required: bool = True) -> Address 
         district=district, city=city, street=r.text(d, "street", path),
         building_number=r.text(d, "building_number", path),
         postal_code=r.text(d, "postal_code", path), country=country, country_code=cc,
+        room=r.text(d, "room", path), block_name=r.text(d, "block_name", path),
+        building_name=r.text(d, "building_name", path), region=r.text(d, "region", path),
     )
 
 
@@ -893,7 +901,7 @@ def _party(r: _Reader, raw: Any, path: str, required: bool = False,
         address=address, vkn=vkn, tckn=tckn, name=name, first_name=first, last_name=last,
         tax_office=r.text(d, "tax_office", path), email=email,
         phone=r.text(d, "phone", path), website=r.text(d, "website", path),
-        ids=tuple(ids), alias=alias,
+        ids=tuple(ids), alias=alias, fax=r.text(d, "fax", path),
     )
 
 
@@ -1123,6 +1131,14 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
                 else:
                     item_ids.append((scheme, value))
     classification = r.text(d, "classification", path)
+    line_notes = []
+    for p, n in r.items(d, "notes", path):
+        if not isinstance(n, str):
+            r.err(p, f"must be a string, got {_kind(n)}")
+        elif (bad := _control_char(n)) is not None:
+            r.err(p, _bad_char_message(bad))
+        else:
+            line_notes.append(n)
     if qty is not None and price is not None and qty * price >= MAX_AMOUNT:
         # GİB refuses such an amount, so ubltr does not write it (the rounding of the default
         # context cannot carry a product across 10^17 by more than 10^-10)
@@ -1137,7 +1153,7 @@ def _line(r: _Reader, raw: Any, path: str, type_: str | None) -> Line | None:
         allowances=allowances, charges=charges, withholding=withholding,
         exemption=exemption, delivery=delivery, item_ids=tuple(item_ids),
         classification=classification, product_trace_id=r.text(d, "product_trace_id", path),
-        serial_id=r.text(d, "serial_id", path),
+        serial_id=r.text(d, "serial_id", path), notes=tuple(line_notes),
     )
 
 

@@ -28,10 +28,12 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import re
+import threading
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, NamedTuple
 
 from lxml import etree
 
@@ -43,7 +45,8 @@ from .model import (
     InternetSale, Invoice, Line, default_exemption_reason, LineDelivery, Package, Party, Payment, Period, Tax, Withholding,
 )
 
-__all__ = ["parse", "ParseError", "MAX_BYTES", "safe_parser", "check_totals", "TotalsCheck", "Difference"]
+__all__ = ["parse", "ParseError", "MAX_BYTES", "safe_parser", "check_totals", "TotalsCheck", "Difference",
+           "unread", "Unread", "DERIVED"]
 
 MAX_BYTES = xmlsafe.MAX_BYTES  # ubltr's one document size limit
 
@@ -109,16 +112,265 @@ def _text(el: etree._Element) -> str:
     return "".join(el.itertext())
 
 
+class _Reading:
+    """What one reading of a document has learnt: each element's children by tag,
+    read once (``_kids``), and, when asked for (:func:`unread`), the elements whose
+    content went into the model or into the totals check (``taken``)."""
+
+    __slots__ = ("kids", "taken")
+
+    def __init__(self, track: bool = False) -> None:
+        self.kids: dict[etree._Element, dict[str, list[etree._Element]]] = {}
+        self.taken: set[etree._Element] | None = set() if track else None
+
+
+_READING: ContextVar[_Reading | None] = ContextVar("ubltr_parsing_reading", default=None)
+#: how many readings that record what they take are running (in any thread): while
+#: none is, ``_take`` costs one global lookup
+_TRACKING = 0
+_TRACKING_LOCK = threading.Lock()
+
+#: "cac:Item/cbc:Name" -> ("{cac-ns}Item", "{cbc-ns}Name")
+_STEPS: dict[str, tuple[str, ...]] = {}
+
+
+def _steps(path: str) -> tuple[str, ...]:
+    steps = _STEPS.get(path)
+    if steps is None:
+        steps = tuple("{%s}%s" % (NS[prefix], local) for prefix, local in (step.split(":") for step in path.split("/")))
+        _STEPS[path] = steps
+    return steps
+
+
+def _kids(el: etree._Element) -> dict[str, list[etree._Element]]:
+    """``el``'s child elements by tag (comments and processing instructions left
+    out), in document order: each element's children are read once per reading."""
+    reading = _READING.get()
+    if reading is not None:
+        kids = reading.kids.get(el)
+        if kids is not None:
+            return kids
+    kids = {}
+    for child in el:
+        tag = child.tag
+        if tag.__class__ is str:
+            same = kids.get(tag)
+            if same is None:
+                kids[tag] = [child]
+            else:
+                same.append(child)
+    if reading is not None:
+        reading.kids[el] = kids
+    return kids
+
+
+def _first(kids: dict[str, list[etree._Element]], steps: tuple[str, ...], i: int = 0) -> etree._Element | None:
+    """The first element at ``steps[i:]`` below an element whose children are ``kids``
+    (``find``'s answer: the first match in document order)."""
+    found = kids.get(steps[i])
+    if not found:
+        return None
+    if i == len(steps) - 1:
+        return found[0]
+    for child in found:
+        hit = _first(_kids(child), steps, i + 1)
+        if hit is not None:
+            return hit
+    return None
+
+
+def _find(el: etree._Element, path: str) -> etree._Element | None:
+    """``el.find(path, NS)`` (the first match in document order), from the children
+    already read."""
+    return _first(_kids(el), _STEPS.get(path) or _steps(path))
+
+
+_A_LINE_WITHHOLDS = etree.XPath("boolean(cac:InvoiceLine/cac:WithholdingTaxTotal)", namespaces=NS)
+_LINES_WITHOUT_TAXES = etree.XPath("cac:InvoiceLine[not(cac:TaxTotal)]", namespaces=NS)
+
+
+def _findall(el: etree._Element, path: str) -> list[etree._Element]:
+    """``el.findall(path, NS)``, from the children already read."""
+    found = [el]
+    for tag in _steps(path):
+        nxt: list[etree._Element] = []
+        for parent in found:
+            same = _kids(parent).get(tag)
+            if same:
+                nxt.extend(same)
+        if not nxt:
+            return nxt
+        found = nxt
+    return found
+
+
+_P_AC = _steps("cac:AllowanceCharge")
+_P_CHARGE = _steps("cbc:ChargeIndicator")
+
+
+#: A reading plan: what to take from an element's children, by tag, read in one pass
+#: (:func:`_gather`).  An entry is a slot name (a leaf: the first such element, as
+#: ``find`` answers), ``(name, plan)`` (an aggregate: the first one under ``name``, and
+#: its children read by ``plan``, merged over repeats in document order, as a path
+#: ``find`` is), or ``[name]`` (every such element, in order, read by its own reader).
+_Plan = dict[Any, Any]
+
+
+def _gather(el: etree._Element, plan: _Plan, out: dict[str, Any]) -> dict[str, Any]:
+    """One pass over ``el``'s children (and, by ``plan``, theirs): each child's tag is
+    looked up once in the plan; children the plan does not name are not read (they
+    are what :func:`unread` reports when nothing else took them)."""
+    for child in el:
+        entry = plan.get(child.tag)
+        if entry is None:
+            continue
+        cls = entry.__class__
+        if cls is str:
+            if entry not in out:
+                out[entry] = child
+        elif cls is tuple:
+            name, sub = entry
+            if name not in out:
+                out[name] = child
+            _gather(child, sub, out)
+        else:
+            found = out.get(entry[0])
+            if found is None:
+                out[entry[0]] = [child]
+            else:
+                found.append(child)
+    return out
+
+
+def _tags(plan: dict[str, Any]) -> _Plan:
+    """A plan written with prefixed names ("cbc:Name") as one keyed by lxml tags."""
+    out: _Plan = {}
+    for name, entry in plan.items():
+        tag = _steps(name)[0]
+        if isinstance(entry, tuple):
+            entry = (entry[0], _tags(entry[1]))
+        out[tag] = entry
+    return out
+
+
+_AC_PLAN = _tags({"cbc:ChargeIndicator": "charge", "cbc:MultiplierFactorNumeric": "factor", "cbc:Amount": "amount",
+                  "cbc:BaseAmount": "base", "cbc:AllowanceChargeReason": "reason"})
+_SUBTOTAL_PLAN = _tags({
+    "cbc:TaxableAmount": "base", "cbc:TaxAmount": "amount", "cbc:Percent": "pct", "cbc:PerUnitAmount": "per_unit",
+    "cac:TaxCategory": ("category", {
+        "cac:TaxScheme": ("scheme", {"cbc:TaxTypeCode": "code"}),
+        "cbc:TaxExemptionReasonCode": "ecode", "cbc:TaxExemptionReason": "ereason", "cbc:Percent": "cat_pct"}),
+})
+_LINE_PLAN = _tags({
+    "cbc:InvoicedQuantity": "qty", "cbc:LineExtensionAmount": "lea", "cbc:Note": ["notes"],
+    "cac:Price": ("price_", {"cbc:PriceAmount": "price", "cbc:BaseQuantity": "base_qty"}),
+    "cac:AllowanceCharge": ["acs"],
+    "cac:TaxTotal": ("tax_total", {"cac:TaxSubtotal": ["subtotals"]}),
+    "cac:WithholdingTaxTotal": ("wh_total", {"cac:TaxSubtotal": ["wsts"]}),
+    "cac:Delivery": ["deliveries"],
+    "cac:Item": ("item", {
+        "cbc:Name": "name", "cbc:Description": "description", "cbc:BrandName": "brand", "cbc:ModelName": "model",
+        "cac:SellersItemIdentification": ("sellers_", {"cbc:ID": "code"}),
+        "cac:AdditionalItemIdentification": ("additional_", {"cbc:ID": ["item_ids"]}),
+        "cac:CommodityClassification": ("classification_", {"cbc:ItemClassificationCode": "classification"}),
+        "cac:ItemInstance": ("instance_", {"cbc:ProductTraceID": "product_trace_id", "cbc:SerialID": "serial_id"}),
+    }),
+})
+
+
+_ADDRESS_PLAN = _tags({
+    "cbc:CitySubdivisionName": "subdivision", "cbc:District": "district", "cbc:CityName": "city",
+    "cbc:StreetName": "street", "cbc:BuildingNumber": "building", "cbc:PostalZone": "postal",
+    "cbc:Room": "room", "cbc:BlockName": "block_name", "cbc:BuildingName": "building_name", "cbc:Region": "region",
+    "cac:Country": ("country_", {"cbc:Name": "country", "cbc:IdentificationCode": "country_code"}),
+})
+_PARTY_PLAN = _tags({
+    "cac:PartyIdentification": ("identification_", {"cbc:ID": ["ids"]}),
+    "cac:PostalAddress": "address",
+    "cac:PartyName": ("party_name_", {"cbc:Name": "name"}),
+    "cac:PartyLegalEntity": ("legal_entity_", {"cbc:RegistrationName": "registration_name"}),
+    "cac:Person": ("person_", {"cbc:FirstName": "first_name", "cbc:FamilyName": "last_name"}),
+    "cac:PartyTaxScheme": ("party_tax_scheme_", {"cac:TaxScheme": ("tax_scheme_", {"cbc:Name": "tax_office"})}),
+    "cac:Contact": ("contact_", {"cbc:ElectronicMail": "email", "cbc:Telephone": "phone", "cbc:Telefax": "fax"}),
+    "cbc:WebsiteURI": "website",
+})
+
+
+_ROOT_PLAN = _tags({
+    "cbc:ProfileID": "profile", "cbc:ID": "id", "cbc:UUID": "uuid", "cbc:IssueDate": "issue_date",
+    "cbc:IssueTime": "issue_time", "cbc:InvoiceTypeCode": "type", "cbc:DocumentCurrencyCode": "currency",
+    "cbc:Note": ["notes"],
+    "cac:InvoicePeriod": "period",
+    "cac:OrderReference": ["order_refs"],
+    "cac:BillingReference": ("billing_", {"cac:InvoiceDocumentReference": ["billing_refs"]}),
+    "cac:DespatchDocumentReference": ["despatch_refs"],
+    "cac:ContractDocumentReference": ["contract_refs"],
+    "cac:AdditionalDocumentReference": ["adrs"],
+    "cac:AccountingSupplierParty": ("supplier_", {"cac:Party": "supplier"}),
+    "cac:AccountingCustomerParty": ("customer_", {"cac:Party": "customer"}),
+    "cac:BuyerCustomerParty": ("buyer_", {"cac:Party": "buyer"}),
+    "cac:TaxRepresentativeParty": "tax_representative",
+    "cac:Delivery": ["deliveries"],
+    "cac:PaymentMeans": ["payment_means"],
+    "cac:AllowanceCharge": ["acs"],
+    "cac:PricingExchangeRate": ("pricing_rate_", {"cbc:CalculationRate": "pricing_rate"}),
+    "cac:TaxExchangeRate": ("tax_rate_", {"cbc:CalculationRate": "tax_rate"}),
+    "cac:PaymentExchangeRate": ("payment_rate_", {"cbc:CalculationRate": "payment_rate"}),
+    "cac:TaxTotal": ("tax_total_", {"cac:TaxSubtotal": ["tax_subtotals"]}),
+    "cac:WithholdingTaxTotal": ("withholding_total_", {"cac:TaxSubtotal": ["withholding_subtotals"]}),
+    "cac:LegalMonetaryTotal": ("totals_", {"cbc:PrepaidAmount": "prepaid", "cbc:PayableAmount": "payable",
+                                           "cbc:PayableRoundingAmount": "rounding",
+                                           "cbc:LineExtensionAmount": "line_extension",
+                                           "cbc:AllowanceTotalAmount": "allowance_total"}),
+    "cac:InvoiceLine": ["lines"],
+})
+
+
+def _take(el: etree._Element) -> None:
+    """``el``'s content is in the model (or was compared with what the model implies)."""
+    if not _TRACKING:
+        return
+    reading = _READING.get()
+    if reading is not None and reading.taken is not None:
+        reading.taken.add(el)
+
+
+def _taken_text(el: etree._Element) -> str:
+    _take(el)
+    return _text(el)
+
+
+def _s(el: etree._Element | None) -> str | None:
+    """An element's whole text, kept exactly (nothing the document says is changed);
+    ``None`` for no element or a blank one."""
+    if el is None:
+        return None
+    if len(el):
+        text = "".join(el.itertext())
+    else:
+        text = el.text
+        if text is None:
+            return None
+    if not text or text.isspace():  # str.strip's whitespace, without building the stripped copy
+        return None
+    if _TRACKING:
+        _take(el)
+    return text
+
+
+def _d(el: etree._Element | None) -> Decimal | None:
+    """An element's number (``None`` for no element or a blank one)."""
+    text = _s(el)
+    if text is None:
+        return None
+    known = _NUMBERS.get(text)
+    return known if known is not None else _number(text, el)  # type: ignore[arg-type]
+
+
 def _t(el: etree._Element | None, path: str) -> str | None:
     if el is None:
         return None
-    found = el.find(path, NS)
-    if found is None:
-        return None
-    text = _text(found)
-    if not text.strip():
-        return None
-    return text  # kept exactly: nothing the document says is changed
+    return _s(_first(_kids(el), _STEPS.get(path) or _steps(path)))
 
 
 #: an xs:decimal as UBL writes amounts: optional sign, digits, optional fraction
@@ -127,54 +379,85 @@ _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 MAX_NUMBER_CHARS = 60
 
 
-def _number(text: str, el: etree._Element, what: str) -> Decimal:
+#: numbers already read, by their text (a document repeats its rates, quantities and
+#: prices; a Decimal is immutable and exact whatever the context): bounded, cleared when full
+_NUMBERS: dict[str, Decimal] = {}
+_NUMBERS_MAX = 4096
+
+
+def _number(text: str, el: etree._Element, what: str | None = None) -> Decimal:
+    known = _NUMBERS.get(text)
+    if known is not None:
+        return known
     s = text.strip()
     if len(s) > MAX_NUMBER_CHARS or not _DECIMAL.fullmatch(s):
         shown = s if len(s) <= 40 else s[:37] + "..."
-        raise ParseError(f"line {el.sourceline}: {what} '{shown}' is not a decimal number") from None
-    return Decimal(s)
+        raise ParseError(f"line {el.sourceline}: {what or etree.QName(el).localname} '{shown}' "
+                         "is not a decimal number") from None
+    value = Decimal(s)
+    if len(text) <= MAX_NUMBER_CHARS:  # only short texts are kept (no document's padding)
+        if len(_NUMBERS) >= _NUMBERS_MAX:
+            _NUMBERS.clear()
+        _NUMBERS[text] = value
+    return value
 
 
 def _dec(el: etree._Element | None, path: str) -> Decimal | None:
-    s = _t(el, path)
-    if s is None or el is None:
+    if el is None:
         return None
-    found = el.find(path, NS)
-    return _number(s, found, etree.QName(found).localname)
+    return _d(_first(_kids(el), _STEPS.get(path) or _steps(path)))
 
 
 def _date(el, path: str) -> _dt.date | None:
-    s = _t(el, path)
-    if s is None:
+    return _date_of(None if el is None else _find(el, path))
+
+
+def _date_of(found: etree._Element | None) -> _dt.date | None:
+    if found is None:
         return None
+    s = _text(found)
+    if not s.strip():
+        return None
+    _take(found)
     s = s.strip()
     try:
         return _dt.date.fromisoformat(s[:10])
     except ValueError:
-        raise ParseError(f"line {el.find(path, NS).sourceline}: '{s}' is not a date") from None
+        raise ParseError(f"line {found.sourceline}: '{s}' is not a date") from None
 
 
 def _time(el, path: str) -> _dt.time | None:
-    s = _t(el, path)
-    if s is None:
+    return _time_of(None if el is None else _find(el, path))
+
+
+def _time_of(found: etree._Element | None) -> _dt.time | None:
+    """A time as hh:mm[:ss]; one that is not is not read (``unread`` reports it)."""
+    if found is None:
         return None
+    s = _text(found)
     m = re.match(r"(\d{2}):(\d{2})(?::(\d{2}))?", s.strip())
     if not m:
         return None
+    _take(found)
     return _dt.time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
 
 
 def _address(el: etree._Element | None) -> Address | None:
     if el is None:
         return None
+    k = _gather(el, _ADDRESS_PLAN, {})
     return Address(
-        district=_t(el, "cbc:CitySubdivisionName") or _t(el, "cbc:District") or "",
-        city=_t(el, "cbc:CityName") or "",
-        street=_t(el, "cbc:StreetName"),
-        building_number=_t(el, "cbc:BuildingNumber"),
-        postal_code=_t(el, "cbc:PostalZone"),
-        country=_t(el, "cac:Country/cbc:Name") or "Türkiye",
-        country_code=_t(el, "cac:Country/cbc:IdentificationCode") or "TR",
+        district=_s(k.get("subdivision")) or _s(k.get("district")) or "",
+        city=_s(k.get("city")) or "",
+        street=_s(k.get("street")),
+        building_number=_s(k.get("building")),
+        postal_code=_s(k.get("postal")),
+        country=_s(k.get("country")) or "Türkiye",
+        country_code=_s(k.get("country_code")) or "TR",
+        room=_s(k["room"]) if "room" in k else None,
+        block_name=_s(k["block_name"]) if "block_name" in k else None,
+        building_name=_s(k["building_name"]) if "building_name" in k else None,
+        region=_s(k["region"]) if "region" in k else None,
     )
 
 
@@ -184,11 +467,13 @@ _SKIP_SCHEMES = {"VKN", "TCKN", "PARTYTYPE", "ARACIKURUMVKN", "ARACIKURUMETIKET"
 def _party(p: etree._Element | None) -> Party | None:
     if p is None:
         return None
+    k = _gather(p, _PARTY_PLAN, {})
     vkn = tckn = None
     ids: list[tuple[str, str]] = []
-    for pid in p.findall("cac:PartyIdentification/cbc:ID", NS):
+    for pid in k.get("ids", ()):
         scheme = (pid.get("schemeID") or "").strip()
         value = (pid.text or "").strip()
+        _take(pid)
         if scheme == "VKN" and vkn is None:
             vkn = value
         elif scheme == "TCKN" and tckn is None:
@@ -196,16 +481,17 @@ def _party(p: etree._Element | None) -> Party | None:
         elif scheme and scheme not in _SKIP_SCHEMES and value:
             ids.append((scheme, value))
     return Party(
-        address=_address(p.find("cac:PostalAddress", NS)) or Address(district="", city=""),
+        address=_address(k.get("address")) or Address(district="", city=""),
         vkn=vkn, tckn=tckn,
-        name=_t(p, "cac:PartyName/cbc:Name") or _t(p, "cac:PartyLegalEntity/cbc:RegistrationName"),
-        first_name=_t(p, "cac:Person/cbc:FirstName"),
-        last_name=_t(p, "cac:Person/cbc:FamilyName"),
-        tax_office=_t(p, "cac:PartyTaxScheme/cac:TaxScheme/cbc:Name"),
-        email=_t(p, "cac:Contact/cbc:ElectronicMail"),
-        phone=_t(p, "cac:Contact/cbc:Telephone"),
-        website=_t(p, "cbc:WebsiteURI"),
+        name=_s(k.get("name")) or _s(k.get("registration_name")),
+        first_name=_s(k.get("first_name")),
+        last_name=_s(k.get("last_name")),
+        tax_office=_s(k.get("tax_office")),
+        email=_s(k.get("email")),
+        phone=_s(k.get("phone")),
+        website=_s(k.get("website")),
         ids=tuple(ids),
+        fax=_s(k["fax"]) if "fax" in k else None,
     )
 
 
@@ -213,7 +499,8 @@ def _tax_rep(el: etree._Element | None) -> Party | None:
     if el is None:
         return None
     tid = alias = None
-    for pid in el.findall("cac:PartyIdentification/cbc:ID", NS):
+    for pid in _findall(el, "cac:PartyIdentification/cbc:ID"):
+        _take(pid)
         if pid.get("schemeID") == "ARACIKURUMVKN":
             tid = (pid.text or "").strip()
         elif pid.get("schemeID") == "ARACIKURUMETIKET":
@@ -244,25 +531,28 @@ def _same(a: Decimal, b: Decimal) -> bool:
 
 def _is_charge(ac: etree._Element) -> bool:
     """``ChargeIndicator`` is an xs:boolean: ``true`` or ``1`` (any case, spaces around)."""
-    return (_t(ac, "cbc:ChargeIndicator") or "false").strip().lower() in {"true", "1"}
+    return (_s(_first(_kids(ac), _P_CHARGE)) or "false").strip().lower() in {"true", "1"}
 
 
-def _allowances(parent: etree._Element, gross: Decimal | None) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
+def _allowances(parent: etree._Element, gross: Decimal | None,
+                elements: list[etree._Element] | None = None) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
     """The allowances and charges of a line (``gross`` = quantity × price) or of the
     document (``gross`` = Σ line amounts).  One given by ``MultiplierFactorNumeric`` is
     read as a rate when its ``Amount`` is the rate of ``gross`` (ubltr's way), of its
     stated ``BaseAmount``, or of what the previous steps left (cascaded discounts:
     20 % then 18 % of the rest ...); the base is then kept.  When the document's
-    Amount is none of these, the Amount is what the document charges, and is kept."""
+    Amount is none of these, the Amount is what the document charges, and is kept.
+    ``elements``: the AllowanceCharge children of ``parent`` when already gathered."""
     allow: list[AllowanceCharge] = []
     charge: list[AllowanceCharge] = []
     left = gross
-    for ac in parent.findall("cac:AllowanceCharge", NS):
-        is_charge = _is_charge(ac)
-        factor = _dec(ac, "cbc:MultiplierFactorNumeric")
-        stated = _dec(ac, "cbc:Amount")
-        base = _dec(ac, "cbc:BaseAmount")
-        reason = _t(ac, "cbc:AllowanceChargeReason")
+    for ac in (_kids(parent).get(_P_AC[0], ()) if elements is None else elements):
+        k = _gather(ac, _AC_PLAN, {})
+        is_charge = (_s(k.get("charge")) or "false").strip().lower() in {"true", "1"}
+        factor = _d(k.get("factor"))
+        stated = _d(k.get("amount"))
+        base = _d(k.get("base"))
+        reason = _s(k.get("reason"))
         rate = None
         if factor is not None:
             rate = (factor * 100).normalize()
@@ -293,7 +583,7 @@ def _allowances(parent: etree._Element, gross: Decimal | None) -> tuple[tuple[Al
     return tuple(allow), tuple(charge)
 
 
-@dataclass
+@dataclass(slots=True)
 class _DocTax:
     """A document-level TaxSubtotal, applied to lines that carry no TaxTotal."""
 
@@ -309,25 +599,26 @@ def _subtotal(st: etree._Element) -> _DocTax | None:
     """One TaxSubtotal as a tax: by percent, or per unit.  A ``PerUnitAmount`` of 0
     beside a ``Percent`` is a percent tax (the per-unit 0 is only a filler); a
     subtotal without a TaxTypeCode but with an exemption code is KDV (0015)."""
-    code = _t(st, "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
-    ecode = _t(st, "cac:TaxCategory/cbc:TaxExemptionReasonCode")
+    k = _gather(st, _SUBTOTAL_PLAN, {})
+    code = _s(k.get("code"))
+    ecode = _s(k.get("ecode"))
     if code is None:
         if ecode is None:
             return None
         code = "0015"
     code = code.strip()
-    pct = _dec(st, "cbc:Percent")
+    pct = _d(k.get("pct"))
     if pct is None:  # UBL also has a Percent in the TaxCategory, which some software fills instead
-        pct = _dec(st, "cac:TaxCategory/cbc:Percent")
-    per_unit = _dec(st, "cbc:PerUnitAmount")
+        pct = _d(k.get("cat_pct"))
+    per_unit = _d(k.get("per_unit"))
     if per_unit is not None and per_unit == 0 and pct is not None:
         per_unit = None
     if per_unit is not None:
         pct = None
     if code == "0015":
         per_unit = None  # KDV is a percent; a per-unit amount beside it is not KDV's
-    base = _dec(st, "cbc:TaxableAmount")
-    amount = _dec(st, "cbc:TaxAmount")
+    base = _d(k.get("base"))
+    amount = _d(k.get("amount"))
     if pct is None and per_unit is None:
         pct = Decimal(0)
         # a subtotal without Percent: the percent its own amounts imply, when a whole
@@ -341,7 +632,7 @@ def _subtotal(st: etree._Element) -> _DocTax | None:
     exemption = None
     if ecode and code == "0015":
         ecode = ecode.strip()
-        reason = _t(st, "cac:TaxCategory/cbc:TaxExemptionReason")
+        reason = _s(k.get("ereason"))
         exemption = Exemption(code=ecode, reason=None if reason == default_exemption_reason(ecode) else reason)
     return _DocTax(code=code, percent=pct, per_unit=per_unit, base=base, amount=amount, exemption=exemption)
 
@@ -352,14 +643,23 @@ def _special_base(code: str, exemption: Exemption | None, inv_type: str) -> bool
 
 
 def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Withholding | None,
-          doc_taxes: list[_DocTax] | None = None, inv_type: str = "", special_ok: bool = True) -> Line:
-    qty = _dec(ln, "cbc:InvoicedQuantity") or Decimal("0")
-    price = _dec(ln, "cac:Price/cbc:PriceAmount") or Decimal("0")
-    base_qty = _dec(ln, "cac:Price/cbc:BaseQuantity")
+          doc_taxes: list[_DocTax] | None = None, inv_type: str = "", special_ok: bool = True,
+          k: dict[str, Any] | None = None) -> Line:
+    """One InvoiceLine.  ``k``: the line already gathered by ``_LINE_PLAN`` (read in one
+    pass); its ``stated_net`` is set to the line's LineExtensionAmount as read, and its
+    ``net`` to the line's amount as calc computes it (``_line_net``) where that is
+    known without computing it again."""
+    if k is None:
+        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass; each field below is a lookup
+    qty_el = k.get("qty")
+    qty = _d(qty_el) or Decimal("0")
+    price = _d(k.get("price")) or Decimal("0")
+    bq = k.get("base_qty")
+    base_qty = _d(bq)
     if base_qty is not None and base_qty != 1:
         # a price per BaseQuantity units (12.50 per 100): the model's price is per unit,
         # which says the same when the division is exact (0.125); otherwise refused
-        bq = ln.find("cac:Price/cbc:BaseQuantity", NS)
+        assert bq is not None
         per_unit = price / base_qty if base_qty > 0 else None
         if per_unit is None or per_unit * base_qty != price or len(str(per_unit)) > MAX_NUMBER_CHARS:
             raise ParseError(f"line {bq.sourceline}: cac:Price/cbc:BaseQuantity {base_qty}: a price of {price} per "
@@ -367,16 +667,17 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
                              "(the model's unit_price is per unit)")
         price = per_unit.quantize(Decimal(1)) if per_unit == per_unit.to_integral_value() else per_unit
     gross = qty * price
-    allow, charge = _allowances(ln, gross)
-    stated_net = _dec(ln, "cbc:LineExtensionAmount")
+    allow, charge = _allowances(ln, gross, k.get("acs", ()))
+    stated_net = k["stated_net"] = _d(k.get("lea"))
     taxes: list[Tax] = []
     exemption = None
     seen: set[str] = set()
-    subtotals = [x for x in (_subtotal(st) for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS)) if x is not None]
-    if ln.find("cac:TaxTotal", NS) is None and doc_taxes is not None:
+    subtotals = [x for x in (_subtotal(st) for st in k.get("subtotals", ())) if x is not None]
+    if "tax_total" not in k and doc_taxes is not None:
         subtotals = doc_taxes  # a line without taxes of its own bears the document's
     in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None and in_kdv_base(x.code)
-                   and not deducted(x.code)), Decimal(0))
+                   and not deducted(x.code)), Decimal(0)) if len(subtotals) > 1 or (
+        subtotals and subtotals[0].code != "0015") else Decimal(0)
     for x in subtotals:
         if x.code in seen:
             raise ParseError(f"line {ln.sourceline}: tax {x.code} appears twice on this line; the model holds one of each")
@@ -391,7 +692,7 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
             exemption = x.exemption
     # KDV last, as the builder writes it and as the loader keeps the input order otherwise
     withholding = None
-    wsts = ln.findall("cac:WithholdingTaxTotal/cac:TaxSubtotal", NS)
+    wsts = k.get("wsts", ())
     if len(wsts) > 1:
         raise ParseError(f"line {wsts[1].sourceline}: a second withholding (tevkifat) subtotal on one line; "
                          "the model holds one per line")
@@ -405,18 +706,17 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
             raise ParseError(f"line {wst.sourceline}: a withholding subtotal needs a TaxTypeCode and a Percent")
     elif doc_withholding is not None and any(t.code == "0015" and (t.percent or 0) > 0 for t in taxes):
         withholding = doc_withholding
-    qty_el = ln.find("cbc:InvoicedQuantity", NS)
     delivery = None
-    d = ln.find("cac:Delivery", NS)
+    d = k["deliveries"][0] if "deliveries" in k else None
     if d is not None:
-        pkg = d.find("cac:Shipment/cac:TransportHandlingUnit/cac:ActualPackage", NS)
+        pkg = _find(d, "cac:Shipment/cac:TransportHandlingUnit/cac:ActualPackage")
         package = None
         kind = _t(pkg, "cbc:PackagingTypeCode") if pkg is not None else None
         if kind:
             package = Package(kind=kind, count=_dec(pkg, "cbc:Quantity"))
         inc = _t(d, "cac:DeliveryTerms/cbc:ID")
         tm = _t(d, "cac:Shipment/cac:ShipmentStage/cbc:TransportModeCode")
-        addr = _address(d.find("cac:DeliveryAddress", NS))
+        addr = _address(_find(d, "cac:DeliveryAddress"))
         if doc_delivery is not None:  # the builder repeats the document's delivery on each line
             inc = None if inc == doc_delivery.incoterms else inc
             tm = None if tm == doc_delivery.transport_mode else tm
@@ -424,36 +724,44 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
         delivery = LineDelivery(incoterms=inc, gtip=_t(d, "cac:Shipment/cac:GoodsItem/cbc:RequiredCustomsID"),
                                 package=package, transport_mode=tm, address=addr)
     line = Line(
-        name=_t(ln, "cac:Item/cbc:Name") or "",
+        name=_s(k.get("name")) or "",
         quantity=qty,
         unit=(qty_el.get("unitCode") if qty_el is not None else None) or "C62",
         unit_price=price,
-        taxes=tuple(sorted(taxes, key=lambda t: t.code == "0015")),
-        description=_t(ln, "cac:Item/cbc:Description"),
-        code=_t(ln, "cac:Item/cac:SellersItemIdentification/cbc:ID"),
-        brand=_t(ln, "cac:Item/cbc:BrandName"),
-        model=_t(ln, "cac:Item/cbc:ModelName"),
+        taxes=tuple(sorted(taxes, key=lambda t: t.code == "0015")) if len(taxes) > 1 else tuple(taxes),
+        # optional item details: read only where the line has them
+        description=_s(k["description"]) if "description" in k else None,
+        code=_s(k["code"]) if "code" in k else None,
+        brand=_s(k["brand"]) if "brand" in k else None,
+        model=_s(k["model"]) if "model" in k else None,
         allowances=allow, charges=charge, withholding=withholding, exemption=exemption,
         delivery=delivery,
-        item_ids=tuple((el.get("schemeID") or "", _text(el))
-                       for el in ln.findall("cac:Item/cac:AdditionalItemIdentification/cbc:ID", NS)),
-        classification=_t(ln, "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode"),
-        product_trace_id=_t(ln, "cac:Item/cac:ItemInstance/cbc:ProductTraceID"),
-        serial_id=_t(ln, "cac:Item/cac:ItemInstance/cbc:SerialID"),
+        item_ids=tuple((el.get("schemeID") or "", _taken_text(el)) for el in k["item_ids"]) if "item_ids" in k else (),
+        classification=_s(k["classification"]) if "classification" in k else None,
+        product_trace_id=_s(k["product_trace_id"]) if "product_trace_id" in k else None,
+        serial_id=_s(k["serial_id"]) if "serial_id" in k else None,
+        notes=tuple(_taken_text(n) for n in k["notes"]) if "notes" in k else (),
     )
-    return _with_price_rounding(line, stated_net)
+    # the line's amount as calc computes it (_line_net), once: for the price rounding and
+    # for the document-level checks (an adjusted line's amount is the stated one)
+    net = _kurus(gross) if not allow and not charge else _line_net(line)
+    out = _with_price_rounding(line, stated_net, net)
+    k["net"] = net if out is line else _line_net(out)
+    return out
 
 
-def _with_price_rounding(line: Line, stated_net: Decimal | None) -> Line:
+def _with_price_rounding(line: Line, stated_net: Decimal | None, net: Decimal | None = None) -> Line:
     """A price written rounded (3 × 33.33 = 99.99 where the software charged 100.00,
     from a price of 33.3333...): the document's LineExtensionAmount is what it
     charges, and the difference lies within the rounding of the price as written
     (half a unit of its last digit per unit of quantity).  The line keeps the price
     as written plus an allowance or charge by amount of exactly that difference, so
-    the line's amount is the document's."""
+    the line's amount is the document's.  ``net``: ``_line_net(line)`` when known."""
     if stated_net is None or line.quantity == 0:
         return line
-    gap = _kurus(stated_net) - _line_net(line)
+    if net is None:
+        net = _line_net(line)
+    gap = _kurus(stated_net) - net
     if gap == 0:
         return line
     exp = line.unit_price.as_tuple().exponent
@@ -474,7 +782,8 @@ def _refs(els: Iterable[etree._Element], extended: bool = False) -> tuple[Docume
         d = _date(el, "cbc:IssueDate")
         if i and d:
             if extended:
-                id_el = el.find("cbc:ID", NS)
+                id_el = _find(el, "cbc:ID")
+                assert id_el is not None  # it has a text: i
                 out.append(DocumentReference(id=i, issue_date=d, scheme=id_el.get("schemeID"),
                                              type_code=_t(el, "cbc:DocumentTypeCode")))
             else:
@@ -496,6 +805,8 @@ def _user_notes(texts: list[str], payable: Decimal | None, currency: str, rate: 
     """The notes without the amount-in-words notes the builder writes: exactly
     ``amount_in_words(PayableAmount)`` and, for a foreign currency, the TRY one, once
     each.  Any other note, even one that starts with "Yalnız ", is the user's and kept."""
+    if not any(text.startswith("Yalnız ") for text in texts):
+        return tuple(texts)  # no note can be the words, which start so: they need not be computed
     from .calc import amount_in_words, try_equivalent
 
     expected: list[str] = []
@@ -523,7 +834,7 @@ def _withheld_lines(wst: etree._Element, line_els: list[etree._Element], lines: 
     base = _dec(wst, "cbc:TaxableAmount")
     kdv: list[Decimal | None] = []
     for el, ln in zip(line_els, lines):
-        amounts = [x.amount for x in (_subtotal(st) for st in el.findall("cac:TaxTotal/cac:TaxSubtotal", NS))
+        amounts = [x.amount for x in (_subtotal(st) for st in _findall(el, "cac:TaxTotal/cac:TaxSubtotal"))
                    if x is not None and x.code == "0015"]
         kdv.append(amounts[0] if amounts and amounts[0] is not None and ln.withholding is not None else None)
     candidates = [i for i, k in enumerate(kdv) if k is not None and k > 0]
@@ -556,24 +867,31 @@ def _line_net(ln: Line) -> Decimal:
 
 
 def _with_implied_allowances(root: etree._Element, line_els: list[etree._Element],
-                             lines: tuple[Line, ...]) -> tuple[Line, ...]:
+                             lines: tuple[Line, ...], stated: list[Decimal | None] | None = None,
+                             nets: list[Decimal | None] | None = None,
+                             totals: tuple[etree._Element | None, etree._Element | None] | None = None) -> tuple[Line, ...]:
     """Some software writes a line's discount only into its LineExtensionAmount (no
     AllowanceCharge), and reports it in the document's AllowanceTotalAmount, with
     LineExtensionAmount = Σ quantity × price.  When the document's totals say exactly
     that, each such line gets the discount as an allowance by amount (the difference
     between quantity × price and its LineExtensionAmount), so that nothing the
     document charges is lost."""
-    le = _dec(root, "cac:LegalMonetaryTotal/cbc:LineExtensionAmount")
-    at = _dec(root, "cac:LegalMonetaryTotal/cbc:AllowanceTotalAmount")
+    if totals is None:  # LegalMonetaryTotal's LineExtensionAmount and AllowanceTotalAmount elements
+        totals = (_find(root, "cac:LegalMonetaryTotal/cbc:LineExtensionAmount"),
+                  _find(root, "cac:LegalMonetaryTotal/cbc:AllowanceTotalAmount"))
+    le, at = _d(totals[0]), _d(totals[1])
     if le is None or at is None or not lines:
         return lines
-    stated = [_dec(el, "cbc:LineExtensionAmount") for el in line_els]
+    if stated is None:  # the lines' LineExtensionAmount, when the caller has not read them already
+        stated = [_dec(el, "cbc:LineExtensionAmount") for el in line_els]
     if any(x is None for x in stated):
         return lines
-    gaps = [_line_net(ln) - x for ln, x in zip(lines, stated) if x is not None]
+    if nets is None:  # each line's _line_net, where the caller knows it already
+        nets = [None] * len(lines)
+    gaps = [(_line_net(ln) if net is None else net) - x for ln, x, net in zip(lines, stated, nets) if x is not None]
     if all(g == 0 for g in gaps):
         return lines
-    doc_allow = sum((_dec(ac, "cbc:Amount") or Decimal(0) for ac in root.findall("cac:AllowanceCharge", NS)
+    doc_allow = sum((_dec(ac, "cbc:Amount") or Decimal(0) for ac in _findall(root, "cac:AllowanceCharge")
                      if not _is_charge(ac)), Decimal(0))
     grosses = sum((_line_net(ln) for ln in lines), Decimal(0))
     if not (_same(le, grosses) and _same(at, sum(gaps, Decimal(0)) + doc_allow)):
@@ -626,12 +944,20 @@ def parse(source: bytes | str | Path | etree._Element) -> Invoice:
     ``Invoice`` element anywhere, e.g. inside an envelope, reads the same).
 
     Raises only :class:`ParseError`, naming the element's line where it can."""
-    root = _root(source)
-    with decimal.localcontext(_CONTEXT):
-        try:
-            return _parse(root)
-        except decimal.DecimalException as exc:  # pragma: no cover - numbers are bounded above
-            raise ParseError(f"an amount cannot be read exactly ({type(exc).__name__})") from None
+    return _read(_root(source), _Reading())
+
+
+def _read(root: etree._Element, reading: _Reading) -> Invoice:
+    """``_parse`` with ``reading`` as the document's reading state (children read once)."""
+    token = _READING.set(reading)
+    try:
+        with decimal.localcontext(_CONTEXT):
+            try:
+                return _parse(root)
+            except decimal.DecimalException as exc:  # pragma: no cover - numbers are bounded above
+                raise ParseError(f"an amount cannot be read exactly ({type(exc).__name__})") from None
+    finally:
+        _READING.reset(token)
 
 
 def parse_each(source: bytes | str | Path | etree._Element) -> list[tuple[int, Invoice]]:
@@ -664,6 +990,139 @@ def parse_each(source: bytes | str | Path | etree._Element) -> list[tuple[int, I
 _ENVELOPE = "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}StandardBusinessDocument"
 
 
+class Unread(NamedTuple):
+    """An element of the document that the model does not hold (:func:`unread`)."""
+
+    path: str           #: element names from the invoice down, e.g. ``InvoiceLine/Note``
+    text: str           #: its text (whitespace collapsed; shortened past 80 characters)
+    line: int | None    #: its line in the XML
+
+
+#: What the document states that ubltr derives again rather than reads: the totals
+#: (``calc`` computes them; :func:`check_totals` compares them with the document's),
+#: the line numbers and counts, tax names given by their code, the signature and its
+#: reference (``ubltr.sign`` writes them), and UBL's version and customization IDs.
+#: Paths from the invoice, element names without prefixes; each covers its subtree.
+DERIVED = frozenset({
+    "UBLExtensions", "UBLVersionID", "CustomizationID", "CopyIndicator", "LineCountNumeric", "Signature",
+    "TaxTotal", "WithholdingTaxTotal", "LegalMonetaryTotal",
+    "InvoiceLine/ID", "InvoiceLine/TaxTotal/TaxAmount",
+    "InvoiceLine/Delivery/Shipment/TransportHandlingUnit/ActualPackage/ID",
+    "InvoiceLine/TaxTotal/TaxSubtotal/CalculationSequenceNumeric",
+    "InvoiceLine/TaxTotal/TaxSubtotal/TaxCategory/TaxScheme/Name",
+    "InvoiceLine/WithholdingTaxTotal/TaxAmount",
+    "InvoiceLine/WithholdingTaxTotal/TaxSubtotal/TaxableAmount",
+    "InvoiceLine/WithholdingTaxTotal/TaxSubtotal/TaxAmount",
+    "InvoiceLine/WithholdingTaxTotal/TaxSubtotal/CalculationSequenceNumeric",
+    "InvoiceLine/WithholdingTaxTotal/TaxSubtotal/TaxCategory/TaxScheme/Name",
+})
+
+
+def unread(source: bytes | str | Path | etree._Element) -> tuple[Unread, ...]:
+    """The elements of an invoice that ``parse`` does not take into the model, in
+    document order: nothing is dropped silently.  An element is reported when neither
+    it nor anything inside it was read, its parent's content was otherwise read, and it
+    holds some text; what ubltr derives again (:data:`DERIVED`) is not reported.
+    Raises only :class:`ParseError` (what ``parse`` raises)."""
+    return _read_tracked(_root(source))[1]
+
+
+def _read_tracked(root: etree._Element) -> tuple[Invoice, tuple[Unread, ...]]:
+    """``parse`` recording what it takes, and the elements it did not."""
+    global _TRACKING
+    if root.tag == _ENVELOPE:  # its one invoice (parse refuses an envelope of several)
+        found = list(root.iter("{%s}Invoice" % NS["inv"]))
+        if len(found) == 1:
+            root = found[0]
+    reading = _Reading(track=True)
+    with _TRACKING_LOCK:
+        _TRACKING += 1
+    try:
+        inv = _read(root, reading)
+    finally:
+        with _TRACKING_LOCK:
+            _TRACKING -= 1
+    assert reading.taken is not None
+    _take_derived(root, inv, reading.taken)  # outside the reading: what it looks at is not taken by looking
+    return inv, tuple(_untaken(root, reading.taken))
+
+
+def _take_derived(root: etree._Element, inv: Invoice, taken: set[etree._Element]) -> None:
+    """What the document writes that is the model's content said again, the way
+    ``build`` writes it: taken, since nothing is lost by not reading it."""
+    def same(el: etree._Element | None, value: object) -> None:
+        if el is not None and value is not None and _text(el).strip() == str(value):
+            taken.add(el)
+
+    for a in _findall(root, "cac:AdditionalDocumentReference"):
+        if _t(a, "cbc:DocumentTypeCode") == "SendingType":  # e-Arşiv's send type (read), the ID is the UUID
+            taken.add(a)
+    sale = inv.earchive.internet_sale if inv.earchive is not None else None
+    if sale is not None:  # the payment means the builder writes for an internet sale
+        for pm in _findall(root, "cac:PaymentMeans"):
+            if _t(pm, "cbc:InstructionNote") in _INTERNET_TYPES:
+                taken.add(pm)
+        for cp in _findall(root, "cac:Delivery/cac:CarrierParty/cac:PostalAddress"):
+            if _address(cp) == inv.supplier.address:
+                taken.add(cp)
+    for ref in _findall(root, "cac:BillingReference/cac:InvoiceDocumentReference"):
+        same(_find(ref, "cbc:DocumentTypeCode"), "IADE" if "IADE" in inv.type else None)
+    for path, party in (("cac:AccountingSupplierParty/cac:Party", inv.supplier),
+                        ("cac:AccountingCustomerParty/cac:Party", inv.customer),
+                        ("cac:BuyerCustomerParty/cac:Party", inv.buyer_customer),
+                        ("cac:TaxRepresentativeParty", inv.tax_representative)):
+        el = _find(root, path)
+        if el is None or party is None:
+            continue
+        same(_find(el, "cac:PartyLegalEntity/cbc:RegistrationName"), party.name)
+        same(_find(el, "cac:Person/cbc:NationalityID"), party.address.country_code)
+        passport = _find(el, "cac:Person/cac:IdentityDocumentReference")
+        if passport is not None and _t(passport, "cbc:ID") == dict(party.ids).get("PASAPORTNO"):
+            taken.add(passport)
+    for rate in _findall(root, "cac:PricingExchangeRate"):
+        same(_find(rate, "cbc:SourceCurrencyCode"), inv.currency)
+        same(_find(rate, "cbc:TargetCurrencyCode"), "TRY")
+        same(_find(rate, "cbc:Date"), inv.issue_date.isoformat())
+    for account in _findall(root, "cac:PaymentMeans/cac:PayeeFinancialAccount"):
+        if _find(account, "cbc:ID") in taken:  # the account of the payment means read (not of another)
+            same(_find(account, "cbc:CurrencyCode"), inv.currency)
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _untaken(root: etree._Element, taken: set[etree._Element]) -> list[Unread]:
+    out: list[Unread] = []
+
+    def read_in(el: etree._Element, path: str) -> bool:
+        """Whether anything in ``el`` was taken; reports the children that were not
+        when some were."""
+        if el in taken:
+            return True
+        left: list[tuple[etree._Element, str]] = []
+        any_taken = False
+        for child in el:
+            tag = child.tag
+            if tag.__class__ is not str:
+                continue
+            child_path = f"{path}/{_local(tag)}" if path else _local(tag)
+            if child_path in DERIVED or read_in(child, child_path):
+                any_taken = True
+            else:
+                left.append((child, child_path))
+        if any_taken or not path:
+            for child, child_path in left:
+                text = " ".join(" ".join(child.itertext()).split())
+                if text:
+                    out.append(Unread(child_path, text if len(text) <= 80 else text[:77] + "...", child.sourceline))
+        return any_taken
+
+    read_in(root, "")
+    out.sort(key=lambda u: u.line or 0)
+    return out
+
+
 def _parse(root: etree._Element) -> Invoice:
     if root.tag == _ENVELOPE:  # a ZARF: its one invoice, or a pointer to parse_each
         found = [inv for _, inv in parse_each(root)]
@@ -673,18 +1132,22 @@ def _parse(root: etree._Element) -> Invoice:
     if root.tag != "{%s}Invoice" % NS["inv"]:
         raise ParseError(f"the root element is {root.tag}, not a UBL Invoice")
 
-    adrs = root.findall("cac:AdditionalDocumentReference", NS)
+    r = _gather(root, _ROOT_PLAN, {})  # the document's children read in one pass
+    adrs = r.get("adrs", [])
     earchive = None
     sale_ref = next((a for a in adrs if _t(a, "cbc:DocumentTypeCode") == "INTERNET_SATIS"), None)
     send_ref = next((a for a in adrs if _t(a, "cbc:DocumentTypeCode") == "SendingType"), None)
-    doc_delivery_el = root.find("cac:Delivery", NS)
+    doc_delivery_el = r["deliveries"][0] if "deliveries" in r else None
     carrier = None
-    if doc_delivery_el is not None and doc_delivery_el.find("cac:CarrierParty", NS) is not None:
-        cp = doc_delivery_el.find("cac:CarrierParty", NS)
+    if doc_delivery_el is not None and _find(doc_delivery_el, "cac:CarrierParty") is not None:
+        cp = _find(doc_delivery_el, "cac:CarrierParty")
         cid = _t(cp, "cac:PartyIdentification/cbc:ID")
         if cid:
             carrier = Carrier(vkn=cid, name=_t(cp, "cac:PartyName/cbc:Name") or "")
-    if send_ref is not None or root.findtext("cbc:ProfileID", namespaces=NS) == "EARSIVFATURA":
+    profile_el = r.get("profile")
+    if profile_el is not None and _TRACKING:
+        _take(profile_el)
+    if send_ref is not None or (profile_el is not None and (profile_el.text or "") == "EARSIVFATURA"):
         sale = None
         if sale_ref is not None:
             # the payment date: the reference's IssueDate, else PaymentMeans' due date
@@ -703,12 +1166,12 @@ def _parse(root: etree._Element) -> Invoice:
     if doc_delivery_el is not None:
         inc = _t(doc_delivery_el, "cac:DeliveryTerms/cbc:ID")
         tm = _t(doc_delivery_el, "cac:Shipment/cac:ShipmentStage/cbc:TransportModeCode")
-        addr = _address(doc_delivery_el.find("cac:DeliveryAddress", NS))
+        addr = _address(_find(doc_delivery_el, "cac:DeliveryAddress"))
         if inc or tm or addr:
             delivery = Delivery(incoterms=inc, address=addr, transport_mode=tm)
 
     payment = None
-    for pm in root.findall("cac:PaymentMeans", NS):
+    for pm in r.get("payment_means", ()):
         note = _t(pm, "cbc:InstructionNote")
         if sale_ref is not None and note in _INTERNET_TYPES:
             continue  # written by the builder for the internet sale
@@ -718,8 +1181,11 @@ def _parse(root: etree._Element) -> Invoice:
         break
 
     doc_wh = None
-    wst = root.findall("cac:WithholdingTaxTotal/cac:TaxSubtotal", NS)
-    any_line_wh = root.find("cac:InvoiceLine/cac:WithholdingTaxTotal", NS) is not None
+    wst = r.get("withholding_subtotals", [])
+    line_els = r.get("lines", [])
+    # which lines carry taxes and withholdings of their own, found by libxml2 (each line
+    # is read once, below, and let go as soon as it is in the model)
+    any_line_wh = bool(_A_LINE_WITHHOLDS(root))
     if len(wst) == 1:
         wcode = _t(wst[0], "cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode")
         wpct = _dec(wst[0], "cbc:Percent")
@@ -732,12 +1198,12 @@ def _parse(root: etree._Element) -> Invoice:
     # the document's taxes, for lines that carry no TaxTotal of their own (GİB's
     # HASTANE, OTV, TEVKIFAT, ISTISNA samples): each tax applies to every such line,
     # unless the document has several rates of one tax (then which line bears which is not said)
-    line_els = root.findall("cac:InvoiceLine", NS)
-    taxless = [ln for ln in line_els if ln.find("cac:TaxTotal", NS) is None]
+    taxless = _LINES_WITHOUT_TAXES(root) if line_els else []
+    assert isinstance(taxless, list)
     doc_taxes: list[_DocTax] | None = None
     if taxless:
         doc_taxes = []
-        for st in root.findall("cac:TaxTotal/cac:TaxSubtotal", NS):
+        for st in r.get("tax_subtotals", ()):
             x = _subtotal(st)
             if x is None:
                 continue
@@ -748,53 +1214,64 @@ def _parse(root: etree._Element) -> Invoice:
     special_ok = len(line_els) == 1 or not taxless
 
     for tag in ("PrepaidAmount",):
-        el = root.find(f"cac:LegalMonetaryTotal/cbc:{tag}", NS)
+        el = r.get("prepaid")
         if el is not None and _text(el).strip() and _number(_text(el), el, tag) != 0:
             raise ParseError(f"line {el.sourceline}: cbc:{tag} {_text(el).strip()}: prepaid amounts are not supported "
                              "(the model has no place for them)")
 
-    lines = tuple(_line(ln, delivery, None if any_line_wh else doc_wh, doc_taxes, _t(root, "cbc:InvoiceTypeCode") or "",
-                        special_ok)
-                  for ln in line_els)
+    inv_type = _s(r.get("type")) or ""
+    line_wh = None if any_line_wh else doc_wh
+    read: list[Line] = []
+    stated_nets: list[Decimal | None] = []
+    nets: list[Decimal | None] = []
+    for ln in line_els:
+        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass
+        read.append(_line(ln, delivery, line_wh, doc_taxes, inv_type, special_ok, k))
+        stated_nets.append(k["stated_net"])
+        nets.append(k.get("net"))
+    lines = tuple(read)
     if doc_wh is not None and not any_line_wh:
         lines = _withheld_lines(wst[0], line_els, lines)
-    lines = _with_implied_allowances(root, line_els, lines)
-    stated_nets = [_dec(ln, "cbc:LineExtensionAmount") for ln in line_els]
+    lines = _with_implied_allowances(root, line_els, lines, stated_nets, nets,
+                                     (r.get("line_extension"), r.get("allowance_total")))
     nets_sum = sum((n for n in stated_nets if n is not None), Decimal(0)) if all(n is not None for n in stated_nets) else None
-    allow, charge = _allowances(root, nets_sum)
+    allow, charge = _allowances(root, nets_sum, r.get("acs", ()))
     allow, charge = _without_restated_line_allowances(root, lines, allow, charge, nets_sum)
-    currency = _t(root, "cbc:DocumentCurrencyCode") or "TRY"
-    rate = _dec(root, "cac:PricingExchangeRate/cbc:CalculationRate")
+    currency = _s(r.get("currency")) or "TRY"
+    rate = _d(r.get("pricing_rate"))
     if rate is None and currency != "TRY":
-        rate = _dec(root, "cac:TaxExchangeRate/cbc:CalculationRate") or _dec(root, "cac:PaymentExchangeRate/cbc:CalculationRate")
-    notes = _user_notes([n.text or "" for n in root.findall("cbc:Note", NS)],
-                        _dec(root, "cac:LegalMonetaryTotal/cbc:PayableAmount"), currency, rate)
+        rate = _d(r.get("tax_rate")) or _d(r.get("payment_rate"))
+    note_els = r.get("notes", [])
+    for n in note_els:
+        _take(n)
+    notes = _user_notes([n.text or "" for n in note_els],
+                        _d(r.get("payable")), currency, rate)
     return Invoice(
-        profile=_t(root, "cbc:ProfileID") or "",
-        type=_t(root, "cbc:InvoiceTypeCode") or "",
-        issue_date=_date(root, "cbc:IssueDate") or _dt.date(1970, 1, 1),
-        supplier=_party(root.find("cac:AccountingSupplierParty/cac:Party", NS)) or Party(address=Address("", "")),
-        customer=_party(root.find("cac:AccountingCustomerParty/cac:Party", NS)) or Party(address=Address("", "")),
+        profile=_s(profile_el) or "",
+        type=_s(r.get("type")) or "",
+        issue_date=_date_of(r.get("issue_date")) or _dt.date(1970, 1, 1),
+        supplier=_party(r.get("supplier")) or Party(address=Address("", "")),
+        customer=_party(r.get("customer")) or Party(address=Address("", "")),
         lines=lines,
-        id=_t(root, "cbc:ID"),
-        uuid=_t(root, "cbc:UUID"),
-        issue_time=_time(root, "cbc:IssueTime"),
+        id=_s(r.get("id")),
+        uuid=_s(r.get("uuid")),
+        issue_time=_time_of(r.get("issue_time")),
         currency=currency,
         exchange_rate=rate if currency != "TRY" else None,
         notes=notes,
-        buyer_customer=_party(root.find("cac:BuyerCustomerParty/cac:Party", NS)),
-        tax_representative=_tax_rep(root.find("cac:TaxRepresentativeParty", NS)),
+        buyer_customer=_party(r.get("buyer")),
+        tax_representative=_tax_rep(r.get("tax_representative")),
         allowances=allow, charges=charge,
-        billing_references=_refs(root.findall("cac:BillingReference/cac:InvoiceDocumentReference", NS)),
-        order_reference=(_refs(root.findall("cac:OrderReference", NS)) or (None,))[0],
-        despatch_references=_refs(root.findall("cac:DespatchDocumentReference", NS)),
+        billing_references=_refs(r.get("billing_refs", ())),
+        order_reference=(_refs(r.get("order_refs", ())) or (None,))[0],
+        despatch_references=_refs(r.get("despatch_refs", ())),
         payment=payment, delivery=delivery, earchive=earchive,
-        rounding=_dec(root, "cac:LegalMonetaryTotal/cbc:PayableRoundingAmount") or Decimal("0"),
-        invoice_period=_period(root.find("cac:InvoicePeriod", NS)),
-        contract_reference=(_refs(root.findall("cac:ContractDocumentReference", NS), extended=True) or (None,))[0],
+        rounding=_d(r.get("rounding")) or Decimal("0"),
+        invoice_period=_period(r.get("period")),
+        contract_reference=(_refs(r.get("contract_refs", ()), extended=True) or (None,))[0],
         additional_references=_refs(
             (a for a in adrs if _t(a, "cbc:DocumentTypeCode") not in {"SendingType", "INTERNET_SATIS"}
-             and a.find("cac:Attachment", NS) is None), extended=True),
+             and _find(a, "cac:Attachment") is None), extended=True),
     )
 
 
@@ -846,8 +1323,8 @@ class TotalsCheck:
 
 
 def _sum_of(root: etree._Element, path: str) -> tuple[Decimal | None, int | None]:
-    els = root.findall(path, NS)
-    vals = [_number(_text(e), e, etree.QName(e).localname) for e in els if _text(e).strip()]
+    els = _findall(root, path)
+    vals = [_number(_text(e), e) for e in els if _text(e).strip()]
     if not vals:
         return None, None
     return sum(vals, Decimal(0)), els[0].sourceline
@@ -859,9 +1336,14 @@ def check_totals(source: bytes | str | Path | etree._Element) -> TotalsCheck:
     :class:`ParseError` or :class:`~ubltr.calc.CalcError` (a document ubltr cannot
     read or compute, for the reason given)."""
     root = _root(source)
-    inv = parse(root)
-    with decimal.localcontext(_CONTEXT):
-        return _check_totals(root, inv)
+    reading = _Reading()
+    inv = _read(root, reading)
+    token = _READING.set(reading)  # the totals are read from the children parse read
+    try:
+        with decimal.localcontext(_CONTEXT):
+            return _check_totals(root, inv)
+    finally:
+        _READING.reset(token)
 
 
 def _check_totals(root: etree._Element, inv: Invoice) -> TotalsCheck:
@@ -918,13 +1400,18 @@ _READ_AMOUNTS = {
 }
 
 
+#: every element with a currencyID, in document order (found by libxml2, not by
+#: visiting each element from Python)
+_AMOUNTS = etree.XPath("descendant-or-self::*[@currencyID]")
+
+
 def _unread_amounts(root: etree._Element) -> tuple[tuple[str, str, int | None], ...]:
     out = []
-    for el in root.iter():
-        if not isinstance(el.tag, str) or el.get("currencyID") is None:
-            continue
+    found = _AMOUNTS(root)
+    assert isinstance(found, list)
+    for el in found:
         parent = el.getparent()
-        pair = (etree.QName(parent).localname if parent is not None else "", etree.QName(el).localname)
+        pair = (_local(parent.tag) if parent is not None else "", _local(el.tag))
         if pair not in _READ_AMOUNTS:
             path = "/".join(etree.QName(a).localname for a in reversed(list(el.iterancestors())) if a is not root)
             out.append((f"{path}/{pair[1]}", _text(el).strip(), el.sourceline))
@@ -941,7 +1428,7 @@ def _shipping(root: etree._Element) -> Decimal:
     integrators' export samples add to TaxExclusiveAmount and the payable amount."""
     total = Decimal(0)
     for tag in ("InsuranceValueAmount", "DeclaredForCarriageValueAmount"):
-        for el in root.findall(f"cac:Delivery/cac:Shipment/cbc:{tag}", NS):
+        for el in _findall(root, f"cac:Delivery/cac:Shipment/cbc:{tag}"):
             if _text(el).strip():
                 total += _number(_text(el), el, tag)
     return total
@@ -1033,7 +1520,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
     if "TaxInclusiveAmount" in stated and not (_same(ti, te + tt) or _same(ti, le - ae + ce + tt)):
         out.append(Difference("LegalMonetaryTotal/TaxInclusiveAmount", ti, te + tt, ln_("TaxInclusiveAmount"),
                               "TaxExclusiveAmount + TaxTotal/TaxAmount"))
-    subs = [x for x in (_subtotal(st) for st in root.findall("cac:TaxTotal/cac:TaxSubtotal", NS)) if x is not None]
+    subs = [x for x in (_subtotal(st) for st in _findall(root, "cac:TaxTotal/cac:TaxSubtotal")) if x is not None]
     sub_sum = sum((x.amount or Decimal(0) for x in subs if not deducted(x.code)
                    and not (x.exemption is not None and kdv_not_added(x.exemption.code))), Decimal(0))
     ded_sum = sum((x.amount or Decimal(0) for x in subs if deducted(x.code)), Decimal(0))
@@ -1056,15 +1543,16 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
             out.append(Difference("TaxTotal/TaxSubtotal(0015)/TaxableAmount", kdv_bases, te + inside,
                                   ln_("TaxTotal"),
                                   "Σ of the KDV bases = TaxExclusiveAmount + taxes inside the KDV base"))
-    lines = root.findall("cac:InvoiceLine", NS)
+    lines = _findall(root, "cac:InvoiceLine")
     leas: list[Decimal] = []
     grosses: list[Decimal] = []
     for i, ln in enumerate(lines, 1):
-        lea = _dec(ln, "cbc:LineExtensionAmount")
-        qty = _dec(ln, "cbc:InvoicedQuantity") or Decimal(0)
-        price = _dec(ln, "cac:Price/cbc:PriceAmount") or Decimal(0)
+        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass
+        lea = _d(k.get("lea"))
+        qty = _d(k.get("qty")) or Decimal(0)
+        price = _d(k.get("price")) or Decimal(0)
         acs = Decimal(0)
-        for ac in ln.findall("cac:AllowanceCharge", NS):
+        for ac in k.get("acs", ()):
             amt = _dec(ac, "cbc:Amount") or Decimal(0)
             acs += amt if _is_charge(ac) else -amt
         grosses.append(_kurus(qty * price))
@@ -1074,7 +1562,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         if not _same(lea, qty * price + acs):
             out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, _kurus(qty * price + acs), ln.sourceline,
                                   "InvoicedQuantity × PriceAmount - allowances + charges"))
-        for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS):
+        for st in k.get("subtotals", ()):
             x = _subtotal(st)
             if x is None or x.amount is None or x.base is None or x.percent is None or x.per_unit is not None:
                 continue

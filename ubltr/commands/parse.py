@@ -8,7 +8,7 @@ import click
 
 from ..calc import CalcError
 from ..model import to_dict
-from ..parsing import ParseError, parse_each
+from ..parsing import ParseError, parse_each, unread
 from ..parsing import check_totals as _check_totals
 from ._common import EXIT_BAD_INPUT, EXIT_INVALID, read_input, write_output
 from ._despatch_json import despatch_json
@@ -19,7 +19,10 @@ from ._despatch_json import despatch_json
 @click.option("-o", "--output", default="-", metavar="OUT.json", help="where to write the JSON (- for stdout)")
 @click.option("--check-totals", is_flag=True,
               help="also compare the document's own totals with ubltr's (exit 1 when they are not reproduced)")
-def parse_cmd(input: str, output: str, check_totals: bool) -> None:
+@click.option("--strict", is_flag=True,
+              help="exit 2 when the document has elements the model does not hold (listed on stderr), "
+                   "writing nothing")
+def parse_cmd(input: str, output: str, check_totals: bool, strict: bool) -> None:
     """Read a UBL-TR invoice (FILE.xml, - for stdin) into neutral JSON.
 
     An envelope (ZARF) gives a list: each invoice inside it with its position.  A
@@ -30,6 +33,10 @@ def parse_cmd(input: str, output: str, check_totals: bool) -> None:
     accepts what the document says).  Exit 0 on success; exit 2 naming the element
     and its line when the document cannot be read; with --check-totals, exit 1 when
     ubltr does not reproduce the document's own totals (each difference on stderr).
+
+    Elements of the document that the model does not hold are listed on stderr as
+    warnings ("not read: PATH 'TEXT'" with their line); with --strict they are an error
+    (exit 2, nothing written).
     """
     label = "<stdin>" if input == "-" else input
     data = read_input(input)
@@ -42,8 +49,16 @@ def parse_cmd(input: str, output: str, check_totals: bool) -> None:
             write_output(output, (json.dumps(desp, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
             return
         each = parse_each(data)
+        left = _unread_each(data, each)
     except ParseError as exc:
         click.echo(f"{label}: {exc}", err=True)
+        raise SystemExit(EXIT_BAD_INPUT)
+    for pos, u in left:
+        where = f" (document #{pos})" if pos else ""
+        click.echo(f"{label}:{u.line or '?'}: {'error' if strict else 'warning'}: not read{where}: "
+                   f"{u.path} '{u.text}' (the model has no place for it)", err=True)
+    if strict and left:
+        click.echo(f"{label}: {len(left)} element(s) not read; nothing written (--strict)", err=True)
         raise SystemExit(EXIT_BAD_INPUT)
     if len(each) == 1 and each[0][0] == 0:
         out: object = to_dict(each[0][1])
@@ -71,6 +86,15 @@ def parse_cmd(input: str, output: str, check_totals: bool) -> None:
         click.echo(f"  line {line}: {path} {value} is in no total ubltr reads (informational)", err=True)
     if result.verdict != "reproduced":
         raise SystemExit(EXIT_INVALID)
+
+
+def _unread_each(data: bytes, each: list) -> list:
+    """(position, Unread) of every invoice ``parse_each`` read from ``data``."""
+    if len(each) == 1 and each[0][0] == 0:
+        return [(0, u) for u in unread(data)]
+    from ..envelope import documents
+
+    return [(pos, u) for pos, kind, el in documents(data) if kind == "invoice" for u in unread(el)]
 
 
 COMMANDS = [parse_cmd]
