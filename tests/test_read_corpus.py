@@ -21,16 +21,12 @@ from lxml import etree
 from conftest import SHARED
 from ubltr import xmlsafe
 from ubltr.calc import CalcError, compute
+from ubltr.corpus import UNSUPPORTED
 from ubltr.model import InvoiceInputError
 from ubltr.parsing import NS, ParseError, check_totals, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 INV = "{%s}Invoice" % NS["inv"]
-
-#: refusals the README lists as unsupported (a phrase of each message)
-UNSUPPORTED = ("HKS komisyoncu deductions", "BaseQuantity", "prepaid amounts are not supported",
-               "which one applies to the line is not stated", "withholds at several rates",
-               "appears twice on this line", "a second withholding")
 
 
 def _documents() -> list[Path]:
