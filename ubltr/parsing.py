@@ -933,6 +933,12 @@ def _unread_amounts(root: etree._Element) -> tuple[tuple[str, str, int | None], 
 
 _SHIPPING = "export insurance and freight (Delivery/Shipment) added to the amount"
 _SPECIAL = "özel matrah KDV not added to the amount"
+#: özel matrah whose line amounts already contain the KDV (tobacco, KDV Kanunu md. 23):
+#: TaxExclusiveAmount = LineExtensionAmount - that KDV, and the payable is the line amounts
+_SPECIAL_INSIDE = "özel matrah KDV inside the line amounts (TaxExclusiveAmount net of it)"
+#: TaxTotal/TaxAmount = Σ every TaxSubtotal, the deducted stopaj / tevkifat taxes included
+#: (TaxInclusiveAmount then nets them out: integrators' stopaj invoices)
+_WITH_DEDUCTED = "TaxTotal with the deducted taxes"
 
 
 def _shipping(root: etree._Element) -> Decimal:
@@ -964,10 +970,12 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
                               ("line charges in ChargeTotalAmount", t.charge_total + line_charge)],
         "TaxExclusiveAmount": [("", t.tax_exclusive),
                                ("stopaj deducted in TaxExclusiveAmount", t.tax_exclusive - t.deducted_total),
-                               (_SHIPPING, t.tax_exclusive + shipping)],
+                               (_SHIPPING, t.tax_exclusive + shipping),
+                               (_SPECIAL_INSIDE, t.tax_exclusive - special)],
         "TaxTotal": [("", t.tax_total),
                      ("TaxTotal net of the withheld KDV", t.tax_total - t.withholding_total),
-                     ("TaxTotal net of deducted taxes", t.tax_total - t.deducted_total)],
+                     ("TaxTotal net of deducted taxes", t.tax_total - t.deducted_total),
+                     (_WITH_DEDUCTED, t.tax_total + t.deducted_total)],
         "TaxInclusiveAmount": [("", t.tax_inclusive),
                                ("TaxInclusiveAmount net of the withheld KDV", t.tax_inclusive - t.withholding_total),
                                ("TaxInclusiveAmount net of deducted taxes", t.tax_inclusive - t.deducted_total),
@@ -986,9 +994,10 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
         if name not in stated:
             continue
         value, line = stated[name]
-        match = next((conv for conv, v in opts if _same(value, v) and (conv != _SPECIAL
+        match = next((conv for conv, v in opts if _same(value, v) and (conv not in (_SPECIAL, _SPECIAL_INSIDE)
                                                                         or special != 0)
-                      and (conv != _SHIPPING or shipping != 0)), None)
+                      and (conv != _SHIPPING or shipping != 0)
+                      and (conv != _WITH_DEDUCTED or t.deducted_total != 0)), None)
         if match is None:
             what = name if name in {"TaxTotal", "WithholdingTaxTotal"} else f"LegalMonetaryTotal/{name}"
             diffs.append(Difference(what=f"{what}" + ("/TaxAmount" if name in {"TaxTotal", "WithholdingTaxTotal"} else ""),
@@ -1006,6 +1015,20 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
                     expected = dict(options[name]).get(conv, options[name][0][1])
                     diffs.append(Difference(what=f"LegalMonetaryTotal/{name}", stated=value, expected=_kurus(expected),
                                             line=line, why=f"computed by ubltr, with {conv} as the other totals"))
+    if matched.get("TaxTotal") == _WITH_DEDUCTED and "TaxInclusiveAmount" in stated and not str(
+            matched.get("TaxInclusiveAmount", "")).startswith("TaxInclusiveAmount net of deducted taxes"):
+        # a TaxTotal with the stopaj in it is written so only when TaxInclusiveAmount nets it out again
+        value, line = stated["TaxInclusiveAmount"]
+        diffs.append(Difference(what="LegalMonetaryTotal/TaxInclusiveAmount", stated=value,
+                                expected=_kurus(t.tax_inclusive - t.deducted_total), line=line,
+                                why=f"computed by ubltr, with {_WITH_DEDUCTED} in TaxTotal"))
+    if _SPECIAL_INSIDE in used:  # KDV inside the line amounts: it is not added on top of them either
+        for name in ("TaxInclusiveAmount", "PayableAmount"):
+            if name in stated and matched.get(name) != _SPECIAL:
+                value, line = stated[name]
+                diffs.append(Difference(what=f"LegalMonetaryTotal/{name}", stated=value,
+                                        expected=_kurus(dict(options[name])[_SPECIAL]), line=line,
+                                        why=f"computed by ubltr, with {_SPECIAL_INSIDE}"))
     return tuple(dict.fromkeys(used)), diffs
 
 
@@ -1027,27 +1050,36 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
     le, ae, ce = v("LineExtensionAmount"), v("AllowanceTotalAmount"), v("ChargeTotalAmount")
     te, ti, tt, wt = v("TaxExclusiveAmount"), v("TaxInclusiveAmount"), v("TaxTotal"), v("WithholdingTaxTotal")
     ship = _shipping(root)
-    if "TaxExclusiveAmount" in stated and not (_same(te, le - ae + ce) or (ship and _same(te, le - ae + ce + ship))):
+    subs = [x for x in (_subtotal(st) for st in root.findall("cac:TaxTotal/cac:TaxSubtotal", NS)) if x is not None]
+    kdv = [x for x in subs if x.code == "0015"]
+    special = (_t(root, "cbc:InvoiceTypeCode") or "").strip() == "OZELMATRAH" or any(
+        x.exemption is not None and x.exemption.code.startswith("8") for x in kdv)
+    kdv_sum = sum((x.amount or Decimal(0) for x in kdv), Decimal(0))
+    if "TaxExclusiveAmount" in stated and not (_same(te, le - ae + ce) or (ship and _same(te, le - ae + ce + ship))
+                                               or (special and _same(te, le - ae + ce - kdv_sum))):
         out.append(Difference("LegalMonetaryTotal/TaxExclusiveAmount", te, le - ae + ce, ln_("TaxExclusiveAmount"),
                               "LineExtensionAmount - AllowanceTotalAmount + ChargeTotalAmount"))
-    if "TaxInclusiveAmount" in stated and not (_same(ti, te + tt) or _same(ti, le - ae + ce + tt)):
-        out.append(Difference("LegalMonetaryTotal/TaxInclusiveAmount", ti, te + tt, ln_("TaxInclusiveAmount"),
-                              "TaxExclusiveAmount + TaxTotal/TaxAmount"))
-    subs = [x for x in (_subtotal(st) for st in root.findall("cac:TaxTotal/cac:TaxSubtotal", NS)) if x is not None]
     sub_sum = sum((x.amount or Decimal(0) for x in subs if not deducted(x.code)
                    and not (x.exemption is not None and kdv_not_added(x.exemption.code))), Decimal(0))
     ded_sum = sum((x.amount or Decimal(0) for x in subs if deducted(x.code)), Decimal(0))
-    if "TaxTotal" in stated and subs and not any(_same(tt, c) for c in (sub_sum, sub_sum - wt, sub_sum - ded_sum)):
-        out.append(Difference("TaxTotal/TaxAmount", tt, sub_sum, ln_("TaxTotal"), "Σ its TaxSubtotal/TaxAmount"))
+    # a TaxTotal that includes the deducted taxes (stopaj): the amount inclusive of taxes
+    # nets them out again, so it is TaxExclusive + the charged taxes - the deducted ones
+    if "TaxInclusiveAmount" in stated and not (_same(ti, te + tt) or _same(ti, le - ae + ce + tt)
+                                               or (ded_sum and _same(tt, sub_sum + ded_sum)
+                                                   and _same(ti, te + sub_sum - ded_sum))):
+        out.append(Difference("LegalMonetaryTotal/TaxInclusiveAmount", ti, te + tt, ln_("TaxInclusiveAmount"),
+                              "TaxExclusiveAmount + TaxTotal/TaxAmount"))
+    if "TaxTotal" in stated and subs and not any(_same(tt, c) for c in (sub_sum, sub_sum - wt, sub_sum - ded_sum)
+                                                 + ((sub_sum + ded_sum,) if ded_sum else ())):
+        out.append(Difference("TaxTotal/TaxAmount", tt, sub_sum, ln_("TaxTotal"),
+                              "Σ its TaxSubtotal/TaxAmount" + (" without the deducted taxes (stopaj, tevkifat: "
+                                                               f"{ded_sum} more with them)" if ded_sum else "")))
     if "PayableAmount" in stated:
         p = v("PayableAmount")
         r = v("PayableRoundingAmount")
         if not any(_same(p, c) for c in (ti - wt - ded_sum + r, ti - wt - ded_sum, ti - wt + r, ti - wt, ti + r, ti)):
             out.append(Difference("LegalMonetaryTotal/PayableAmount", p, ti - wt - ded_sum + r, ln_("PayableAmount"),
                                   "TaxInclusiveAmount - WithholdingTaxTotal - deducted taxes + PayableRoundingAmount"))
-    kdv = [x for x in subs if x.code == "0015"]
-    special = (_t(root, "cbc:InvoiceTypeCode") or "").strip() == "OZELMATRAH" or any(
-        x.exemption is not None and x.exemption.code.startswith("8") for x in kdv)
     if kdv and "TaxExclusiveAmount" in stated and not special and all(x.base is not None for x in kdv):
         kdv_bases = sum((x.base or Decimal(0) for x in kdv), Decimal(0))
         inside = sum((x.amount or Decimal(0) for x in subs if x.code != "0015" and in_kdv_base(x.code)
