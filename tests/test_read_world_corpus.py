@@ -125,3 +125,24 @@ def test_bench_read_corpus_prints_the_counts(tmp_path, capsys):
     out = capsys.readouterr().out
     assert exc.value.code == 0
     assert "1 files, 1 invoices" in out and "reproduced       1" in out and "a.xml" in out
+
+
+# ------------------------------------------------------------------ nothing dropped silently
+
+
+def test_a_tax_subtotal_without_a_tax_type_code_is_a_parse_error_naming_its_line():
+    """A generator's sample invoice wrote its taxes with only a TaxCategory/Name
+    ("KDV", "ÖTV") and no TaxTypeCode: the subtotals were dropped, their 450.00 of tax
+    vanished and the totals check blamed TaxInclusiveAmount.  Which tax it is, is not
+    stated: a ParseError naming the element's line, not a silent drop."""
+    from ubltr.parsing import ParseError, parse
+
+    xml = ubltr.build(load(_doc(taxes=[{"code": "0015", "percent": "20"}])))
+    line_tax = xml.decode("utf-8").rindex("<cbc:TaxTypeCode>0015</cbc:TaxTypeCode>")
+    xml = (xml.decode("utf-8")[:line_tax] + xml.decode("utf-8")[line_tax:].replace(
+        "<cbc:TaxTypeCode>0015</cbc:TaxTypeCode>", "", 1)).encode("utf-8")
+    with pytest.raises(ParseError, match=r"line \d+: a TaxSubtotal \(TaxAmount 200.00, named 'KDV'\) has no "
+                                         r"cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode"):
+        parse(xml)
+    with pytest.raises(ParseError):
+        check_totals(xml)

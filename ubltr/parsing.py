@@ -313,7 +313,11 @@ def _subtotal(st: etree._Element) -> _DocTax | None:
     ecode = _t(st, "cac:TaxCategory/cbc:TaxExemptionReasonCode")
     if code is None:
         if ecode is None:
-            return None
+            # which tax this is, is not said: dropping it would silently lose its amount
+            name = _t(st, "cac:TaxCategory/cac:TaxScheme/cbc:Name") or _t(st, "cac:TaxCategory/cbc:Name")
+            raise ParseError(f"line {st.sourceline}: a TaxSubtotal (TaxAmount {(_t(st, 'cbc:TaxAmount') or '').strip()}"
+                             + (f", named {name.strip()!r}" if name else "")
+                             + ") has no cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode: which tax it is, is not stated")
         code = "0015"
     code = code.strip()
     pct = _dec(st, "cbc:Percent")
