@@ -875,6 +875,9 @@ def _check_totals(root: etree._Element, inv: Invoice) -> TotalsCheck:
         v, ln = _sum_of(root, f"cac:LegalMonetaryTotal/cbc:{tag}")
         if v is not None:
             stated[tag] = (v, ln)
+    if "PayableAmount" not in stated:  # nothing to reproduce: no verdict would mean anything
+        raise ParseError(f"line {root.sourceline}: the invoice states no cac:LegalMonetaryTotal/cbc:PayableAmount, "
+                         "so it has no totals to check")
     for tag, path in (("TaxTotal", "cac:TaxTotal/cbc:TaxAmount"),
                       ("WithholdingTaxTotal", "cac:WithholdingTaxTotal/cbc:TaxAmount")):
         v, ln = _sum_of(root, path)
