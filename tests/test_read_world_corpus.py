@@ -94,6 +94,46 @@ def test_kdv_inside_the_line_amounts_must_hold_for_the_payable_too():
     assert r.verdict != "reproduced"
 
 
+def test_line_amounts_before_their_allowances_with_the_allowance_restated_reproduce():
+    """A bank's e-Arşiv service (a car dealer's production invoice) writes each line's
+    LineExtensionAmount before the line's allowance (quantity × price), the line's KDV
+    base after it, the document's LineExtensionAmount as the sum of those gross
+    amounts, and the line allowances once more as a document AllowanceCharge, with
+    TaxExclusiveAmount = the net.  1000.00 less 100.00 on the line: KDV 20 % of 900.00
+    = 180.00, payable 1080.00.  The document allowance only restates the line's: ubltr
+    lowered the base a second time (800.00, KDV 160.00) and called the document
+    inconsistent (its line amount 1000.00 is not 1000.00 - 100.00)."""
+    xml = ubltr.build(load(_doc(taxes=[{"code": "0015", "percent": "20"}], allowances=[{"amount": "100.00"}])))
+    doc_allowance = ("<cac:AllowanceCharge><cbc:ChargeIndicator>false</cbc:ChargeIndicator>"
+                     "<cbc:AllowanceChargeReason>Müşteri İndirimi</cbc:AllowanceChargeReason>"
+                     + _amount("Amount", "100.00") + _amount("BaseAmount", "1000.00") + "</cac:AllowanceCharge>")
+    xml = _edited(xml, ("<cac:TaxTotal>", doc_allowance + "<cac:TaxTotal>"),
+                  (_amount("LineExtensionAmount", "900.00"), _amount("LineExtensionAmount", "1000.00")),  # document
+                  (_amount("AllowanceTotalAmount", "0.00"), _amount("AllowanceTotalAmount", "100.00")),
+                  (_amount("LineExtensionAmount", "900.00"), _amount("LineExtensionAmount", "1000.00")))  # the line
+    r = check_totals(xml)
+    assert r.verdict == "reproduced", [str(d) for d in r.differences + r.inconsistencies]
+    assert not r.inconsistencies
+    assert r.totals.tax_exclusive == D("900.00") and r.totals.tax_total == D("180.00")
+    assert r.totals.payable == D("1080.00")
+    assert "line amounts before line allowances" in r.conventions
+
+
+def test_a_line_amount_before_its_allowance_without_a_tax_base_saying_so_is_inconsistent():
+    """The line's gross amount is accepted only where its own tax base shows the
+    allowance applied; a line whose base is the gross amount too disagrees with its
+    allowance, and is named (among the document's inconsistencies, whatever the
+    verdict on the totals)."""
+    xml = ubltr.build(load(_doc(taxes=[{"code": "0015", "percent": "20"}], allowances=[{"amount": "100.00"}])))
+    xml = _edited(xml, (_amount("LineExtensionAmount", "900.00"), _amount("LineExtensionAmount", "1000.00")),
+                  (_amount("LineExtensionAmount", "900.00"), _amount("LineExtensionAmount", "1000.00")),
+                  (_amount("TaxableAmount", "900.00"), _amount("TaxableAmount", "1000.00")),
+                  (_amount("TaxableAmount", "900.00"), _amount("TaxableAmount", "1000.00")))
+    r = check_totals(xml)
+    assert any(d.what == "InvoiceLine[1]/LineExtensionAmount" and d.stated == D("1000.00")
+               and d.expected == D("900.00") for d in r.inconsistencies), r.inconsistencies
+
+
 # ------------------------------------------------------------------ the bench's classification
 
 

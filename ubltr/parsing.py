@@ -315,7 +315,9 @@ def _subtotal(st: etree._Element) -> _DocTax | None:
         if ecode is None:
             # which tax this is, is not said: dropping it would silently lose its amount
             name = _t(st, "cac:TaxCategory/cac:TaxScheme/cbc:Name") or _t(st, "cac:TaxCategory/cbc:Name")
-            raise ParseError(f"line {st.sourceline}: a TaxSubtotal (TaxAmount {(_t(st, 'cbc:TaxAmount') or '').strip()}"
+            stated = (_t(st, "cbc:TaxAmount") or "").strip()
+            raise ParseError(f"line {st.sourceline}: a TaxSubtotal ("
+                             + (f"TaxAmount {stated}" if stated else "no TaxAmount")
                              + (f", named {name.strip()!r}" if name else "")
                              + ") has no cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode: which tax it is, is not stated")
         code = "0015"
@@ -598,23 +600,29 @@ def _without_restated_line_allowances(root: etree._Element, lines: tuple[Line, .
     """Some software repeats the sum of the *line* allowances as a document-level
     AllowanceCharge (and reports LineExtensionAmount before them).  Such a document
     allowance lowers nothing a second time: the document's own TaxExclusiveAmount is
-    the sum of the lines' amounts.  It is recognised by exactly that (amounts equal
-    to the kuruş, TaxExclusiveAmount = Σ line LineExtensionAmount) and left out."""
+    the sum of the lines' amounts after their allowances.  It is recognised by exactly
+    that (amounts equal to the kuruş, TaxExclusiveAmount = Σ line LineExtensionAmount,
+    or = Σ quantity × price - the line allowances + charges where the lines state their
+    amounts before their allowances) and left out."""
     if not allow and not charge:
         return allow, charge
-    if any(a.amount is None for a in allow + charge) or nets_sum is None:
+    if any(a.amount is None for a in allow + charge):
         return allow, charge
     tax_excl = _dec(root, "cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount")
-    if tax_excl is None or not _same(tax_excl, nets_sum):
+    if tax_excl is None:
         return allow, charge
     doc_net = sum((a.amount or Decimal(0) for a in allow), Decimal(0)) - sum((c.amount or Decimal(0) for c in charge), Decimal(0))
     line_net = Decimal(0)
+    grosses = Decimal(0)
     for ln in lines:
         gross = ln.quantity * ln.unit_price
+        grosses += _kurus(gross)
         for a in ln.allowances:
             line_net += a.amount if a.amount is not None else _kurus((a.base if a.base is not None else _kurus(gross)) * (a.rate or 0) / 100)
         for c in ln.charges:
             line_net -= c.amount if c.amount is not None else _kurus((c.base if c.base is not None else _kurus(gross)) * (c.rate or 0) / 100)
+    if not ((nets_sum is not None and _same(tax_excl, nets_sum)) or _same(tax_excl, grosses - line_net)):
+        return allow, charge
     if doc_net != 0 and _same(doc_net, line_net):
         return (), ()
     return allow, charge
@@ -1110,7 +1118,12 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         if lea is None:
             continue
         leas.append(lea)
-        if not _same(lea, qty * price + acs):
+        # an amount before the line's allowances, the tax base after them: the line's
+        # numbers agree (the document's LineExtensionAmount then says which it sums)
+        before = acs != 0 and _same(lea, qty * price) and any(
+            (b := _dec(st, "cbc:TaxableAmount")) is not None and _same(b, qty * price + acs)
+            for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS))
+        if not _same(lea, qty * price + acs) and not before:
             out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, _kurus(qty * price + acs), ln.sourceline,
                                   "InvoicedQuantity × PriceAmount - allowances + charges"))
         for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS):
