@@ -134,6 +134,23 @@ def test_a_line_amount_before_its_allowance_without_a_tax_base_saying_so_is_inco
                and d.expected == D("900.00") for d in r.inconsistencies), r.inconsistencies
 
 
+def test_a_line_amount_with_its_kdv_in_it_is_named_on_the_line():
+    """Retail software (an optician chain's e-Arşiv invoice, an integrator's IADE)
+    writes the line amount with the KDV in it: 1 × 120.00 = 120.00 on the line, KDV
+    base 100.00, KDV 20.00.  Line amounts are without taxes, so the document is
+    inconsistent; ubltr now says so on the line too, with the KDV it contains (before,
+    only the document's TaxExclusiveAmount was named, as if it were the wrong one)."""
+    xml = ubltr.build(load(_doc(taxes=[{"code": "0015", "percent": "20"}])))
+    xml = _edited(xml, (_amount("LineExtensionAmount", "1000.00"), _amount("LineExtensionAmount", "1200.00")),
+                  (_amount("LineExtensionAmount", "1000.00"), _amount("LineExtensionAmount", "1200.00")),
+                  (_amount("PriceAmount", "1000.00"), _amount("PriceAmount", "1200.00")))
+    r = check_totals(xml)
+    assert r.verdict == "inconsistent"
+    line = [d for d in r.inconsistencies if d.what == "InvoiceLine[1]/LineExtensionAmount"]
+    assert line and line[0].stated == D("1200.00") and line[0].expected == D("1000.00"), r.inconsistencies
+    assert "includes its KDV 200.00" in line[0].why
+
+
 # ------------------------------------------------------------------ the bench's classification
 
 

@@ -1126,6 +1126,16 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         if not _same(lea, qty * price + acs) and not before:
             out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, _kurus(qty * price + acs), ln.sourceline,
                                   "InvoicedQuantity × PriceAmount - allowances + charges"))
+        line_kdv = [x for x in (_subtotal(st) for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS))
+                    if x is not None and x.code == "0015" and x.base is not None and x.amount is not None]
+        if line_kdv:
+            kdv_base = sum((x.base or Decimal(0) for x in line_kdv), Decimal(0))
+            kdv_amount = sum((x.amount or Decimal(0) for x in line_kdv), Decimal(0))
+            if kdv_amount > 0 and not _same(lea, kdv_base) and _same(lea - kdv_base, kdv_amount):
+                # retail software's price with the KDV in it: the line amount is its KDV base + its KDV
+                out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, kdv_base, ln.sourceline,
+                                      f"its KDV TaxableAmount: the line amount includes its KDV {kdv_amount}, "
+                                      "where line amounts are without taxes"))
         for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS):
             x = _subtotal(st)
             if x is None or x.amount is None or x.base is None or x.percent is None or x.per_unit is not None:
