@@ -21,16 +21,12 @@ from lxml import etree
 from conftest import SHARED
 from ubltr import xmlsafe
 from ubltr.calc import CalcError, compute
+from ubltr.corpus import UNSUPPORTED
 from ubltr.model import InvoiceInputError
 from ubltr.parsing import NS, ParseError, check_totals, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 INV = "{%s}Invoice" % NS["inv"]
-
-#: refusals the README lists as unsupported (a phrase of each message)
-UNSUPPORTED = ("HKS komisyoncu deductions", "BaseQuantity", "prepaid amounts are not supported",
-               "which one applies to the line is not stated", "withholds at several rates",
-               "appears twice on this line", "a second withholding")
 
 
 def _documents() -> list[Path]:
@@ -79,6 +75,36 @@ def test_every_invoice_reproduces_its_totals_or_is_explained():
     print(f"\n{len(invoices)} invoices:", dict(counts), f"; files that are not XML: {len(unreadable)} {unreadable}")
     assert not unexplained, "\n".join(unexplained)
     assert counts["reproduced (rounding per line)"] + counts["reproduced (rounding per group)"] >= 0.9 * len(invoices)
+
+
+#: ubltr's rules (schematron/ubltr.sch) that check the document's own arithmetic
+ARITHMETIC_RULES = ("UBLTR-TOTAL-", "UBLTR-LINE-", "UBLTR-TAXTOTAL-", "UBLTR-KDV-BASE", "UBLTR-WITHHOLDING-")
+
+
+def test_validate_names_every_amount_check_totals_calls_inconsistent():
+    """Issue #11: "where the document's own numbers disagree with each other, ubltr
+    validate says which amounts and by how much".  For every invoice at hand that
+    check_totals calls inconsistent, each disagreeing amount (its stated value) appears
+    in a finding of one of ubltr's arithmetic rules."""
+    import ubltr
+
+    invoices, _ = _invoices()
+    if not SHARED.exists():
+        pytest.skip("../shared not present")
+    checked = 0
+    for name, el in invoices:
+        try:
+            r = check_totals(el)
+        except (ParseError, CalcError):
+            continue
+        if r.verdict != "inconsistent":
+            continue
+        checked += 1
+        report = ubltr.validate(etree.tostring(el))
+        messages = [f.message for f in report.findings if f.rule.startswith(ARITHMETIC_RULES)]
+        for d in r.inconsistencies:
+            assert any(str(d.stated) in m for m in messages), (name, str(d), messages)
+    assert checked >= 7
 
 
 def test_a_file_that_is_not_xml_is_a_parse_error():

@@ -604,7 +604,13 @@ def _subtotal(st: etree._Element) -> _DocTax | None:
     ecode = _s(k.get("ecode"))
     if code is None:
         if ecode is None:
-            return None
+            # which tax this is, is not said: dropping it would silently lose its amount
+            name = _t(st, "cac:TaxCategory/cac:TaxScheme/cbc:Name") or _t(st, "cac:TaxCategory/cbc:Name")
+            stated = (_t(st, "cbc:TaxAmount") or "").strip()
+            raise ParseError(f"line {st.sourceline}: a TaxSubtotal ("
+                             + (f"TaxAmount {stated}" if stated else "no TaxAmount")
+                             + (f", named {name.strip()!r}" if name else "")
+                             + ") has no cac:TaxCategory/cac:TaxScheme/cbc:TaxTypeCode: which tax it is, is not stated")
         code = "0015"
     code = code.strip()
     pct = _d(k.get("pct"))
@@ -912,23 +918,29 @@ def _without_restated_line_allowances(root: etree._Element, lines: tuple[Line, .
     """Some software repeats the sum of the *line* allowances as a document-level
     AllowanceCharge (and reports LineExtensionAmount before them).  Such a document
     allowance lowers nothing a second time: the document's own TaxExclusiveAmount is
-    the sum of the lines' amounts.  It is recognised by exactly that (amounts equal
-    to the kuruş, TaxExclusiveAmount = Σ line LineExtensionAmount) and left out."""
+    the sum of the lines' amounts after their allowances.  It is recognised by exactly
+    that (amounts equal to the kuruş, TaxExclusiveAmount = Σ line LineExtensionAmount,
+    or = Σ quantity × price - the line allowances + charges where the lines state their
+    amounts before their allowances) and left out."""
     if not allow and not charge:
         return allow, charge
-    if any(a.amount is None for a in allow + charge) or nets_sum is None:
+    if any(a.amount is None for a in allow + charge):
         return allow, charge
     tax_excl = _dec(root, "cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount")
-    if tax_excl is None or not _same(tax_excl, nets_sum):
+    if tax_excl is None:
         return allow, charge
     doc_net = sum((a.amount or Decimal(0) for a in allow), Decimal(0)) - sum((c.amount or Decimal(0) for c in charge), Decimal(0))
     line_net = Decimal(0)
+    grosses = Decimal(0)
     for ln in lines:
         gross = ln.quantity * ln.unit_price
+        grosses += _kurus(gross)
         for a in ln.allowances:
             line_net += a.amount if a.amount is not None else _kurus((a.base if a.base is not None else _kurus(gross)) * (a.rate or 0) / 100)
         for c in ln.charges:
             line_net -= c.amount if c.amount is not None else _kurus((c.base if c.base is not None else _kurus(gross)) * (c.rate or 0) / 100)
+    if not ((nets_sum is not None and _same(tax_excl, nets_sum)) or _same(tax_excl, grosses - line_net)):
+        return allow, charge
     if doc_net != 0 and _same(doc_net, line_net):
         return (), ()
     return allow, charge
@@ -1353,6 +1365,9 @@ def _check_totals(root: etree._Element, inv: Invoice) -> TotalsCheck:
         v, ln = _sum_of(root, f"cac:LegalMonetaryTotal/cbc:{tag}")
         if v is not None:
             stated[tag] = (v, ln)
+    if "PayableAmount" not in stated:  # nothing to reproduce: no verdict would mean anything
+        raise ParseError(f"line {root.sourceline}: the invoice states no cac:LegalMonetaryTotal/cbc:PayableAmount, "
+                         "so it has no totals to check")
     for tag, path in (("TaxTotal", "cac:TaxTotal/cbc:TaxAmount"),
                       ("WithholdingTaxTotal", "cac:WithholdingTaxTotal/cbc:TaxAmount")):
         v, ln = _sum_of(root, path)
@@ -1420,6 +1435,12 @@ def _unread_amounts(root: etree._Element) -> tuple[tuple[str, str, int | None], 
 
 _SHIPPING = "export insurance and freight (Delivery/Shipment) added to the amount"
 _SPECIAL = "özel matrah KDV not added to the amount"
+#: özel matrah whose line amounts already contain the KDV (tobacco, KDV Kanunu md. 23):
+#: TaxExclusiveAmount = LineExtensionAmount - that KDV, and the payable is the line amounts
+_SPECIAL_INSIDE = "özel matrah KDV inside the line amounts (TaxExclusiveAmount net of it)"
+#: TaxTotal/TaxAmount = Σ every TaxSubtotal, the deducted stopaj / tevkifat taxes included
+#: (TaxInclusiveAmount then nets them out: integrators' stopaj invoices)
+_WITH_DEDUCTED = "TaxTotal with the deducted taxes"
 
 
 def _shipping(root: etree._Element) -> Decimal:
@@ -1451,10 +1472,12 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
                               ("line charges in ChargeTotalAmount", t.charge_total + line_charge)],
         "TaxExclusiveAmount": [("", t.tax_exclusive),
                                ("stopaj deducted in TaxExclusiveAmount", t.tax_exclusive - t.deducted_total),
-                               (_SHIPPING, t.tax_exclusive + shipping)],
+                               (_SHIPPING, t.tax_exclusive + shipping),
+                               (_SPECIAL_INSIDE, t.tax_exclusive - special)],
         "TaxTotal": [("", t.tax_total),
                      ("TaxTotal net of the withheld KDV", t.tax_total - t.withholding_total),
-                     ("TaxTotal net of deducted taxes", t.tax_total - t.deducted_total)],
+                     ("TaxTotal net of deducted taxes", t.tax_total - t.deducted_total),
+                     (_WITH_DEDUCTED, t.tax_total + t.deducted_total)],
         "TaxInclusiveAmount": [("", t.tax_inclusive),
                                ("TaxInclusiveAmount net of the withheld KDV", t.tax_inclusive - t.withholding_total),
                                ("TaxInclusiveAmount net of deducted taxes", t.tax_inclusive - t.deducted_total),
@@ -1473,9 +1496,10 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
         if name not in stated:
             continue
         value, line = stated[name]
-        match = next((conv for conv, v in opts if _same(value, v) and (conv != _SPECIAL
+        match = next((conv for conv, v in opts if _same(value, v) and (conv not in (_SPECIAL, _SPECIAL_INSIDE)
                                                                         or special != 0)
-                      and (conv != _SHIPPING or shipping != 0)), None)
+                      and (conv != _SHIPPING or shipping != 0)
+                      and (conv != _WITH_DEDUCTED or t.deducted_total != 0)), None)
         if match is None:
             what = name if name in {"TaxTotal", "WithholdingTaxTotal"} else f"LegalMonetaryTotal/{name}"
             diffs.append(Difference(what=f"{what}" + ("/TaxAmount" if name in {"TaxTotal", "WithholdingTaxTotal"} else ""),
@@ -1493,6 +1517,20 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
                     expected = dict(options[name]).get(conv, options[name][0][1])
                     diffs.append(Difference(what=f"LegalMonetaryTotal/{name}", stated=value, expected=_kurus(expected),
                                             line=line, why=f"computed by ubltr, with {conv} as the other totals"))
+    if matched.get("TaxTotal") == _WITH_DEDUCTED and "TaxInclusiveAmount" in stated and not str(
+            matched.get("TaxInclusiveAmount", "")).startswith("TaxInclusiveAmount net of deducted taxes"):
+        # a TaxTotal with the stopaj in it is written so only when TaxInclusiveAmount nets it out again
+        value, line = stated["TaxInclusiveAmount"]
+        diffs.append(Difference(what="LegalMonetaryTotal/TaxInclusiveAmount", stated=value,
+                                expected=_kurus(t.tax_inclusive - t.deducted_total), line=line,
+                                why=f"computed by ubltr, with {_WITH_DEDUCTED} in TaxTotal"))
+    if _SPECIAL_INSIDE in used:  # KDV inside the line amounts: it is not added on top of them either
+        for name in ("TaxInclusiveAmount", "PayableAmount"):
+            if name in stated and matched.get(name) != _SPECIAL:
+                value, line = stated[name]
+                diffs.append(Difference(what=f"LegalMonetaryTotal/{name}", stated=value,
+                                        expected=_kurus(dict(options[name])[_SPECIAL]), line=line,
+                                        why=f"computed by ubltr, with {_SPECIAL_INSIDE}"))
     return tuple(dict.fromkeys(used)), diffs
 
 
@@ -1514,27 +1552,36 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
     le, ae, ce = v("LineExtensionAmount"), v("AllowanceTotalAmount"), v("ChargeTotalAmount")
     te, ti, tt, wt = v("TaxExclusiveAmount"), v("TaxInclusiveAmount"), v("TaxTotal"), v("WithholdingTaxTotal")
     ship = _shipping(root)
-    if "TaxExclusiveAmount" in stated and not (_same(te, le - ae + ce) or (ship and _same(te, le - ae + ce + ship))):
+    subs = [x for x in (_subtotal(st) for st in root.findall("cac:TaxTotal/cac:TaxSubtotal", NS)) if x is not None]
+    kdv = [x for x in subs if x.code == "0015"]
+    special = (_t(root, "cbc:InvoiceTypeCode") or "").strip() == "OZELMATRAH" or any(
+        x.exemption is not None and x.exemption.code.startswith("8") for x in kdv)
+    kdv_sum = sum((x.amount or Decimal(0) for x in kdv), Decimal(0))
+    if "TaxExclusiveAmount" in stated and not (_same(te, le - ae + ce) or (ship and _same(te, le - ae + ce + ship))
+                                               or (special and _same(te, le - ae + ce - kdv_sum))):
         out.append(Difference("LegalMonetaryTotal/TaxExclusiveAmount", te, le - ae + ce, ln_("TaxExclusiveAmount"),
                               "LineExtensionAmount - AllowanceTotalAmount + ChargeTotalAmount"))
-    if "TaxInclusiveAmount" in stated and not (_same(ti, te + tt) or _same(ti, le - ae + ce + tt)):
-        out.append(Difference("LegalMonetaryTotal/TaxInclusiveAmount", ti, te + tt, ln_("TaxInclusiveAmount"),
-                              "TaxExclusiveAmount + TaxTotal/TaxAmount"))
-    subs = [x for x in (_subtotal(st) for st in _findall(root, "cac:TaxTotal/cac:TaxSubtotal")) if x is not None]
     sub_sum = sum((x.amount or Decimal(0) for x in subs if not deducted(x.code)
                    and not (x.exemption is not None and kdv_not_added(x.exemption.code))), Decimal(0))
     ded_sum = sum((x.amount or Decimal(0) for x in subs if deducted(x.code)), Decimal(0))
-    if "TaxTotal" in stated and subs and not any(_same(tt, c) for c in (sub_sum, sub_sum - wt, sub_sum - ded_sum)):
-        out.append(Difference("TaxTotal/TaxAmount", tt, sub_sum, ln_("TaxTotal"), "Σ its TaxSubtotal/TaxAmount"))
+    # a TaxTotal that includes the deducted taxes (stopaj): the amount inclusive of taxes
+    # nets them out again, so it is TaxExclusive + the charged taxes - the deducted ones
+    if "TaxInclusiveAmount" in stated and not (_same(ti, te + tt) or _same(ti, le - ae + ce + tt)
+                                               or (ded_sum and _same(tt, sub_sum + ded_sum)
+                                                   and _same(ti, te + sub_sum - ded_sum))):
+        out.append(Difference("LegalMonetaryTotal/TaxInclusiveAmount", ti, te + tt, ln_("TaxInclusiveAmount"),
+                              "TaxExclusiveAmount + TaxTotal/TaxAmount"))
+    if "TaxTotal" in stated and subs and not any(_same(tt, c) for c in (sub_sum, sub_sum - wt, sub_sum - ded_sum)
+                                                 + ((sub_sum + ded_sum,) if ded_sum else ())):
+        out.append(Difference("TaxTotal/TaxAmount", tt, sub_sum, ln_("TaxTotal"),
+                              "Σ its TaxSubtotal/TaxAmount" + (" without the deducted taxes (stopaj, tevkifat: "
+                                                               f"{ded_sum} more with them)" if ded_sum else "")))
     if "PayableAmount" in stated:
         p = v("PayableAmount")
         r = v("PayableRoundingAmount")
         if not any(_same(p, c) for c in (ti - wt - ded_sum + r, ti - wt - ded_sum, ti - wt + r, ti - wt, ti + r, ti)):
             out.append(Difference("LegalMonetaryTotal/PayableAmount", p, ti - wt - ded_sum + r, ln_("PayableAmount"),
                                   "TaxInclusiveAmount - WithholdingTaxTotal - deducted taxes + PayableRoundingAmount"))
-    kdv = [x for x in subs if x.code == "0015"]
-    special = (_t(root, "cbc:InvoiceTypeCode") or "").strip() == "OZELMATRAH" or any(
-        x.exemption is not None and x.exemption.code.startswith("8") for x in kdv)
     if kdv and "TaxExclusiveAmount" in stated and not special and all(x.base is not None for x in kdv):
         kdv_bases = sum((x.base or Decimal(0) for x in kdv), Decimal(0))
         inside = sum((x.amount or Decimal(0) for x in subs if x.code != "0015" and in_kdv_base(x.code)
@@ -1559,9 +1606,24 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         if lea is None:
             continue
         leas.append(lea)
-        if not _same(lea, qty * price + acs):
+        # an amount before the line's allowances, the tax base after them: the line's
+        # numbers agree (the document's LineExtensionAmount then says which it sums)
+        before = acs != 0 and _same(lea, qty * price) and any(
+            (b := _dec(st, "cbc:TaxableAmount")) is not None and _same(b, qty * price + acs)
+            for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS))
+        if not _same(lea, qty * price + acs) and not before:
             out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, _kurus(qty * price + acs), ln.sourceline,
                                   "InvoicedQuantity × PriceAmount - allowances + charges"))
+        line_kdv = [x for x in (_subtotal(st) for st in k.get("subtotals", ()))
+                    if x is not None and x.code == "0015" and x.base is not None and x.amount is not None]
+        if line_kdv:
+            kdv_base = sum((x.base or Decimal(0) for x in line_kdv), Decimal(0))
+            kdv_amount = sum((x.amount or Decimal(0) for x in line_kdv), Decimal(0))
+            if kdv_amount > 0 and not _same(lea, kdv_base) and _same(lea - kdv_base, kdv_amount):
+                # retail software's price with the KDV in it: the line amount is its KDV base + its KDV
+                out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, kdv_base, ln.sourceline,
+                                      f"its KDV TaxableAmount: the line amount includes its KDV {kdv_amount}, "
+                                      "where line amounts are without taxes"))
         for st in k.get("subtotals", ()):
             x = _subtotal(st)
             if x is None or x.amount is None or x.base is None or x.percent is None or x.per_unit is not None:
