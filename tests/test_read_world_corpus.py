@@ -18,6 +18,8 @@ from ubltr.corpus import Verdict, verdicts
 from ubltr.model import load
 from ubltr.parsing import check_totals
 
+from test_read_world import _edited
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,14 +29,6 @@ def _doc(type_: str = "SATIS", **line) -> dict:
     data["type"] = type_
     data["lines"] = [dict({"name": "Danışmanlık", "quantity": "1", "unit": "C62", "unit_price": "1000.00"}, **line)]
     return data
-
-
-def _edited(xml: bytes, *pairs: tuple[str, str]) -> bytes:
-    text = xml.decode("utf-8")
-    for old, new in pairs:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return text.encode("utf-8")
 
 
 def _amount(tag: str, value: str) -> str:
