@@ -36,7 +36,7 @@ from typing import Iterable
 from lxml import etree
 
 from . import xmlsafe
-from .calc import Totals, compute, deducted, in_kdv_base, kdv_not_added
+from .calc import Totals, compute, deducted, in_kdv_base, kdv_not_added, withheld_otv
 
 from .model import (
     Address, AllowanceCharge, Carrier, Delivery, DocumentReference, EArchive, Exemption,
@@ -381,8 +381,9 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     subtotals = [x for x in (_subtotal(st) for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS)) if x is not None]
     if ln.find("cac:TaxTotal", NS) is None and doc_taxes is not None:
         subtotals = doc_taxes  # a line without taxes of its own bears the document's
-    in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None and in_kdv_base(x.code)
-                   and not deducted(x.code)), Decimal(0))
+    in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None
+                   and ((in_kdv_base(x.code) and not deducted(x.code))
+                        or withheld_otv(x.code, (y.code for y in subtotals)))), Decimal(0))
     for x in subtotals:
         if x.code in seen:
             raise ParseError(f"line {ln.sourceline}: tax {x.code} appears twice on this line; the model holds one of each")
@@ -954,6 +955,10 @@ _SPECIAL_INSIDE = "özel matrah KDV inside the line amounts (TaxExclusiveAmount 
 #: TaxTotal/TaxAmount = Σ every TaxSubtotal, the deducted stopaj / tevkifat taxes included
 #: (TaxInclusiveAmount then nets them out: integrators' stopaj invoices)
 _WITH_DEDUCTED = "TaxTotal with the deducted taxes"
+#: ÖTV tevkifatı 4171 standing for the ÖTV (no 0071 beside it) charged in TaxInclusiveAmount
+#: but not deducted again from PayableAmount (json2ubl-ts: Payable = TaxInclusive - KDV
+#: withholding); by law the buyer withholds it, so ubltr deducts it
+_OTV_NOT_DEDUCTED = "ÖTV tevkifatı (4171) not deducted from PayableAmount"
 
 
 def _shipping(root: etree._Element) -> Decimal:
@@ -975,6 +980,7 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
     line_allow = sum((a for ln in t.lines for a in ln.allowances), ZERO_)
     special = sum((ln.kdv.amount for ln, spec in zip(t.lines, special_kdv) if spec), ZERO_)
     line_charge = sum((c for ln in t.lines for c in ln.charges), ZERO_)
+    otv_withheld = sum((s.amount for s in t.subtotals if s.charged), ZERO_)
     # name -> [(convention, value)], the first is ubltr's (GİB's) own way
     options: dict[str, list[tuple[str, Decimal]]] = {
         "LineExtensionAmount": [("", t.line_extension),
@@ -1000,7 +1006,7 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
                                (_SHIPPING, t.tax_inclusive + shipping)],
         "WithholdingTaxTotal": [("", t.withholding_total)],
         "PayableAmount": [("", t.payable), (_SPECIAL, t.payable - special),
-                          (_SHIPPING, t.payable + shipping)],
+                          (_SHIPPING, t.payable + shipping), (_OTV_NOT_DEDUCTED, t.payable + otv_withheld)],
     }
     used: list[str] = []
     matched: dict[str, str] = {}
@@ -1012,6 +1018,7 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
         match = next((conv for conv, v in opts if _same(value, v) and (conv not in (_SPECIAL, _SPECIAL_INSIDE)
                                                                         or special != 0)
                       and (conv != _SHIPPING or shipping != 0)
+                      and (conv != _OTV_NOT_DEDUCTED or otv_withheld != 0)
                       and (conv != _WITH_DEDUCTED or t.deducted_total != 0)), None)
         if match is None:
             what = name if name in {"TaxTotal", "WithholdingTaxTotal"} else f"LegalMonetaryTotal/{name}"
@@ -1077,6 +1084,9 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
     sub_sum = sum((x.amount or Decimal(0) for x in subs if not deducted(x.code)
                    and not (x.exemption is not None and kdv_not_added(x.exemption.code))), Decimal(0))
     ded_sum = sum((x.amount or Decimal(0) for x in subs if deducted(x.code)), Decimal(0))
+    # 4171 standing for the ÖTV (no ÖTV subtotal beside it): in the KDV base and charged
+    otv_withheld = sum((x.amount or Decimal(0) for x in subs if withheld_otv(x.code, (y.code for y in subs))),
+                       Decimal(0))
     # a TaxTotal that includes the deducted taxes (stopaj): the amount inclusive of taxes
     # nets them out again, so it is TaxExclusive + the charged taxes - the deducted ones
     if "TaxInclusiveAmount" in stated and not (_same(ti, te + tt) or _same(ti, le - ae + ce + tt)
@@ -1085,7 +1095,8 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         out.append(Difference("LegalMonetaryTotal/TaxInclusiveAmount", ti, te + tt, ln_("TaxInclusiveAmount"),
                               "TaxExclusiveAmount + TaxTotal/TaxAmount"))
     if "TaxTotal" in stated and subs and not any(_same(tt, c) for c in (sub_sum, sub_sum - wt, sub_sum - ded_sum)
-                                                 + ((sub_sum + ded_sum,) if ded_sum else ())):
+                                                 + ((sub_sum + ded_sum,) if ded_sum else ())
+                                                 + ((sub_sum + otv_withheld,) if otv_withheld else ())):
         out.append(Difference("TaxTotal/TaxAmount", tt, sub_sum, ln_("TaxTotal"),
                               "Σ its TaxSubtotal/TaxAmount" + (" without the deducted taxes (stopaj, tevkifat: "
                                                                f"{ded_sum} more with them)" if ded_sum else "")))
@@ -1099,7 +1110,8 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         kdv_bases = sum((x.base or Decimal(0) for x in kdv), Decimal(0))
         inside = sum((x.amount or Decimal(0) for x in subs if x.code != "0015" and in_kdv_base(x.code)
                       and not deducted(x.code)), Decimal(0))
-        if not (_same(kdv_bases, te + inside) or _same(kdv_bases, le - ae + ce + inside)):
+        if not any(_same(kdv_bases, b + extra) for b in (te, le - ae + ce)
+                   for extra in ((inside, inside + otv_withheld) if otv_withheld else (inside,))):
             out.append(Difference("TaxTotal/TaxSubtotal(0015)/TaxableAmount", kdv_bases, te + inside,
                                   ln_("TaxTotal"),
                                   "Σ of the KDV bases = TaxExclusiveAmount + taxes inside the KDV base"))
