@@ -845,8 +845,9 @@ class TotalsCheck:
     - ``"reproduced"``: ``compute(parse(x))`` gives every total the document states
       (``policy`` says how: ``"line"``, ubltr's per-line rounding, exact; ``"group"``,
       rounded per tax group, exact under ``compute(..., tax_rounding="group")``; or
-      ``"kuruş per line"``: each stated total within 0.01 × the number of lines of
-      ubltr's, the differences listed in ``differences``);
+      ``"kuruş per line"``: each stated total within a kuruş per rounded amount of
+      ubltr's (a line's amount and each of its taxes: software that rounds every
+      amount only when it writes it), the differences listed in ``differences``);
       ``conventions`` names the known ways of writing totals the document follows;
     - ``"inconsistent"``: the document's own numbers disagree with each other
       (``inconsistencies`` says which amounts and by how much);
