@@ -254,3 +254,19 @@ def test_amounts_rounded_only_when_written_reproduce_within_a_kurus_per_line(lin
     assert all(abs(d.stated - d.expected) <= D("0.01") * 2 * len(lines) for d in r.differences)
     if what:
         assert r.policy == "kuruş per line" and what in {d.what for d in r.differences}
+
+
+def test_a_document_charge_of_a_kurus_is_kept_not_taken_for_a_restatement():
+    """The rounding tolerance for a document allowance that restates the line allowances
+    applies only when the lines have allowances larger than it: a genuine document charge
+    of 0.01 on lines without allowances stays (the property test parse(build(x)) == x
+    found the first version of the tolerance dropping it)."""
+    data = json.loads((FIXTURES / "TEMELFATURA-SATIS.json").read_text(encoding="utf-8"))
+    data["lines"] = [{"name": "Danışmanlık", "quantity": "1", "unit": "C62", "unit_price": "1000.00",
+                      "taxes": [{"code": "0015", "percent": "20"}]}]
+    data["charges"] = [{"amount": "0.01", "reason": "Yuvarlama"}]
+    inv = load(data)
+    xml = ubltr.build(inv)
+    assert parse(xml) == inv
+    r = check_totals(xml)
+    assert r.verdict == "reproduced" and r.policy == "line", [str(d) for d in r.differences + r.inconsistencies]

@@ -623,8 +623,10 @@ def _without_restated_line_allowances(root: etree._Element, lines: tuple[Line, .
         for c in ln.charges:
             line_net -= c.amount if c.amount is not None else _kurus((c.base if c.base is not None else _kurus(gross)) * (c.rate or 0) / 100)
     # within a kuruş per line: software that rounds only when it writes states each line
-    # amount, allowance and total rounded on its own (json2ubl-ts)
-    tolerance = _CENT * max(1, len(lines))
+    # amount, allowance and total rounded on its own (json2ubl-ts).  Only for line
+    # allowances larger than that: a document allowance or charge of a few kuruş is not
+    # taken for a restatement of (nearly) nothing
+    tolerance = _CENT * max(1, len(lines)) if abs(_kurus(line_net)) > _CENT * max(1, len(lines)) else Decimal(0)
 
     def near(a: Decimal, b: Decimal) -> bool:
         return abs(_kurus(a) - _kurus(b)) <= tolerance
