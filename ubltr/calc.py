@@ -50,7 +50,7 @@ from .model import AllowanceCharge, Invoice
 __all__ = [
     "ROUNDING", "RoundingPoint", "TaxLine", "WithholdingLine", "LineTotals",
     "TaxSubtotal", "WithholdingSubtotal", "Totals", "CalcError", "compute",
-    "amount_in_words", "try_equivalent", "in_kdv_base",
+    "amount_in_words", "try_equivalent", "in_kdv_base", "withheld_otv",
 ]
 
 CENT = Decimal("0.01")
@@ -119,6 +119,16 @@ def unsupported_line_tax(code: str) -> str | None:
     return None
 
 
+def withheld_otv(code: str, line_codes: Iterable[str]) -> bool:
+    """Whether line tax ``code`` is ÖTV tevkifatı 4171 standing for the ÖTV itself: on a
+    line that states no ÖTV of its own (tax_policy.json ``otv``), the 4171 amount is the
+    ÖTV, withheld by the buyer.  By KDV Kanunu md. 24/c it is then in the KDV base and
+    charged (TaxTotal/TaxAmount, TaxInclusiveAmount), and deducted from the payable
+    amount.  Beside a stated ÖTV (0071...) 4171 is the withheld part of it: only deducted."""
+    otv = _policy()["otv"]
+    return code == "4171" and not any(c in otv for c in line_codes)
+
+
 def kdv_not_added(exemption_code: str | None) -> bool:
     """Whether KDV with this exemption code is computed and shown but not charged
     (YATIRIMTESVIK 308 / 339)."""
@@ -146,6 +156,7 @@ class TaxLine:
     deducted: bool = False        # withheld by the buyer: lowers the payable amount
     exact: Decimal | None = None  # the amount before line rounding (for tax_rounding="group")
     not_added: bool = False       # computed and shown, not charged (KDV exempt under 308/339)
+    charged: bool = False         # deducted, yet charged first (4171 standing for the ÖTV, see withheld_otv)
 
     @property
     def name(self) -> str:
@@ -181,8 +192,8 @@ class LineTotals:
 
     @property
     def tax_amount(self) -> Decimal:
-        """The line's TaxTotal/TaxAmount: its taxes without the deducted ones."""
-        return sum((t.amount for t in self.taxes if not t.deducted and not t.not_added), ZERO)
+        """The line's TaxTotal/TaxAmount: its taxes without the deducted ones (unless charged first)."""
+        return sum((t.amount for t in self.taxes if (t.charged or not t.deducted) and not t.not_added), ZERO)
 
     @property
     def deducted_amount(self) -> Decimal:
@@ -209,6 +220,7 @@ class TaxSubtotal:
     amount: Decimal
     deducted: bool = False
     not_added: bool = False
+    charged: bool = False         # deducted, yet in TaxTotal/TaxAmount (4171 standing for the ÖTV)
 
     @property
     def name(self) -> str:
@@ -270,7 +282,7 @@ class Totals:
             "tax_subtotals": [
                 {"code": t.code, "name": t.name, "percent": s(t.percent), "per_unit": s(t.per_unit),
                  "exemption_code": t.exemption_code, "taxable": s(t.base), "amount": s(t.amount),
-                 "deducted": t.deducted, "not_added": t.not_added}
+                 "deducted": t.deducted, "not_added": t.not_added, "charged": t.charged}
                 for t in self.subtotals
             ],
             "withholding_subtotals": [
@@ -457,9 +469,10 @@ def _compute(inv: Invoice, tax_rounding: str, gib_checks: bool) -> Totals:
                 exact = ln.quantity * (t.amount if t.amount is not None else ZERO)
             amount = _round("line_tax", exact)
             is_deducted = deducted(t.code)
+            charged = withheld_otv(t.code, (x.code for x in ln.taxes))
             taxes.append(TaxLine(code=t.code, percent=t.percent, per_unit=t.amount, base=base, amount=amount,
-                                 deducted=is_deducted, exact=exact))
-            if in_kdv_base(t.code) and not is_deducted:
+                                 deducted=is_deducted, exact=exact, charged=charged))
+            if (in_kdv_base(t.code) and not is_deducted) or charged:
                 kdv_base += amount
         kdv_spec = next((t for t in ln.taxes if t.code == "0015"), None)
         if kdv_spec is not None:
@@ -493,7 +506,7 @@ def _compute(inv: Invoice, tax_rounding: str, gib_checks: bool) -> Totals:
     # 4. grouping: sums of rounded line values (or, tax_rounding="group", rounded once per group)
     subtotals = _group_taxes(lines, tax_rounding == "group")
     wsubs = _group_withholding(lines)
-    tax_total = sum((s.amount for s in subtotals if not s.deducted and not s.not_added), ZERO)
+    tax_total = sum((s.amount for s in subtotals if (s.charged or not s.deducted) and not s.not_added), ZERO)
     deducted_total = sum((s.amount for s in subtotals if s.deducted), ZERO)
     withholding_total = sum((w.amount for w in wsubs), ZERO)
     tax_exclusive = line_extension - allowance_total + charge_total
@@ -539,7 +552,7 @@ def _group_taxes(lines: Iterable[LineTotals], per_group: bool = False) -> tuple[
     for ln in lines:
         for t in ln.taxes:
             key = (t.code, t.percent.normalize() if t.percent is not None else None,
-                   t.per_unit.normalize() if t.per_unit is not None else None, t.exemption_code)
+                   t.per_unit.normalize() if t.per_unit is not None else None, t.exemption_code, t.charged)
             groups.setdefault(key, []).append(t)
     out = []
     # KDV subtotals last within the document, like GİB's samples; otherwise first-seen order
@@ -554,7 +567,7 @@ def _group_taxes(lines: Iterable[LineTotals], per_group: bool = False) -> tuple[
             exemption_code=first.exemption_code,
             exemption_reason=next((t.exemption_reason for t in items if t.exemption_reason), None),
             base=sum((t.base for t in items), ZERO), amount=amount, deducted=first.deducted,
-            not_added=first.not_added,
+            not_added=first.not_added, charged=first.charged,
         ))
     return tuple(out)
 

@@ -38,7 +38,7 @@ from typing import Any, Iterable, NamedTuple
 from lxml import etree
 
 from . import xmlsafe
-from .calc import Totals, compute, deducted, in_kdv_base, kdv_not_added
+from .calc import Totals, compute, deducted, in_kdv_base, kdv_not_added, withheld_otv
 
 from .model import (
     Address, AllowanceCharge, Carrier, Delivery, DocumentReference, EArchive, Exemption,
@@ -681,8 +681,9 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     subtotals = [x for x in (_subtotal(st) for st in k.get("subtotals", ())) if x is not None]
     if "tax_total" not in k and doc_taxes is not None:
         subtotals = doc_taxes  # a line without taxes of its own bears the document's
-    in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None and in_kdv_base(x.code)
-                   and not deducted(x.code)), Decimal(0)) if len(subtotals) > 1 or (
+    in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None
+                   and ((in_kdv_base(x.code) and not deducted(x.code))
+                        or withheld_otv(x.code, (y.code for y in subtotals)))), Decimal(0)) if len(subtotals) > 1 or (
         subtotals and subtotals[0].code != "0015") else Decimal(0)
     for x in subtotals:
         if x.code in seen:
@@ -939,9 +940,18 @@ def _without_restated_line_allowances(root: etree._Element, lines: tuple[Line, .
             line_net += a.amount if a.amount is not None else _kurus((a.base if a.base is not None else _kurus(gross)) * (a.rate or 0) / 100)
         for c in ln.charges:
             line_net -= c.amount if c.amount is not None else _kurus((c.base if c.base is not None else _kurus(gross)) * (c.rate or 0) / 100)
-    if not ((nets_sum is not None and _same(tax_excl, nets_sum)) or _same(tax_excl, grosses - line_net)):
+    # within a kuruş per line: software that rounds only when it writes states each line
+    # amount, allowance and total rounded on its own (json2ubl-ts).  Only for line
+    # allowances larger than that: a document allowance or charge of a few kuruş is not
+    # taken for a restatement of (nearly) nothing
+    tolerance = _CENT * max(1, len(lines)) if abs(_kurus(line_net)) > _CENT * max(1, len(lines)) else Decimal(0)
+
+    def near(a: Decimal, b: Decimal) -> bool:
+        return abs(_kurus(a) - _kurus(b)) <= tolerance
+
+    if not ((nets_sum is not None and near(tax_excl, nets_sum)) or near(tax_excl, grosses - line_net)):
         return allow, charge
-    if doc_net != 0 and _same(doc_net, line_net):
+    if doc_net != 0 and near(doc_net, line_net):
         return (), ()
     return allow, charge
 
@@ -1314,8 +1324,9 @@ class TotalsCheck:
     - ``"reproduced"``: ``compute(parse(x))`` gives every total the document states
       (``policy`` says how: ``"line"``, ubltr's per-line rounding, exact; ``"group"``,
       rounded per tax group, exact under ``compute(..., tax_rounding="group")``; or
-      ``"kuruş per line"``: each stated total within 0.01 × the number of lines of
-      ubltr's, the differences listed in ``differences``);
+      ``"kuruş per line"``: each stated total within a kuruş per rounded amount of
+      ubltr's (a line's amount and each of its taxes: software that rounds every
+      amount only when it writes it), the differences listed in ``differences``);
       ``conventions`` names the known ways of writing totals the document follows;
     - ``"inconsistent"``: the document's own numbers disagree with each other
       (``inconsistencies`` says which amounts and by how much);
@@ -1374,19 +1385,21 @@ def _check_totals(root: etree._Element, inv: Invoice) -> TotalsCheck:
         if v is not None:
             stated[tag] = (v, ln)
 
+    # a kuruş per line, or per rounded amount where a line has several taxes (each
+    # rounded on its own by software that rounds only when it writes)
+    tolerance = _CENT * max(1, sum(max(1, len(ln.taxes)) for ln in inv.lines))
     best: tuple[int, str, tuple[str, ...], list[Difference], Totals] | None = None
     for policy in ("line", "group"):
         t = compute(inv, tax_rounding=policy, gib_checks=False)
         conventions, diffs = _compare(t, stated, [any(x.code == "0015" and x.base is not None for x in ln.taxes)
-                                                  for ln in inv.lines], _shipping(root))
+                                                  for ln in inv.lines], _shipping(root), tolerance)
         if best is None or len(diffs) < best[0]:
             best = (len(diffs), policy, conventions, diffs, t)
         if not diffs:
             break
     assert best is not None
     _, policy, conventions, diffs, t = best
-    inconsistencies = tuple(_inconsistencies(root, stated))
-    tolerance = _CENT * max(1, len(inv.lines))
+    inconsistencies = tuple(_inconsistencies(root, stated, tolerance))
     if diffs and all(abs(d.stated - d.expected) <= tolerance for d in diffs) and not inconsistencies:
         # rounded otherwise than per line or per group (e.g. line taxes from unrounded
         # line amounts): within a kuruş per line, what GİB's rounding allows; the
@@ -1441,6 +1454,10 @@ _SPECIAL_INSIDE = "özel matrah KDV inside the line amounts (TaxExclusiveAmount 
 #: TaxTotal/TaxAmount = Σ every TaxSubtotal, the deducted stopaj / tevkifat taxes included
 #: (TaxInclusiveAmount then nets them out: integrators' stopaj invoices)
 _WITH_DEDUCTED = "TaxTotal with the deducted taxes"
+#: ÖTV tevkifatı 4171 standing for the ÖTV (no 0071 beside it) charged in TaxInclusiveAmount
+#: but not deducted again from PayableAmount (json2ubl-ts: Payable = TaxInclusive - KDV
+#: withholding); by law the buyer withholds it, so ubltr deducts it
+_OTV_NOT_DEDUCTED = "ÖTV tevkifatı (4171) not deducted from PayableAmount"
 
 
 def _shipping(root: etree._Element) -> Decimal:
@@ -1456,12 +1473,17 @@ def _shipping(root: etree._Element) -> Decimal:
 
 
 def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
-             special_kdv: list[bool], shipping: Decimal = Decimal(0)) -> tuple[tuple[str, ...], list[Difference]]:
+             special_kdv: list[bool], shipping: Decimal = Decimal(0),
+             tolerance: Decimal = Decimal(0)) -> tuple[tuple[str, ...], list[Difference]]:
     """Stated totals against computed ones, allowing the ways of writing them that
     real software uses (each a named convention, listed in the README)."""
     line_allow = sum((a for ln in t.lines for a in ln.allowances), ZERO_)
     special = sum((ln.kdv.amount for ln, spec in zip(t.lines, special_kdv) if spec), ZERO_)
     line_charge = sum((c for ln in t.lines for c in ln.charges), ZERO_)
+    otv_withheld = sum((s.amount for s in t.subtotals if s.charged), ZERO_)
+    # the deducted taxes that are not charged first (stopaj, 9015): 4171 standing for the
+    # ÖTV is already in TaxTotal and TaxInclusiveAmount
+    withheld = t.deducted_total - otv_withheld
     # name -> [(convention, value)], the first is ubltr's (GİB's) own way
     options: dict[str, list[tuple[str, Decimal]]] = {
         "LineExtensionAmount": [("", t.line_extension),
@@ -1471,23 +1493,23 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
         "ChargeTotalAmount": [("", t.charge_total),
                               ("line charges in ChargeTotalAmount", t.charge_total + line_charge)],
         "TaxExclusiveAmount": [("", t.tax_exclusive),
-                               ("stopaj deducted in TaxExclusiveAmount", t.tax_exclusive - t.deducted_total),
+                               ("stopaj deducted in TaxExclusiveAmount", t.tax_exclusive - withheld),
                                (_SHIPPING, t.tax_exclusive + shipping),
                                (_SPECIAL_INSIDE, t.tax_exclusive - special)],
         "TaxTotal": [("", t.tax_total),
                      ("TaxTotal net of the withheld KDV", t.tax_total - t.withholding_total),
-                     ("TaxTotal net of deducted taxes", t.tax_total - t.deducted_total),
-                     (_WITH_DEDUCTED, t.tax_total + t.deducted_total)],
+                     ("TaxTotal net of deducted taxes", t.tax_total - withheld),
+                     (_WITH_DEDUCTED, t.tax_total + withheld)],
         "TaxInclusiveAmount": [("", t.tax_inclusive),
                                ("TaxInclusiveAmount net of the withheld KDV", t.tax_inclusive - t.withholding_total),
-                               ("TaxInclusiveAmount net of deducted taxes", t.tax_inclusive - t.deducted_total),
+                               ("TaxInclusiveAmount net of deducted taxes", t.tax_inclusive - withheld),
                                ("TaxInclusiveAmount net of deducted taxes, with the rounding",
-                                t.tax_inclusive - t.deducted_total + t.rounding),
+                                t.tax_inclusive - withheld + t.rounding),
                                (_SPECIAL, t.tax_inclusive - special),
                                (_SHIPPING, t.tax_inclusive + shipping)],
         "WithholdingTaxTotal": [("", t.withholding_total)],
         "PayableAmount": [("", t.payable), (_SPECIAL, t.payable - special),
-                          (_SHIPPING, t.payable + shipping)],
+                          (_SHIPPING, t.payable + shipping), (_OTV_NOT_DEDUCTED, t.payable + otv_withheld)],
     }
     used: list[str] = []
     matched: dict[str, str] = {}
@@ -1496,10 +1518,23 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
         if name not in stated:
             continue
         value, line = stated[name]
-        match = next((conv for conv, v in opts if _same(value, v) and (conv not in (_SPECIAL, _SPECIAL_INSIDE)
-                                                                        or special != 0)
-                      and (conv != _SHIPPING or shipping != 0)
-                      and (conv != _WITH_DEDUCTED or t.deducted_total != 0)), None)
+        usable = [(conv, v) for conv, v in opts if (conv not in (_SPECIAL, _SPECIAL_INSIDE) or special != 0)
+                  and (conv != _SHIPPING or shipping != 0)
+                  and (conv != _OTV_NOT_DEDUCTED or otv_withheld != 0)
+                  and (conv != _WITH_DEDUCTED or withheld != 0)]
+        match = next((conv for conv, v in usable if _same(value, v)), None)
+        if match is None and tolerance:
+            # each total rounded on its own from unrounded amounts (software that rounds
+            # only when it writes): the nearest way of writing within a kuruş per line,
+            # the kuruş listed as a difference
+            near = sorted(((abs(_kurus(value) - _kurus(v)), k) for k, (conv, v) in enumerate(usable)
+                           if abs(_kurus(value) - _kurus(v)) <= tolerance))
+            if near:
+                match, v = usable[near[0][1]]
+                what = name if name in {"TaxTotal", "WithholdingTaxTotal"} else f"LegalMonetaryTotal/{name}"
+                diffs.append(Difference(what=what + ("/TaxAmount" if name in {"TaxTotal", "WithholdingTaxTotal"} else ""),
+                                        stated=value, expected=_kurus(v), line=line,
+                                        why="computed by ubltr" + (f", with {match}" if match else "")))
         if match is None:
             what = name if name in {"TaxTotal", "WithholdingTaxTotal"} else f"LegalMonetaryTotal/{name}"
             diffs.append(Difference(what=f"{what}" + ("/TaxAmount" if name in {"TaxTotal", "WithholdingTaxTotal"} else ""),
@@ -1522,7 +1557,7 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
         # a TaxTotal with the stopaj in it is written so only when TaxInclusiveAmount nets it out again
         value, line = stated["TaxInclusiveAmount"]
         diffs.append(Difference(what="LegalMonetaryTotal/TaxInclusiveAmount", stated=value,
-                                expected=_kurus(t.tax_inclusive - t.deducted_total), line=line,
+                                expected=_kurus(t.tax_inclusive - withheld), line=line,
                                 why=f"computed by ubltr, with {_WITH_DEDUCTED} in TaxTotal"))
     if _SPECIAL_INSIDE in used:  # KDV inside the line amounts: it is not added on top of them either
         for name in ("TaxInclusiveAmount", "PayableAmount"):
@@ -1537,11 +1572,18 @@ def _compare(t: Totals, stated: dict[str, tuple[Decimal, int | None]],
 ZERO_ = Decimal("0.00")
 
 
-def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int | None]]) -> list[Difference]:
+def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int | None]],
+                     tolerance: Decimal = Decimal(0)) -> list[Difference]:
     """Where the document's own numbers disagree with each other (whatever ubltr
     computes): totals that do not add up, lines whose amount is not quantity × price
-    less allowances, tax amounts that are not base × percent."""
+    less allowances, tax amounts that are not base × percent.  A document that rounds
+    each amount on its own from unrounded values (software that rounds only when it
+    writes) may be off by a kuruş per line in a total (``tolerance``) and by a kuruş in
+    a line: that is rounding, not a disagreement."""
     out: list[Difference] = []
+
+    def _near(a: Decimal, b: Decimal, within: Decimal = tolerance) -> bool:
+        return abs(_kurus(a) - _kurus(b)) <= within
 
     def v(name: str) -> Decimal:
         return stated[name][0] if name in stated else Decimal(0)
@@ -1557,36 +1599,49 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
     special = (_t(root, "cbc:InvoiceTypeCode") or "").strip() == "OZELMATRAH" or any(
         x.exemption is not None and x.exemption.code.startswith("8") for x in kdv)
     kdv_sum = sum((x.amount or Decimal(0) for x in kdv), Decimal(0))
-    if "TaxExclusiveAmount" in stated and not (_same(te, le - ae + ce) or (ship and _same(te, le - ae + ce + ship))
-                                               or (special and _same(te, le - ae + ce - kdv_sum))):
+    # AllowanceTotalAmount / ChargeTotalAmount that also count the line allowances / charges
+    # (a way of writing totals, named by check_totals): the document's own amounts then
+    # leave those out of TaxExclusiveAmount
+    line_ac = [(_dec(ac, "cbc:Amount") or Decimal(0), _is_charge(ac))
+               for ac in root.findall("cac:InvoiceLine/cac:AllowanceCharge", NS)]
+    line_allow = sum((a for a, charge in line_ac if not charge), Decimal(0))
+    line_charge = sum((a for a, charge in line_ac if charge), Decimal(0))
+    if "TaxExclusiveAmount" in stated and not (_near(te, le - ae + ce) or (ship and _near(te, le - ae + ce + ship))
+                                               or (special and _near(te, le - ae + ce - kdv_sum))
+                                               or (line_ac and _near(te, le - (ae - line_allow) + (ce - line_charge)))):
         out.append(Difference("LegalMonetaryTotal/TaxExclusiveAmount", te, le - ae + ce, ln_("TaxExclusiveAmount"),
                               "LineExtensionAmount - AllowanceTotalAmount + ChargeTotalAmount"))
     sub_sum = sum((x.amount or Decimal(0) for x in subs if not deducted(x.code)
                    and not (x.exemption is not None and kdv_not_added(x.exemption.code))), Decimal(0))
     ded_sum = sum((x.amount or Decimal(0) for x in subs if deducted(x.code)), Decimal(0))
+    # 4171 standing for the ÖTV (no ÖTV subtotal beside it): in the KDV base and charged
+    otv_withheld = sum((x.amount or Decimal(0) for x in subs if withheld_otv(x.code, (y.code for y in subs))),
+                       Decimal(0))
     # a TaxTotal that includes the deducted taxes (stopaj): the amount inclusive of taxes
     # nets them out again, so it is TaxExclusive + the charged taxes - the deducted ones
-    if "TaxInclusiveAmount" in stated and not (_same(ti, te + tt) or _same(ti, le - ae + ce + tt)
-                                               or (ded_sum and _same(tt, sub_sum + ded_sum)
-                                                   and _same(ti, te + sub_sum - ded_sum))):
+    if "TaxInclusiveAmount" in stated and not (_near(ti, te + tt) or _near(ti, le - ae + ce + tt)
+                                               or (ded_sum and _near(tt, sub_sum + ded_sum)
+                                                   and _near(ti, te + sub_sum - ded_sum + 2 * otv_withheld))):
         out.append(Difference("LegalMonetaryTotal/TaxInclusiveAmount", ti, te + tt, ln_("TaxInclusiveAmount"),
                               "TaxExclusiveAmount + TaxTotal/TaxAmount"))
-    if "TaxTotal" in stated and subs and not any(_same(tt, c) for c in (sub_sum, sub_sum - wt, sub_sum - ded_sum)
-                                                 + ((sub_sum + ded_sum,) if ded_sum else ())):
+    if "TaxTotal" in stated and subs and not any(_near(tt, c) for c in (sub_sum, sub_sum - wt, sub_sum - ded_sum)
+                                                 + ((sub_sum + ded_sum,) if ded_sum else ())
+                                                 + ((sub_sum + otv_withheld,) if otv_withheld else ())):
         out.append(Difference("TaxTotal/TaxAmount", tt, sub_sum, ln_("TaxTotal"),
                               "Σ its TaxSubtotal/TaxAmount" + (" without the deducted taxes (stopaj, tevkifat: "
                                                                f"{ded_sum} more with them)" if ded_sum else "")))
     if "PayableAmount" in stated:
         p = v("PayableAmount")
         r = v("PayableRoundingAmount")
-        if not any(_same(p, c) for c in (ti - wt - ded_sum + r, ti - wt - ded_sum, ti - wt + r, ti - wt, ti + r, ti)):
+        if not any(_near(p, c) for c in (ti - wt - ded_sum + r, ti - wt - ded_sum, ti - wt + r, ti - wt, ti + r, ti)):
             out.append(Difference("LegalMonetaryTotal/PayableAmount", p, ti - wt - ded_sum + r, ln_("PayableAmount"),
                                   "TaxInclusiveAmount - WithholdingTaxTotal - deducted taxes + PayableRoundingAmount"))
     if kdv and "TaxExclusiveAmount" in stated and not special and all(x.base is not None for x in kdv):
         kdv_bases = sum((x.base or Decimal(0) for x in kdv), Decimal(0))
         inside = sum((x.amount or Decimal(0) for x in subs if x.code != "0015" and in_kdv_base(x.code)
                       and not deducted(x.code)), Decimal(0))
-        if not (_same(kdv_bases, te + inside) or _same(kdv_bases, le - ae + ce + inside)):
+        if not any(_near(kdv_bases, b + extra) for b in (te, le - ae + ce)
+                   for extra in ((inside, inside + otv_withheld) if otv_withheld else (inside,))):
             out.append(Difference("TaxTotal/TaxSubtotal(0015)/TaxableAmount", kdv_bases, te + inside,
                                   ln_("TaxTotal"),
                                   "Σ of the KDV bases = TaxExclusiveAmount + taxes inside the KDV base"))
@@ -1611,7 +1666,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         before = acs != 0 and _same(lea, qty * price) and any(
             (b := _dec(st, "cbc:TaxableAmount")) is not None and _same(b, qty * price + acs)
             for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS))
-        if not _same(lea, qty * price + acs) and not before:
+        if not _near(lea, qty * price + acs, _CENT) and not before:
             out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, _kurus(qty * price + acs), ln.sourceline,
                                   "InvoicedQuantity × PriceAmount - allowances + charges"))
         line_kdv = [x for x in (_subtotal(st) for st in k.get("subtotals", ()))
@@ -1632,7 +1687,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
                 out.append(Difference(f"InvoiceLine[{i}]/TaxSubtotal({x.code})/TaxAmount", x.amount,
                                       _kurus(x.base * x.percent / 100), st.sourceline, "TaxableAmount × Percent / 100"))
     if "LineExtensionAmount" in stated and lines and len(leas) == len(lines):
-        if not (_same(le, sum(leas, Decimal(0))) or _same(le, sum(grosses, Decimal(0)))):
+        if not (_near(le, sum(leas, Decimal(0))) or _near(le, sum(grosses, Decimal(0)))):
             out.append(Difference("LegalMonetaryTotal/LineExtensionAmount", le, _kurus(sum(leas, Decimal(0))),
                                   ln_("LineExtensionAmount"), "Σ InvoiceLine/LineExtensionAmount"))
     return out
