@@ -52,9 +52,18 @@ SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 _S = "{" + SCH_NS + "}"
 _X = "{" + XSL_NS + "}"
+#: ubltr's own attributes on schematron elements (foreign attributes, which ISO Schematron
+#: allows and other processors ignore)
+UBLTR_SCH_NS = "urn:ubltr:schematron"
+#: ``<sch:rule ubltr:passes="EXPR">``: EXPR, true at a context node, proves that every
+#: assertion of the rule passes there, so the compiled rule skips such nodes (a fast path
+#: for the usual case: one XPath per node instead of every let and test).  It only narrows
+#: the nodes the rule's loop visits; the context, the tests and "first matching rule
+#: wins" for later rules of the pattern are the rule's own
+PASSES = "{" + UBLTR_SCH_NS + "}passes"
 
 #: bumped whenever the generated XSLT changes shape (part of every cache key)
-COMPILER_VERSION = "5"
+COMPILER_VERSION = "6"
 
 
 class SchematronCompileError(ValueError):
@@ -366,6 +375,7 @@ class _Program:
         self.constants: dict[str, str] = {}  # context-free comparison -> variable
         self.lists: dict[str, str] = {}  # key -> long literal searched by contains()
         self.by_value: list[int] = []  # numbers of the value-decided rules
+        self.attr_sets: dict[str, str] = {}  # attribute name -> variable holding //*/@name
         self._mapping: dict[str, str] = {}  # the let mapping of the rule set being added
         self._long: dict[str, str] = {}  # long literal let -> list key (rule set being added)
 
@@ -390,6 +400,47 @@ class _Program:
         return "".join(out)
 
     # -- names
+    def attr_set(self, name: str) -> str:
+        """The global holding every ``@name`` attribute of the document (``//*/@name``),
+        shared by every rule and rule set that reads them all: GİB's value-decided
+        ``@currencyID`` check and ubltr's currency rule walk the tree once, not twice."""
+        var = self.attr_sets.get(name)
+        if var is None:
+            var = self.attr_sets[name] = f"ubltr-attrs-{len(self.attr_sets) + 1}"
+        return "$" + var
+
+    _DESC_ATTR = re.compile(r"(?<![\w.\-:/)\]$@])\.//@([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)(?![\w.\-:(/])")
+
+    def root_attr_sets(self, expr: str) -> str:
+        """In a rule whose context is the root element, ``.//@name`` (every such
+        attribute of the root element and its descendants) is every ``@name`` of the
+        document: the shared :meth:`attr_set`.  Not with a positional predicate
+        (``.//@a[1]`` is per element)."""
+        if ".//@" not in expr:
+            return expr
+        masked = xpath2._mask(expr)
+        out, pos = [], 0
+        for m in self._DESC_ATTR.finditer(masked):
+            if masked.startswith("[", m.end()):
+                close = m.end()
+                depth = 0
+                for close in range(m.end(), len(masked)):
+                    depth += masked[close] == "["
+                    depth -= masked[close] == "]"
+                    if depth == 0:
+                        break
+                pred = masked[m.end() + 1:close]
+                # a predicate counts as boolean only with a comparison in it (a number,
+                # a variable or a path alone could be positional)
+                if (re.search(r"(?<![\w:\-])(?:position|last)\s*\(", pred)
+                        or not re.search(r"[=<>]", pred)):
+                    continue
+            out.append(expr[pos:m.start()])
+            out.append(self.attr_set(expr[m.start(1):m.end(1)]))
+            pos = m.end()
+        out.append(expr[pos:])
+        return "".join(out)
+
     def anchor(self, name: str) -> str:
         var = self.anchors.get(name)
         if var is None:
@@ -483,6 +534,8 @@ class _Program:
             or "plain" (left as written: rare nested documents)."""
             x = _contains_lists(xpath2.translate(x), self.lists, self._long)
             x = xpath2.hoist_root_paths(_substitute(x, mapping), self.hoisted)
+            if mode == 1:
+                x = self.root_attr_sets(x)
             if isinstance(mode, int):
                 x = xpath2.resolve_parent_steps(x, mode, self.tops)
             elif mode == "generic":
@@ -512,6 +565,11 @@ class _Program:
                 indices = self._register(rule, ctx, pid, j, label, mapping)
                 if dead or not indices:
                     continue
+                passes = rule.get(PASSES)
+                if passes is not None:  # the loops skip nodes the fast path proves valid
+                    alts = [(lead, [*st[:-1], _Step(st[-1].sep, st[-1].attr, st[-1].name,
+                                                    [*st[-1].preds, f"not({passes.strip()})"])])
+                            for lead, st in alts]
                 # one loop per kind of node set: contexts of plain child steps are split into
                 # the nodes under the root element (depth known: ../x resolved statically) and
                 # those under a nested element of the same name (left as written)
@@ -610,7 +668,9 @@ class _Program:
         k = len(self.by_value) + 1
         self.by_value.append(k)
         nodes, value = f"ubltr-s-{k}", f"ubltr-v-{k}"
-        out = [etree.Element(_X + "variable", name=nodes, select=loop.get("select"))]
+        m = re.fullmatch(r"//\*/@([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)", loop.get("select"))
+        shared = self.attr_set(m.group(1)) if m else loop.get("select")
+        out = [etree.Element(_X + "variable", name=nodes, select=shared)]
         choose = etree.Element(_X + "choose")
         out.append(choose)
         many = etree.SubElement(choose, _X + "when", test=f"${nodes}[2]")
@@ -729,6 +789,8 @@ class _Program:
         if clark:
             args = ", ".join(f"'{c}'" for c in clark.values())
             etree.SubElement(xsl, _X + "variable", name="ubltr-anchors", select=f"ub:elements(/*, {args})")
+        for name, var in self.attr_sets.items():
+            etree.SubElement(xsl, _X + "variable", name=var, select=f"//*/@{name}")
         for name, var in self.anchors.items():
             select = f"$ubltr-anchors/self::{name}" if name in clark else f"//{name}"
             etree.SubElement(xsl, _X + "variable", name=var, select=select)
