@@ -44,6 +44,7 @@ def _without_fast_paths(source: bytes) -> bytes:
     doc = etree.fromstring(source)
     n = 0
     for rule in doc.iter(f"{{{compiler.SCH_NS}}}rule"):
+        rule.attrib.pop(compiler.PASSES_BELOW, None)
         if rule.attrib.pop(compiler.PASSES, None) is not None:
             n += 1
     assert n >= 3  # the line rule and the two line-subtotal rules have one
@@ -87,6 +88,34 @@ def test_a_fast_path_skips_nodes_and_the_next_rule_still_does_not_see_them() -> 
     assert sorted(fired) == ["B", "B"]  # r and b; not the a's, not A
     explained = next(a for a in c.assertions if a.id == "A")
     assert explained.context == "a"  # the rule's own context, as written
+
+
+_TOY_BELOW = b"""<sch:schema xmlns:sch="http://purl.oclc.org/dsdl/schematron" xmlns:ubltr="urn:ubltr:schematron">
+  <sch:pattern id="p">
+    <sch:rule context="r/a" ubltr:passes="@ok" ubltr:passes-below="true">
+      <sch:assert id="A" test="@ok or @v &gt; 0">a</sch:assert>
+    </sch:rule>
+    <sch:rule context="r/a/b" ubltr:passes="false()">
+      <sch:assert id="B" test="false()">b</sch:assert>
+    </sch:rule>
+    <sch:rule context="r/c/b">
+      <sch:assert id="C" test="false()">c</sch:assert>
+    </sch:rule>
+  </sch:pattern>
+</sch:schema>"""
+
+
+def test_passes_below_starts_the_rules_below_from_the_nodes_left() -> None:
+    """With ``ubltr:passes-below``, the rules whose context lies below the rule's run
+    only under the nodes its fast path did not pass (one global holds them), and the
+    rule itself loops over that global; other rules are untouched."""
+    c = compiler.compile_schematron(_TOY_BELOW)
+    text = c.xslt.decode()
+    assert text.count('name="ubltr-suspect-1"') == 1
+    assert 'for-each select="$ubltr-suspect-1/b' in text
+    doc = etree.fromstring(b"<r><a ok='1'><b/></a><a v='1'><b/></a><a v='-1'><b/></a><c><b/></c></r>")
+    fired = [(c.assertions[int(f.get("n"))].id, f.get("p")) for f in engine._stylesheet(c)(doc).getroot()]
+    assert sorted(fired) == [("A", "/r/a[3]"), ("B", "/r/a[2]/b"), ("B", "/r/a[3]/b"), ("C", "/r/c/b")]
 
 
 def test_root_descendant_attributes_are_read_once_for_both_rule_sets() -> None:

@@ -24,7 +24,14 @@ tree once per pattern with ``apply-templates``, each rule becomes one
   a rule whose context repeats an earlier one never fires and is not emitted;
 * top-level lets whose value is a literal (GİB's code lists) are inlined into the
   expressions, so nothing is evaluated per document for lists a document never uses;
-  lets the caller sets (``params``) stay ``xsl:param``.
+  lets the caller sets (``params``) stay ``xsl:param``;
+* a rule may carry a fast path, ``ubltr:passes="EXPR"`` (namespace
+  ``urn:ubltr:schematron``, a foreign attribute other processors ignore): EXPR, true
+  at a node, proves every assertion of the rule passes there, so the rule's loop
+  selects only ``...[not(EXPR)]``.  One XPath per node instead of every let and test;
+  the context (for "first matching rule wins" and ``explain``) is the rule's own;
+* ``.//@name`` in a rule at the root element is every ``@name`` of the document: one
+  global ``//*/@name`` shared by every rule (and rule set) that reads them all.
 
 Predicates in contexts must not be positional (``a[1]``, ``position()``, ``last()``,
 a number): those would mean something else once the steps are turned around; the
@@ -61,6 +68,11 @@ UBLTR_SCH_NS = "urn:ubltr:schematron"
 #: the nodes the rule's loop visits; the context, the tests and "first matching rule
 #: wins" for later rules of the pattern are the rule's own
 PASSES = "{" + UBLTR_SCH_NS + "}passes"
+#: ``ubltr:passes-below="true"`` beside ``ubltr:passes``: EXPR also proves every assertion
+#: of the later rules of the pattern whose contexts lie below this one (child steps on
+#: from it): the nodes it leaves (``context[not(EXPR)]``, one global) are where those
+#: rules start, so one pass over the invoice lines decides the line and line-subtotal rules
+PASSES_BELOW = "{" + UBLTR_SCH_NS + "}passes-below"
 
 #: bumped whenever the generated XSLT changes shape (part of every cache key)
 COMPILER_VERSION = "6"
@@ -551,6 +563,7 @@ class _Program:
             pid = pattern.get("id") or f"p{k}"
             rules = [r for r in pattern.findall(_S + "rule") if r.get("abstract") != "true"]
             earlier: list[tuple[str, list[tuple[str, list[_Step]]]]] = []
+            cover: tuple[list[_Step], str] | None = None  # (steps, global) of passes-below
             for j, rule in enumerate(rules):
                 ctx = rule.get("context") or ""
                 alts = [_parse_pattern(a) for a in _split_top(ctx, "|")]
@@ -566,10 +579,17 @@ class _Program:
                 if dead or not indices:
                     continue
                 passes = rule.get(PASSES)
+                own = None  # this rule's loop is the global of its passes-below
                 if passes is not None:  # the loops skip nodes the fast path proves valid
+                    plain_alts = alts
                     alts = [(lead, [*st[:-1], _Step(st[-1].sep, st[-1].attr, st[-1].name,
                                                     [*st[-1].preds, f"not({passes.strip()})"])])
                             for lead, st in alts]
+                    if rule.get(PASSES_BELOW) == "true" and len(alts) == 1 and alts[0][0] != "//" \
+                            and all(x.sep in ("", "/") and not x.attr for x in alts[0][1]):
+                        own = f"ubltr-suspect-{sum(g[1].startswith('ubltr-suspect-') for g in self.globals) + 1}"
+                        self.globals.append(("variable", own, self.select("/", alts[0][1])))
+                        cover = (plain_alts[0][1], own)
                 # one loop per kind of node set: contexts of plain child steps are split into
                 # the nodes under the root element (depth known: ../x resolved statically) and
                 # those under a nested element of the same name (left as written)
@@ -579,7 +599,15 @@ class _Program:
                     if static and lead == "/":
                         loops.setdefault(len(st), []).append(self.select(lead, st))
                     elif static:
-                        loops.setdefault(len(st), []).append(self.select("/", st))
+                        if own is not None:
+                            start = "$" + own
+                        elif cover is not None and len(st) > len(cover[0]) and all(
+                                a.sep == b.sep and a.render() == b.render() for a, b in zip(st, cover[0])):
+                            # below a passes-below rule: only under the nodes it did not pass
+                            start = "$" + cover[1] + "".join(x.sep + x.render() for x in st[len(cover[0]):])
+                        else:
+                            start = self.select("/", st)
+                        loops.setdefault(len(st), []).append(start)
                         nested = self.anchor(st[0].name) + "[parent::*]" + "".join(f"[{p}]" for p in st[0].preds)
                         loops.setdefault("plain", []).append(nested + "".join(x.sep + x.render() for x in st[1:]))
                     else:
