@@ -32,6 +32,9 @@ validated: single process against single-process bare XSD of the same files, and
     python bench/validate.py                 # full run (a few minutes)
     python bench/validate.py --quick         # smaller sizes and batch, no 10,000 lines
     python bench/validate.py --no-reference  # skip efatura-kontrol
+
+On a shared machine the ubltr-rules column moves by up to 2x between runs;
+``bench/rules_callgrind.py`` counts the same ratio in instructions.
 """
 
 from __future__ import annotations

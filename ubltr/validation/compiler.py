@@ -24,7 +24,14 @@ tree once per pattern with ``apply-templates``, each rule becomes one
   a rule whose context repeats an earlier one never fires and is not emitted;
 * top-level lets whose value is a literal (GİB's code lists) are inlined into the
   expressions, so nothing is evaluated per document for lists a document never uses;
-  lets the caller sets (``params``) stay ``xsl:param``.
+  lets the caller sets (``params``) stay ``xsl:param``;
+* a rule may carry a fast path, ``ubltr:passes="EXPR"`` (namespace
+  ``urn:ubltr:schematron``, a foreign attribute other processors ignore): EXPR, true
+  at a node, proves every assertion of the rule passes there, so the rule's loop
+  selects only ``...[not(EXPR)]``.  One XPath per node instead of every let and test;
+  the context (for "first matching rule wins" and ``explain``) is the rule's own;
+* ``.//@name`` in a rule at the root element is every ``@name`` of the document: one
+  global ``//*/@name`` shared by every rule (and rule set) that reads them all.
 
 Predicates in contexts must not be positional (``a[1]``, ``position()``, ``last()``,
 a number): those would mean something else once the steps are turned around; the
@@ -52,9 +59,23 @@ SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 _S = "{" + SCH_NS + "}"
 _X = "{" + XSL_NS + "}"
+#: ubltr's own attributes on schematron elements (foreign attributes, which ISO Schematron
+#: allows and other processors ignore)
+UBLTR_SCH_NS = "urn:ubltr:schematron"
+#: ``<sch:rule ubltr:passes="EXPR">``: EXPR, true at a context node, proves that every
+#: assertion of the rule passes there, so the compiled rule skips such nodes (a fast path
+#: for the usual case: one XPath per node instead of every let and test).  It only narrows
+#: the nodes the rule's loop visits; the context, the tests and "first matching rule
+#: wins" for later rules of the pattern are the rule's own
+PASSES = "{" + UBLTR_SCH_NS + "}passes"
+#: ``ubltr:passes-below="true"`` beside ``ubltr:passes``: EXPR also proves every assertion
+#: of the later rules of the pattern whose contexts lie below this one (child steps on
+#: from it): the nodes it leaves (``context[not(EXPR)]``, one global) are where those
+#: rules start, so one pass over the invoice lines decides the line and line-subtotal rules
+PASSES_BELOW = "{" + UBLTR_SCH_NS + "}passes-below"
 
 #: bumped whenever the generated XSLT changes shape (part of every cache key)
-COMPILER_VERSION = "5"
+COMPILER_VERSION = "6"
 
 
 class SchematronCompileError(ValueError):
@@ -366,6 +387,7 @@ class _Program:
         self.constants: dict[str, str] = {}  # context-free comparison -> variable
         self.lists: dict[str, str] = {}  # key -> long literal searched by contains()
         self.by_value: list[int] = []  # numbers of the value-decided rules
+        self.attr_sets: dict[str, str] = {}  # attribute name -> variable holding //*/@name
         self._mapping: dict[str, str] = {}  # the let mapping of the rule set being added
         self._long: dict[str, str] = {}  # long literal let -> list key (rule set being added)
 
@@ -390,6 +412,47 @@ class _Program:
         return "".join(out)
 
     # -- names
+    def attr_set(self, name: str) -> str:
+        """The global holding every ``@name`` attribute of the document (``//*/@name``),
+        shared by every rule and rule set that reads them all: GİB's value-decided
+        ``@currencyID`` check and ubltr's currency rule walk the tree once, not twice."""
+        var = self.attr_sets.get(name)
+        if var is None:
+            var = self.attr_sets[name] = f"ubltr-attrs-{len(self.attr_sets) + 1}"
+        return "$" + var
+
+    _DESC_ATTR = re.compile(r"(?<![\w.\-:/)\]$@])\.//@([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)(?![\w.\-:(/])")
+
+    def root_attr_sets(self, expr: str) -> str:
+        """In a rule whose context is the root element, ``.//@name`` (every such
+        attribute of the root element and its descendants) is every ``@name`` of the
+        document: the shared :meth:`attr_set`.  Not with a positional predicate
+        (``.//@a[1]`` is per element)."""
+        if ".//@" not in expr:
+            return expr
+        masked = xpath2._mask(expr)
+        out, pos = [], 0
+        for m in self._DESC_ATTR.finditer(masked):
+            if masked.startswith("[", m.end()):
+                close = m.end()
+                depth = 0
+                for close in range(m.end(), len(masked)):
+                    depth += masked[close] == "["
+                    depth -= masked[close] == "]"
+                    if depth == 0:
+                        break
+                pred = masked[m.end() + 1:close]
+                # a predicate counts as boolean only with a comparison in it (a number,
+                # a variable or a path alone could be positional)
+                if (re.search(r"(?<![\w:\-])(?:position|last)\s*\(", pred)
+                        or not re.search(r"[=<>]", pred)):
+                    continue
+            out.append(expr[pos:m.start()])
+            out.append(self.attr_set(expr[m.start(1):m.end(1)]))
+            pos = m.end()
+        out.append(expr[pos:])
+        return "".join(out)
+
     def anchor(self, name: str) -> str:
         var = self.anchors.get(name)
         if var is None:
@@ -483,6 +546,8 @@ class _Program:
             or "plain" (left as written: rare nested documents)."""
             x = _contains_lists(xpath2.translate(x), self.lists, self._long)
             x = xpath2.hoist_root_paths(_substitute(x, mapping), self.hoisted)
+            if mode == 1:
+                x = self.root_attr_sets(x)
             if isinstance(mode, int):
                 x = xpath2.resolve_parent_steps(x, mode, self.tops)
             elif mode == "generic":
@@ -498,6 +563,7 @@ class _Program:
             pid = pattern.get("id") or f"p{k}"
             rules = [r for r in pattern.findall(_S + "rule") if r.get("abstract") != "true"]
             earlier: list[tuple[str, list[tuple[str, list[_Step]]]]] = []
+            cover: tuple[list[_Step], str] | None = None  # (steps, global) of passes-below
             for j, rule in enumerate(rules):
                 ctx = rule.get("context") or ""
                 alts = [_parse_pattern(a) for a in _split_top(ctx, "|")]
@@ -512,6 +578,18 @@ class _Program:
                 indices = self._register(rule, ctx, pid, j, label, mapping)
                 if dead or not indices:
                     continue
+                passes = rule.get(PASSES)
+                own = None  # this rule's loop is the global of its passes-below
+                if passes is not None:  # the loops skip nodes the fast path proves valid
+                    plain_alts = alts
+                    alts = [(lead, [*st[:-1], _Step(st[-1].sep, st[-1].attr, st[-1].name,
+                                                    [*st[-1].preds, f"not({passes.strip()})"])])
+                            for lead, st in alts]
+                    if rule.get(PASSES_BELOW) == "true" and len(alts) == 1 and alts[0][0] != "//" \
+                            and all(x.sep in ("", "/") and not x.attr for x in alts[0][1]):
+                        own = f"ubltr-suspect-{sum(g[1].startswith('ubltr-suspect-') for g in self.globals) + 1}"
+                        self.globals.append(("variable", own, self.select("/", alts[0][1])))
+                        cover = (plain_alts[0][1], own)
                 # one loop per kind of node set: contexts of plain child steps are split into
                 # the nodes under the root element (depth known: ../x resolved statically) and
                 # those under a nested element of the same name (left as written)
@@ -521,7 +599,15 @@ class _Program:
                     if static and lead == "/":
                         loops.setdefault(len(st), []).append(self.select(lead, st))
                     elif static:
-                        loops.setdefault(len(st), []).append(self.select("/", st))
+                        if own is not None:
+                            start = "$" + own
+                        elif cover is not None and len(st) > len(cover[0]) and all(
+                                a.sep == b.sep and a.render() == b.render() for a, b in zip(st, cover[0])):
+                            # below a passes-below rule: only under the nodes it did not pass
+                            start = "$" + cover[1] + "".join(x.sep + x.render() for x in st[len(cover[0]):])
+                        else:
+                            start = self.select("/", st)
+                        loops.setdefault(len(st), []).append(start)
                         nested = self.anchor(st[0].name) + "[parent::*]" + "".join(f"[{p}]" for p in st[0].preds)
                         loops.setdefault("plain", []).append(nested + "".join(x.sep + x.render() for x in st[1:]))
                     else:
@@ -610,7 +696,9 @@ class _Program:
         k = len(self.by_value) + 1
         self.by_value.append(k)
         nodes, value = f"ubltr-s-{k}", f"ubltr-v-{k}"
-        out = [etree.Element(_X + "variable", name=nodes, select=loop.get("select"))]
+        m = re.fullmatch(r"//\*/@([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)", loop.get("select"))
+        shared = self.attr_set(m.group(1)) if m else loop.get("select")
+        out = [etree.Element(_X + "variable", name=nodes, select=shared)]
         choose = etree.Element(_X + "choose")
         out.append(choose)
         many = etree.SubElement(choose, _X + "when", test=f"${nodes}[2]")
@@ -729,6 +817,8 @@ class _Program:
         if clark:
             args = ", ".join(f"'{c}'" for c in clark.values())
             etree.SubElement(xsl, _X + "variable", name="ubltr-anchors", select=f"ub:elements(/*, {args})")
+        for name, var in self.attr_sets.items():
+            etree.SubElement(xsl, _X + "variable", name=var, select=f"//*/@{name}")
         for name, var in self.anchors.items():
             select = f"$ubltr-anchors/self::{name}" if name in clark else f"//{name}"
             etree.SubElement(xsl, _X + "variable", name=var, select=select)

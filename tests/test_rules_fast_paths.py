@@ -1,0 +1,217 @@
+"""Fast paths of ubltr's own rules (issue #18): what the compiler does with
+``ubltr:passes`` and with ``.//@name`` at the root element, and that
+schematron/ubltr.sch's fast paths never hide a finding.
+
+A fast path (``<sch:rule ubltr:passes="EXPR">``) lets a rule's loop skip the nodes EXPR
+proves valid: one XPath per invoice line instead of every let and test.  The rules as
+written stay the judges: the same schematron with its fast paths taken out must find
+exactly the same things, on every document at hand and on invoices whose amounts sit
+around the half-kuruş tolerance (where a wrong margin in a fast path would show).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from conftest import ROOT, SHARED
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from ubltr import model, render
+from ubltr.validation import compiler, engine
+
+UBLTR_SCH = ROOT / "schematron" / "ubltr.sch"
+NS = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+      "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}
+
+
+def _run(xslt: etree.XSLT, tree: etree._ElementTree, provider: str = "") -> list[tuple[str, ...]]:
+    result = xslt(tree, type=etree.XSLT.strparam("efatura"), provider=etree.XSLT.strparam(provider))
+    root = result.getroot()
+    return sorted((f.get("n"), f.get("l"), f.get("p"), " ".join("".join(f.itertext()).split()))
+                  for f in (root if root is not None else []))
+
+
+def _compiled(source: bytes) -> etree.XSLT:
+    c = compiler.compile_schematron(source, label="ubltr", params=("type", "provider"))
+    return engine._stylesheet(c)
+
+
+def _without_fast_paths(source: bytes) -> bytes:
+    doc = etree.fromstring(source)
+    n = 0
+    for rule in doc.iter(f"{{{compiler.SCH_NS}}}rule"):
+        rule.attrib.pop(compiler.PASSES_BELOW, None)
+        if rule.attrib.pop(compiler.PASSES, None) is not None:
+            n += 1
+    assert n >= 3  # the line rule and the two line-subtotal rules have one
+    return etree.tostring(doc)
+
+
+_FAST = _PLAIN = None
+
+
+def _both() -> tuple[etree.XSLT, etree.XSLT]:
+    global _FAST, _PLAIN
+    if _FAST is None:
+        src = UBLTR_SCH.read_bytes()
+        _FAST, _PLAIN = _compiled(src), _compiled(_without_fast_paths(src))
+    return _FAST, _PLAIN  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- the compiler
+
+_TOY = b"""<sch:schema xmlns:sch="http://purl.oclc.org/dsdl/schematron" xmlns:ubltr="urn:ubltr:schematron">
+  <sch:pattern id="p">
+    <sch:rule context="a" ubltr:passes="true()">
+      <sch:assert id="A" test="@v &gt; 0">a</sch:assert>
+    </sch:rule>
+    <sch:rule context="*">
+      <sch:assert id="B" test="false()">b</sch:assert>
+    </sch:rule>
+  </sch:pattern>
+</sch:schema>"""
+
+
+def test_a_fast_path_skips_nodes_and_the_next_rule_still_does_not_see_them() -> None:
+    """The loop of a rule with ``ubltr:passes`` visits only nodes where it is false (a
+    deliberately wrong fast path, ``true()``, hides the failing ``a``: the schematron
+    author's promise is taken as given), while "first matching rule wins" is decided by
+    the context alone: rule B never fires on an ``a``."""
+    c = compiler.compile_schematron(_TOY)
+    xslt = engine._stylesheet(c)
+    doc = etree.fromstring(b"<r><a v='1'/><a v='-1'/><b/></r>")
+    fired = [c.assertions[int(f.get("n"))].id for f in xslt(doc).getroot()]
+    assert sorted(fired) == ["B", "B"]  # r and b; not the a's, not A
+    explained = next(a for a in c.assertions if a.id == "A")
+    assert explained.context == "a"  # the rule's own context, as written
+
+
+_TOY_BELOW = b"""<sch:schema xmlns:sch="http://purl.oclc.org/dsdl/schematron" xmlns:ubltr="urn:ubltr:schematron">
+  <sch:pattern id="p">
+    <sch:rule context="r/a" ubltr:passes="@ok" ubltr:passes-below="true">
+      <sch:assert id="A" test="@ok or @v &gt; 0">a</sch:assert>
+    </sch:rule>
+    <sch:rule context="r/a/b" ubltr:passes="false()">
+      <sch:assert id="B" test="false()">b</sch:assert>
+    </sch:rule>
+    <sch:rule context="r/c/b">
+      <sch:assert id="C" test="false()">c</sch:assert>
+    </sch:rule>
+  </sch:pattern>
+</sch:schema>"""
+
+
+def test_passes_below_starts_the_rules_below_from_the_nodes_left() -> None:
+    """With ``ubltr:passes-below``, the rules whose context lies below the rule's run
+    only under the nodes its fast path did not pass (one global holds them), and the
+    rule itself loops over that global; other rules are untouched."""
+    c = compiler.compile_schematron(_TOY_BELOW)
+    text = c.xslt.decode()
+    assert text.count('name="ubltr-suspect-1"') == 1
+    assert 'for-each select="$ubltr-suspect-1/b' in text
+    doc = etree.fromstring(b"<r><a ok='1'><b/></a><a v='1'><b/></a><a v='-1'><b/></a><c><b/></c></r>")
+    fired = [(c.assertions[int(f.get("n"))].id, f.get("p")) for f in engine._stylesheet(c)(doc).getroot()]
+    assert sorted(fired) == [("A", "/r/a[3]"), ("B", "/r/a[2]/b"), ("B", "/r/a[3]/b"), ("C", "/r/c/b")]
+
+
+def test_root_descendant_attributes_are_read_once_for_both_rule_sets() -> None:
+    """ubltr's currency rule (``.//@currencyID`` from the invoice) and GİB's value-decided
+    ``@currencyID`` check read the same global: the combined program walks the tree for
+    them once (it walked twice: one of the costliest parts of ubltr's rules)."""
+    xslt = engine.program(("gib", "ubltr")).compiled.xslt.decode()
+    assert len(re.findall(r'select="//\*/@currencyID"', xslt)) == 1
+    assert ".//@currencyID" not in xslt.split('<xsl:if test="$ubltr-any-1[parent::*]">')[0]
+
+
+@pytest.mark.parametrize("expr, rewritten", [
+    ("not(.//@currencyID != $cur)", True),
+    ("(.//@currencyID[. != $cur])[1]", True),
+    (".//@currencyID[1]", False),  # positional: the first per element
+    (".//@currencyID[$n]", False),
+    (".//@a[position() = 1]", False),
+    ("x.//@a", False),
+    ("..//@a", False),
+])
+def test_only_plain_descendant_attribute_paths_are_shared(expr: str, rewritten: bool) -> None:
+    out = compiler._Program().root_attr_sets(expr)
+    assert ("$ubltr-attrs-1" in out) == rewritten
+    assert (".//@" in out) != rewritten
+
+
+# ---------------------------------------------------------------- ubltr.sch's fast paths
+
+def _documents_at_hand() -> list[etree._ElementTree]:
+    paths = sorted((ROOT / "fixtures").glob("*.xml"))
+    if SHARED.exists():
+        paths += sorted((SHARED / "samples").rglob("*.xml"))
+    out = []
+    for p in paths:
+        tree, _, _ = engine.load(str(p))
+        if tree is not None:
+            out.append(tree)
+    return out
+
+
+def test_fast_paths_find_what_the_rules_find_on_every_document_at_hand() -> None:
+    fast, plain = _both()
+    n = findings = 0
+    for tree in _documents_at_hand():
+        got = _run(fast, tree, "nilvera")
+        assert got == _run(plain, tree, "nilvera"), tree.docinfo.URL
+        n += 1
+        findings += len(got)
+    assert n >= 40 and findings >= 40, (n, findings)
+
+
+def _base(with_charge: bool) -> etree._Element:
+    import json
+
+    d = json.loads((ROOT / "fixtures" / "TEMELFATURA-SATIS.json").read_text(encoding="utf-8"))
+    if with_charge:
+        d["lines"][1]["charges"] = [{"amount": "12.34", "reason": "Ambalaj"}]
+    return etree.fromstring(render.build(model.load(d)))
+
+
+_BASES = {k: etree.tostring(_base(k)) for k in (False, True)}
+
+#: offsets around the tolerance (0.0051) and the fast paths' margin (0.5 / 98.04)
+_NEAR = st.sampled_from(["0", "0", "0.0049", "-0.0049", "0.005", "-0.005", "0.00509", "-0.00509",
+                         "0.0050999", "-0.0050999", "0.0051", "-0.0051", "0.0051001", "-0.0051001",
+                         "0.01", "-0.01", "0.0001", "-0.0001"])
+_EDITS = [
+    "cbc:LineExtensionAmount", "cac:Price/cbc:PriceAmount", "cbc:InvoicedQuantity",
+    "cac:AllowanceCharge/cbc:Amount", "cac:AllowanceCharge/cbc:BaseAmount",
+    "cac:AllowanceCharge/cbc:MultiplierFactorNumeric", "cac:TaxTotal/cbc:TaxAmount",
+    "cac:TaxTotal/cac:TaxSubtotal/cbc:TaxAmount", "cac:TaxTotal/cac:TaxSubtotal/cbc:TaxableAmount",
+    "cac:TaxTotal/cac:TaxSubtotal/cbc:Percent",
+]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.data())
+def test_fast_paths_hide_no_finding_around_the_tolerance(data: st.DataObject) -> None:
+    """Random line amounts moved by offsets around half a kuruş (and the fast paths'
+    own margin), some values removed or made unreadable: the rules with and without
+    their fast paths report the same findings, messages, lines and locations."""
+    fast, plain = _both()
+    root = etree.fromstring(_BASES[data.draw(st.booleans())])
+    lines = root.findall("cac:InvoiceLine", NS)
+    for _ in range(data.draw(st.integers(1, 4))):
+        line = data.draw(st.sampled_from(lines))
+        els = line.xpath(data.draw(st.sampled_from(_EDITS)), namespaces=NS)
+        if not els:
+            continue
+        el = els[0]
+        how = data.draw(st.sampled_from(["move", "move", "move", "remove", "text"]))
+        if how == "remove":
+            el.getparent().remove(el)
+        elif how == "text":
+            el.text = data.draw(st.sampled_from(["", "abc", "1,5", " 12 "]))
+        elif re.fullmatch(r"-?\d+(\.\d+)?", (el.text or "").strip()):
+            el.text = str(Decimal(el.text) + Decimal(data.draw(_NEAR)))
+    tree = etree.ElementTree(etree.fromstring(etree.tostring(root)))
+    assert _run(fast, tree) == _run(plain, tree)
