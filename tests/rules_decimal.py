@@ -160,6 +160,17 @@ def _sum(els: Iterable[etree._Element]) -> Decimal:
     return total
 
 
+#: ubltr.sch's $deducted and $otv (tax_policy.json's deducted and otv lists)
+DEDUCTED = frozenset(calc._policy()["deducted"])
+OTV = frozenset(calc._policy()["otv"])
+
+
+def _without_deducted(subs: Decimal, ded: Decimal, otv_withheld: Decimal, total: Decimal) -> bool:
+    """A TaxTotal/TaxAmount that leaves out the deducted taxes (stopaj, tevkifat), or all
+    of them but a 4171 standing for the ÖTV (as ubltr writes them)."""
+    return not ded.is_nan() and ded > 0 and (within(subs - ded, total) or within(subs - ded + otv_withheld, total))
+
+
 def within(a: Decimal, b: Decimal) -> bool:
     """``(a - b) < eps and (b - a) < eps``: false when either is NaN (in
     :data:`_CONTEXT`, where a comparison with NaN is false instead of an error)."""
@@ -357,7 +368,7 @@ def _scan_lines(lines: list[etree._Element], out: list[Raw]) -> _Lines:
         has_kdv = False
         if taxes:
             acc.any_tax = True
-            subs = tots = _ZERO
+            subs = tots = ded = otv_withheld = _ZERO
             first_total = None
             for t in taxes:
                 for c in t:
@@ -367,6 +378,10 @@ def _scan_lines(lines: list[etree._Element], out: list[Raw]) -> _Lines:
                         subs = subs + amounts
                         code = codes[0] if codes else ""
                         by_code[code] = by_code.get(code, _ZERO) + amounts
+                        if code in DEDUCTED:
+                            ded = ded + amounts
+                            if code == "4171":
+                                otv_withheld = otv_withheld + amounts
                         if "0015" in codes:
                             has_kdv = True
                             kdv = kdv + amounts
@@ -382,7 +397,7 @@ def _scan_lines(lines: list[etree._Element], out: list[Raw]) -> _Lines:
                         tots = tots + _dec(c.text if not len(c) else text(c))
                         if first_total is None:
                             first_total = c
-            if not abs(subs - tots) < EPS:
+            if not abs(subs - tots) < EPS and not _without_deducted(subs, ded, otv_withheld, tots):
                 out.append(("UBLTR-LINE-TAXTOTAL", el,
                             f"Line {text(id_el)}: TaxTotal/TaxAmount {text(first_total)} is not the sum of its"
                             " TaxSubtotal amounts."))
@@ -482,7 +497,11 @@ def _invoice_rules(inv: etree._Element, provider: str, out: list[Raw]) -> None:
             for t in tax_totals:
                 total_el = _first(t, TAX_AMOUNT)
                 subsum = _sum(a for s in t.iterchildren(SUBTOTAL) for a in s.iterchildren(TAX_AMOUNT))
-                if not within(subsum, _num(total_el)):
+                ded = _sum(a for s in t.iterchildren(SUBTOTAL) if _code(s) in DEDUCTED for a in s.iterchildren(TAX_AMOUNT))
+                otv_withheld = _sum(a for s in t.iterchildren(SUBTOTAL) if _code(s) == "4171"
+                                    for a in s.iterchildren(TAX_AMOUNT))
+                if not within(subsum, _num(total_el)) and not _without_deducted(subsum, ded, otv_withheld,
+                                                                                _num(total_el)):
                     out.append(("UBLTR-TAXTOTAL-SUBTOTALS", t,
                                 f"TaxTotal/TaxAmount {text(total_el)} is not the sum of its TaxSubtotal amounts"
                                 f" ({fmt(subsum)})."))
@@ -558,6 +577,8 @@ def _totals(lmt: etree._Element, acc: _Lines, tax_totals: list[etree._Element],
     incl_el = one("TaxInclusiveAmount")
     payable = _num(incl_el) - wht + total("PayableRoundingAmount") - total("PrepaidAmount")
     payable_el = one("PayableAmount")
+    ded = _sum(a for t in tax_totals for s in t.iterchildren(SUBTOTAL) if _code(s) in DEDUCTED
+               for a in s.iterchildren(TAX_AMOUNT))
     if not within(lines_sum, lea):
         out.append(("UBLTR-TOTAL-LINES", lmt,
                     f"LineExtensionAmount {text(lea_el)} is not the sum of the lines' LineExtensionAmount"
@@ -566,11 +587,11 @@ def _totals(lmt: etree._Element, acc: _Lines, tax_totals: list[etree._Element],
         out.append(("UBLTR-TOTAL-TAXEXCLUSIVE", lmt,
                     f"TaxExclusiveAmount {text(excl_el)} is not LineExtensionAmount - AllowanceTotalAmount"
                     f" + ChargeTotalAmount ({fmt(excl)})."))
-    if not within(incl, _num(incl_el)):
+    if not within(incl, _num(incl_el)) and not (not ded.is_nan() and ded > 0 and within(incl - 2 * ded, _num(incl_el))):
         out.append(("UBLTR-TOTAL-TAXINCLUSIVE", lmt,
                     f"TaxInclusiveAmount {text(incl_el)} is not TaxExclusiveAmount + the document's"
                     f" TaxTotal/TaxAmount ({fmt(incl)})."))
-    if not within(payable, _num(payable_el)):
+    if not within(payable, _num(payable_el)) and not (not ded.is_nan() and ded > 0 and within(payable - ded, _num(payable_el))):
         out.append(("UBLTR-TOTAL-PAYABLE", lmt,
                     f"PayableAmount {text(payable_el)} is not TaxInclusiveAmount - withholding (document level,"
                     f" else the lines') + PayableRoundingAmount - PrepaidAmount ({fmt(payable)})."))
@@ -602,6 +623,8 @@ def _kdv_base(sub: etree._Element, doc_subs: list[etree._Element], amounts: dict
     for code, amount in amounts.items():
         if calc.in_kdv_base(code):
             in_base = in_base + amount
+    if not any(_code(s) in OTV for s in doc_subs):  # ÖTV tevkifatı 4171 standing for the ÖTV
+        in_base = in_base + amounts.get("4171", _ZERO)
     expected = _num(excl_el) + in_base
     if not within(base, expected):
         out.append(("UBLTR-KDV-BASE", sub,

@@ -57,6 +57,15 @@ def _with_taxes(d: dict) -> dict:
     return d
 
 
+def _deducting(type_: str, *taxes: dict) -> dict:
+    """Two lines carrying taxes the buyer withholds (stopaj, ÖTV tevkifatı) beside KDV."""
+    d = _satis(type=type_)
+    for ln in d["lines"][:2]:
+        ln["taxes"] = [*taxes, {"code": "0015", "percent": "20"}]
+        ln.pop("withholding", None)
+    return d
+
+
 #: the documents the corpus starts from (each passes every ubltr rule as built)
 BASES: dict[str, Callable[[], dict]] = {
     "satis": _satis,
@@ -70,6 +79,13 @@ BASES: dict[str, Callable[[], dict]] = {
     # taxes inside the KDV base (ÖİV 4080 by percent, ÖTV 0071 per unit)
     "otv": lambda: _with_taxes(_satis()),
     "usd": _usd,
+    # deducted taxes (written outside TaxTotal/TaxAmount, taken off PayableAmount): gelir
+    # vergisi stopajı; ÖTV tevkifatı standing for the ÖTV (charged, in the KDV base); ÖTV
+    # tevkifatı beside a stated ÖTV (only deducted)
+    "stopaj": lambda: _deducting("SATIS", {"code": "0003", "percent": "20"}),
+    "otv-withheld": lambda: _deducting("TEVKIFAT", {"code": "4171", "percent": "10"}),
+    "otv-part-withheld": lambda: _deducting("TEVKIFAT", {"code": "0071", "percent": "10"},
+                                            {"code": "4171", "percent": "5"}),
 }
 
 
@@ -128,6 +144,15 @@ CASES: list[tuple[str, str, list[tuple[str, int]], str]] = [
     ("tax-inclusive", "satis", [(LMT + "cbc:TaxInclusiveAmount", 1)], "UBLTR-TOTAL-TAXINCLUSIVE"),
     ("payable", "satis", [(LMT + "cbc:PayableAmount", 1)], "UBLTR-TOTAL-PAYABLE"),
     ("payable-wh", "tevkifat", [(LMT + "cbc:PayableAmount", 1)], "UBLTR-TOTAL-PAYABLE"),
+    ("payable-stopaj", "stopaj", [(LMT + "cbc:PayableAmount", 1)], "UBLTR-TOTAL-PAYABLE"),
+    ("payable-otv-withheld", "otv-withheld", [(LMT + "cbc:PayableAmount", 1)], "UBLTR-TOTAL-PAYABLE"),
+    ("payable-otv-part", "otv-part-withheld", [(LMT + "cbc:PayableAmount", 1)], "UBLTR-TOTAL-PAYABLE"),
+    ("tax-inclusive-stopaj", "stopaj", [(LMT + "cbc:TaxInclusiveAmount", 1), (LMT + "cbc:PayableAmount", 1)],
+     "UBLTR-TOTAL-TAXINCLUSIVE"),
+    ("taxtotal-stopaj", "stopaj", [("/*/cac:TaxTotal/cbc:TaxAmount", 1)], "UBLTR-TAXTOTAL-SUBTOTALS"),
+    ("line-taxtotal-stopaj", "stopaj", [(LINE1 + "cac:TaxTotal/cbc:TaxAmount", 1)], "UBLTR-LINE-TAXTOTAL"),
+    ("line-taxtotal-otv", "otv-withheld", [(LINE1 + "cac:TaxTotal/cbc:TaxAmount", 1)], "UBLTR-LINE-TAXTOTAL"),
+    ("kdv-base-otv-withheld", "otv-withheld", [(DOC_KDV + "cbc:TaxableAmount", 1)], "UBLTR-KDV-BASE"),
     ("allowance-total", "doc-acs2", [(LMT + "cbc:AllowanceTotalAmount", 1)], "UBLTR-TOTAL-ALLOWANCES"),
     ("charge-total", "doc-acs", [(LMT + "cbc:ChargeTotalAmount", 1)], "UBLTR-TOTAL-CHARGES"),
     ("doc-allowance-base", "doc-acs", [("/*/cac:AllowanceCharge[cbc:ChargeIndicator = 'false']/cbc:BaseAmount", 100)],
@@ -326,6 +351,10 @@ def test_in_kdv_base_list_is_the_tax_policy() -> None:
     assert listed is not None
     policy = json.loads((ROOT / "ubltr" / "data" / "tax_policy.json").read_text(encoding="utf-8"))
     assert listed.group(1).split() == policy["in_kdv_base"]
+    for name in ("deducted", "otv"):  # the stopaj/tevkifat and ÖTV lists of UBLTR-TOTAL-*, -TAXTOTAL-*, -KDV-BASE
+        let = re.search(rf'<sch:let name="{name}" value="\'( [0-9 ]+ )\'"/>', sch)
+        assert let is not None, name
+        assert let.group(1).split() == list(policy[name]), name
 
 
 _WITH_UBLTR_RULES = {d["root"] for d in engine.scenarios()["documents"] if "ubltr" in d["rulesets"]}
