@@ -163,6 +163,21 @@ def _sum(els: Iterable[etree._Element]) -> Decimal:
 #: ubltr.sch's $deducted and $otv (tax_policy.json's deducted and otv lists)
 DEDUCTED = frozenset(calc._policy()["deducted"])
 OTV = frozenset(calc._policy()["otv"])
+#: ubltr.sch's $notadded (tax_policy.json's kdv_not_added: YATIRIMTESVIK 308/339)
+NOT_ADDED = frozenset(calc._policy()["kdv_not_added"])
+
+
+def _exemption(sub: etree._Element) -> str:
+    """string(cac:TaxCategory/cbc:TaxExemptionReasonCode) of a subtotal."""
+    for cat in sub.iterchildren(CATEGORY):
+        for c in cat.iterchildren(_CBC + "TaxExemptionReasonCode"):
+            return text(c)
+    return ""
+
+
+def _without_not_added(subs: Decimal, not_added: Decimal, total: Decimal) -> bool:
+    """A TaxTotal/TaxAmount that leaves out the KDV computed and shown but not charged."""
+    return not not_added.is_nan() and not_added > 0 and within(subs - not_added, total)
 
 
 def _without_deducted(subs: Decimal, ded: Decimal, otv_withheld: Decimal, total: Decimal) -> bool:
@@ -368,7 +383,7 @@ def _scan_lines(lines: list[etree._Element], out: list[Raw]) -> _Lines:
         has_kdv = False
         if taxes:
             acc.any_tax = True
-            subs = tots = ded = otv_withheld = _ZERO
+            subs = tots = ded = otv_withheld = not_added = _ZERO
             first_total = None
             for t in taxes:
                 for c in t:
@@ -378,6 +393,8 @@ def _scan_lines(lines: list[etree._Element], out: list[Raw]) -> _Lines:
                         subs = subs + amounts
                         code = codes[0] if codes else ""
                         by_code[code] = by_code.get(code, _ZERO) + amounts
+                        if _exemption(c) in NOT_ADDED:
+                            not_added = not_added + amounts
                         if code in DEDUCTED:
                             ded = ded + amounts
                             if code == "4171":
@@ -397,7 +414,8 @@ def _scan_lines(lines: list[etree._Element], out: list[Raw]) -> _Lines:
                         tots = tots + _dec(c.text if not len(c) else text(c))
                         if first_total is None:
                             first_total = c
-            if not abs(subs - tots) < EPS and not _without_deducted(subs, ded, otv_withheld, tots):
+            if not abs(subs - tots) < EPS and not _without_deducted(subs, ded, otv_withheld, tots) \
+                    and not _without_not_added(subs, not_added, tots):
                 out.append(("UBLTR-LINE-TAXTOTAL", el,
                             f"Line {text(id_el)}: TaxTotal/TaxAmount {text(first_total)} is not the sum of its"
                             " TaxSubtotal amounts."))
@@ -500,8 +518,11 @@ def _invoice_rules(inv: etree._Element, provider: str, out: list[Raw]) -> None:
                 ded = _sum(a for s in t.iterchildren(SUBTOTAL) if _code(s) in DEDUCTED for a in s.iterchildren(TAX_AMOUNT))
                 otv_withheld = _sum(a for s in t.iterchildren(SUBTOTAL) if _code(s) == "4171"
                                     for a in s.iterchildren(TAX_AMOUNT))
+                not_added = _sum(a for s in t.iterchildren(SUBTOTAL) if _exemption(s) in NOT_ADDED
+                                 for a in s.iterchildren(TAX_AMOUNT))
                 if not within(subsum, _num(total_el)) and not _without_deducted(subsum, ded, otv_withheld,
-                                                                                _num(total_el)):
+                                                                                _num(total_el)) \
+                        and not _without_not_added(subsum, not_added, _num(total_el)):
                     out.append(("UBLTR-TAXTOTAL-SUBTOTALS", t,
                                 f"TaxTotal/TaxAmount {text(total_el)} is not the sum of its TaxSubtotal amounts"
                                 f" ({fmt(subsum)})."))

@@ -66,6 +66,16 @@ def _deducting(type_: str, *taxes: dict) -> dict:
     return d
 
 
+def _ytb_istisna() -> dict:
+    d = _dict("YATIRIMTESVIK-SATIS")
+    d["type"] = "ISTISNA"
+    for ln in d["lines"]:
+        ln["exemption"] = {"code": "308" if ln.get("classification") == "01" else "339"}
+        if ln.get("classification") != "01":
+            ln["classification"] = "02"
+    return d
+
+
 #: the documents the corpus starts from (each passes every ubltr rule as built)
 BASES: dict[str, Callable[[], dict]] = {
     "satis": _satis,
@@ -86,6 +96,8 @@ BASES: dict[str, Callable[[], dict]] = {
     "otv-withheld": lambda: _deducting("TEVKIFAT", {"code": "4171", "percent": "10"}),
     "otv-part-withheld": lambda: _deducting("TEVKIFAT", {"code": "0071", "percent": "10"},
                                             {"code": "4171", "percent": "5"}),
+    # YATIRIMTESVIK ISTISNA: KDV under 308/339 computed and shown, left out of TaxTotal
+    "ytb-istisna": _ytb_istisna,
 }
 
 
@@ -152,6 +164,8 @@ CASES: list[tuple[str, str, list[tuple[str, int]], str]] = [
     ("taxtotal-stopaj", "stopaj", [("/*/cac:TaxTotal/cbc:TaxAmount", 1)], "UBLTR-TAXTOTAL-SUBTOTALS"),
     ("line-taxtotal-stopaj", "stopaj", [(LINE1 + "cac:TaxTotal/cbc:TaxAmount", 1)], "UBLTR-LINE-TAXTOTAL"),
     ("line-taxtotal-otv", "otv-withheld", [(LINE1 + "cac:TaxTotal/cbc:TaxAmount", 1)], "UBLTR-LINE-TAXTOTAL"),
+    ("taxtotal-ytb", "ytb-istisna", [("/*/cac:TaxTotal/cbc:TaxAmount", 1)], "UBLTR-TAXTOTAL-SUBTOTALS"),
+    ("line-taxtotal-ytb", "ytb-istisna", [(LINE1 + "cac:TaxTotal/cbc:TaxAmount", 1)], "UBLTR-LINE-TAXTOTAL"),
     ("kdv-base-otv-withheld", "otv-withheld", [(DOC_KDV + "cbc:TaxableAmount", 1)], "UBLTR-KDV-BASE"),
     ("allowance-total", "doc-acs2", [(LMT + "cbc:AllowanceTotalAmount", 1)], "UBLTR-TOTAL-ALLOWANCES"),
     ("charge-total", "doc-acs", [(LMT + "cbc:ChargeTotalAmount", 1)], "UBLTR-TOTAL-CHARGES"),
@@ -351,10 +365,10 @@ def test_in_kdv_base_list_is_the_tax_policy() -> None:
     assert listed is not None
     policy = json.loads((ROOT / "ubltr" / "data" / "tax_policy.json").read_text(encoding="utf-8"))
     assert listed.group(1).split() == policy["in_kdv_base"]
-    for name in ("deducted", "otv"):  # the stopaj/tevkifat and ÖTV lists of UBLTR-TOTAL-*, -TAXTOTAL-*, -KDV-BASE
+    for name in ("deducted", "otv", "notadded"):  # the stopaj/tevkifat and ÖTV lists of UBLTR-TOTAL-*, -TAXTOTAL-*, -KDV-BASE
         let = re.search(rf'<sch:let name="{name}" value="\'( [0-9 ]+ )\'"/>', sch)
         assert let is not None, name
-        assert let.group(1).split() == list(policy[name]), name
+        assert let.group(1).split() == list(policy[{"notadded": "kdv_not_added"}.get(name, name)]), name
 
 
 _WITH_UBLTR_RULES = {d["root"] for d in engine.scenarios()["documents"] if "ubltr" in d["rulesets"]}
