@@ -16,6 +16,8 @@ from ubltr.calc import compute
 from ubltr.model import load
 from ubltr.parsing import check_totals, parse
 
+from test_read_world import _edited
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
@@ -24,14 +26,6 @@ def _doc(type_: str, taxes: list[dict]) -> dict:
     data["type"] = type_
     data["lines"] = [{"name": "Motorin", "quantity": "10", "unit": "LTR", "unit_price": "100.00", "taxes": taxes}]
     return data
-
-
-def _edited(xml: bytes, *pairs: tuple[str, str]) -> bytes:
-    text = xml.decode("utf-8")
-    for old, new in pairs:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return text.encode("utf-8")
 
 
 def _amount(tag: str, value: str) -> str:
