@@ -279,7 +279,8 @@ class _Lines:
     """The document-level sums over the lines, filled by :func:`_scan_lines` in the
     same pass that checks each line."""
 
-    __slots__ = ("count", "lea", "wh", "any_tax", "any_wh", "amount_by_code", "wh_base_by_code")
+    __slots__ = ("count", "lea", "wh", "any_tax", "any_wh", "amount_by_code", "wh_base_by_code", "allowances",
+                 "charges")
 
     def __init__(self) -> None:
         self.count = 0
@@ -289,6 +290,8 @@ class _Lines:
         self.any_wh = False  # a line has a cac:WithholdingTaxTotal
         self.amount_by_code: dict[str, Decimal] = {}  # Σ line TaxSubtotal/TaxAmount by string(code)
         self.wh_base_by_code: dict[str, Decimal] = {}  # Σ line withholding TaxableAmount by code
+        self.allowances = _ZERO  # Σ line AllowanceCharge[ChargeIndicator = 'false']/Amount
+        self.charges = _ZERO  # Σ line AllowanceCharge[ChargeIndicator = 'true']/Amount
 
 
 def _subtotal(s: etree._Element) -> tuple[etree._Element | None, etree._Element | None, etree._Element | None,
@@ -423,6 +426,12 @@ def _scan_lines(lines: list[etree._Element], out: list[Raw]) -> _Lines:
             acc.any_wh = True
             _line_withholding(el, id_el, whs, kdv, has_kdv, acc, out)
     acc.lea = lea_total
+    for el in lines:  # the lines' allowances and charges, for UBLTR-TOTAL-TAXEXCLUSIVE's second reading
+        for ac in el.iterchildren(AC):
+            if _indicator_is(ac, "false"):
+                acc.allowances = acc.allowances + _sum(ac.iterchildren(AMOUNT))
+            if _indicator_is(ac, "true"):
+                acc.charges = acc.charges + _sum(ac.iterchildren(AMOUNT))
     return acc
 
 
@@ -604,7 +613,12 @@ def _totals(lmt: etree._Element, acc: _Lines, tax_totals: list[etree._Element],
         out.append(("UBLTR-TOTAL-LINES", lmt,
                     f"LineExtensionAmount {text(lea_el)} is not the sum of the lines' LineExtensionAmount"
                     f" ({fmt(lines_sum)})."))
-    if not within(excl, _num(excl_el)):
+    # AllowanceTotalAmount / ChargeTotalAmount that also count the lines' own (shown, already
+    # in the line amounts): the document-level part is what TaxExclusiveAmount takes off
+    excl_lines = lea - (total("AllowanceTotalAmount") - acc.allowances) + (total("ChargeTotalAmount") - acc.charges)
+    line_acs = acc.allowances + acc.charges
+    if not within(excl, _num(excl_el)) and not (
+            not line_acs.is_nan() and line_acs > 0 and within(excl_lines, _num(excl_el))):
         out.append(("UBLTR-TOTAL-TAXEXCLUSIVE", lmt,
                     f"TaxExclusiveAmount {text(excl_el)} is not LineExtensionAmount - AllowanceTotalAmount"
                     f" + ChargeTotalAmount ({fmt(excl)})."))

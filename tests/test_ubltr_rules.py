@@ -231,6 +231,23 @@ def test_half_a_kurus_off_is_accepted(case: str, base: str, moves: list, rule: s
     assert _xslt(tree) == _decimal(tree)
 
 
+def test_line_allowances_counted_in_allowance_total() -> None:
+    """Much software (json2ubl-ts, efaturacim's writers, a bank's e-Arşiv) also counts the
+    lines' own allowances in AllowanceTotalAmount, as GİB's viewer shows it ("Toplam
+    İskonto"), while TaxExclusiveAmount stays LineExtensionAmount less the document's own:
+    the amounts add up, and a kuruş off still fires."""
+    root = _doc("satis")
+    lines_allowances = sum(Decimal(a) for a in root.xpath(
+        "cac:InvoiceLine/cac:AllowanceCharge[cbc:ChargeIndicator = 'false']/cbc:Amount/text()", namespaces=NS))
+    assert lines_allowances > 0
+    total = root.find("cac:LegalMonetaryTotal/cbc:AllowanceTotalAmount", NS)
+    total.text = str(Decimal(total.text) + lines_allowances)
+    _check(root, set())
+    assert "UBLTR-TOTAL-TAXEXCLUSIVE" not in _rules(etree.tostring(root))
+    total.text = str(Decimal(total.text) + Decimal("0.01"))
+    _check(root, {"UBLTR-TOTAL-TAXEXCLUSIVE"})
+
+
 def test_prepaid_and_rounding_enter_the_payable_amount() -> None:
     """PayableAmount = TaxInclusiveAmount - withholding + PayableRoundingAmount - PrepaidAmount
     (UBL 2.1 LegalMonetaryTotal): a prepaid amount the payable ignores is caught, and so
