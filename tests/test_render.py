@@ -627,3 +627,25 @@ def test_line_reader_reads_what_find_reads_on_untidy_lines(data: st.DataObject) 
     for f in dataclasses.fields(view.Line):
         assert getattr(read, f.name) == getattr(spec, f.name), (f.name, etree.tostring(line).decode())
     assert read == spec
+
+
+def test_an_amount_split_by_a_comment_or_a_pi_is_shown_whole() -> None:
+    """Issue #11's case on GİB's own sample: PayableAmount written as
+    ``5<!---->7494.67`` (or with a PI inside) is one amount, as XPath's string() reads
+    it; the view showed the first text node alone.  The caller's tree is not changed."""
+    tree = tree_of(shared("gib", "UBLTR_1.2.1_Paketi", "xml", "TemelFaturaOrnegi.xml"))
+    payable = tree.getroot().find("cac:LegalMonetaryTotal/cbc:PayableAmount", NS)
+    whole = payable.xpath("string(.)").strip()
+    assert len(whole) >= 3
+    for splitter in (etree.Comment(""), etree.ProcessingInstruction("x", "y")):
+        payable.text = whole[:1]
+        splitter.tail = whole[1:]
+        payable.append(splitter)
+        assert payable.xpath("string(.)") == whole  # XPath, not ubltr, says what the amount is
+        v = view.read_view(tree)
+        assert v.totals.payable is not None and v.totals.payable.raw == whole
+        assert len(payable) == 1  # the caller's tree is untouched
+        html = view.render_html(etree.tostring(tree), use_embedded=False).html.decode("utf-8")
+        assert view.tr_number(Decimal(whole)) in html
+        payable.remove(splitter)
+        payable.text = whole

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
 import os
 import re
@@ -827,6 +828,11 @@ def _words_from_calc(amount: Decimal | None, currency: str) -> str:
 def read_view(tree: etree._ElementTree | etree._Element) -> DocumentView:
     """Read the view of any UBL-TR document; missing optional parts are simply absent."""
     root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+    if next(root.iter(etree.Comment, etree.ProcessingInstruction), None) is not None:
+        # a value split by a comment or a PI (2<!---->5894.83) is one value: read a copy
+        # without them (the caller's tree is not changed; most documents have none)
+        root = copy.deepcopy(root)
+        etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     local = etree.QName(root).localname
     profile = _text(root, "cbc:ProfileID")
     currency = _text(root, "cbc:DocumentCurrencyCode")
