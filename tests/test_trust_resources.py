@@ -143,3 +143,14 @@ def test_an_oversize_stream_is_refused_while_reading(stream, command) -> None:
     assert code == 2, err
     assert "limit" in err or command[0] == "validate", err
     assert peak_kb < 220 * 1024, f"{command[0]}: peak RSS {peak_kb} kB"
+
+
+def test_a_text_over_libxml2s_10_mb_limit_parses_with_the_second_parser() -> None:
+    """xmlsafe.fromstring builds the huge-text parser only when libxml2 stops at its 10 MB
+    text limit: such a document (under ubltr's 50 MiB limit) still parses whole, and a
+    malformed one is still refused."""
+    text = "x" * (11 * 1024 * 1024)
+    root = xmlsafe.fromstring(f"<a><b>{text}</b></a>".encode())
+    assert len(root[0].text or "") == len(text)
+    with pytest.raises(xmlsafe.UnsafeXML, match="not well-formed"):
+        xmlsafe.fromstring(f"<a><b>{text}</b>".encode())

@@ -16,7 +16,7 @@ as findings instead (``ubltr/validation/engine.py``).
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Union
+from typing import BinaryIO, Callable, Union
 
 from lxml import etree
 
@@ -86,16 +86,22 @@ def parser(*, keep_comments: bool = True, long_text: bool = False) -> etree.XMLP
     )
 
 
-def parse_bytes(data: bytes, short: etree.XMLParser, long: etree.XMLParser) -> etree._Element:
+def _long_parser() -> etree.XMLParser:
+    return parser(long_text=True)
+
+
+def parse_bytes(data: bytes, short: etree.XMLParser,
+                long: etree.XMLParser | Callable[[], etree.XMLParser]) -> etree._Element:
     """``etree.fromstring(data, short)``; when libxml2 stopped only at its text-length
     limit (:func:`too_long`), once more with ``long`` (the same options with
-    ``huge_tree=True``).  Raises ``etree.XMLSyntaxError`` otherwise."""
+    ``huge_tree=True``, or a function making that parser: built only in that rare case).
+    Raises ``etree.XMLSyntaxError`` otherwise."""
     try:
         return etree.fromstring(data, short)
     except etree.XMLSyntaxError as exc:
         if not too_long(exc):
             raise
-    return etree.fromstring(data, long)
+    return etree.fromstring(data, long if isinstance(long, etree.XMLParser) else long())
 
 
 def fromstring(data: bytes, *, max_bytes: int = MAX_BYTES, what: str = "document") -> etree._Element:
@@ -109,7 +115,7 @@ def fromstring(data: bytes, *, max_bytes: int = MAX_BYTES, what: str = "document
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise UnsafeXML(f"{what} declares a DOCTYPE/entities, which are refused (entity expansion, XXE)")
     try:
-        root = parse_bytes(bytes(data), parser(), parser(long_text=True))
+        root = parse_bytes(bytes(data), parser(), _long_parser)
     except etree.XMLSyntaxError as exc:
         raise UnsafeXML(f"line {exc.lineno}: {what} is not well-formed XML: {exc.msg}", exc.lineno) from None
     tree = root.getroottree()
