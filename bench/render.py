@@ -113,9 +113,32 @@ def bench_html(rounds: int, budget: float, stages: bool = False) -> None:
     a, b = side_by_side(lambda: view.render_html(doc, use_embedded=False), lambda: etree.fromstring(doc),
                         rounds, budget)
     print(f"  1000 lines, every amount distinct: {a * 1e3:7.2f} ms   lxml parse {b * 1e3:7.2f} ms   ratio {a / b:5.2f}x")
+    bench_karekod(one, rounds, budget)
     if stages:
         for lines, distinct in ((1, False), (1000, False), (1000, True)):
             print_stages(invoice(lines, distinct=distinct), lines, distinct)
+
+
+def bench_karekod(doc: bytes, rounds: int, budget: float) -> None:
+    """The 1-line invoice's Karekod: ubltr's encoder (ubltr/qr.py) against zxing-cpp's
+    compiled one (Zint, the same level M and mask; a test extra) and the whole SVG."""
+    from ubltr import qr
+
+    text = view.qr_text(view.read_view(view.load_xml(doc)).qr)
+    try:
+        import zxingcpp
+    except ImportError:
+        print("  Karekod    : zxing-cpp not installed (pip install 'ubltr[test]'), no reference")
+        return
+
+    def zint() -> object:
+        code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M", data_mask=qr.MASK)
+        return code.to_image(scale=1, add_quiet_zones=False)
+
+    a, b = side_by_side(lambda: qr.matrix(text), zint, rounds, budget)
+    svg, _ = side_by_side(lambda: qr.svg(text), zint, rounds, budget)
+    print(f"  Karekod    : ubltr's encoder {a * 1e3:6.3f} ms   zxing-cpp (Zint) {b * 1e3:6.3f} ms   ratio {a / b:5.2f}x;"
+          f"   the whole SVG {svg * 1e3:6.3f} ms")
 
 
 def cpu_ms(fn: Callable[[], object], repeat: int = 20) -> float:

@@ -83,6 +83,8 @@ SITE=$("$WORK/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()
 du -sk "$SITE" --exclude='pip' --exclude='pip-*' --exclude='setuptools' --exclude='setuptools-*' --exclude='_distutils_hack' \
   --exclude='distutils-precedence.pth' --exclude='pkg_resources' --apparent-size \
   | awk '{printf "site-packages without pip/setuptools: %.1f MiB (file sizes; target 40)\n", $1/1024}'
+du -sk --apparent-size "$SITE"/*/ | grep -vE '/(pip|setuptools|pkg_resources|_distutils_hack)/$' | sort -rn | head -3 \
+  | awk '{n=split($2, p, "/"); printf "  %s %.1f MiB", p[n-1], $1/1024} END {print "  (the largest packages)"}'
 
 echo "== the sdist's own tests, from the unpacked sdist"
 cd "$WORK"
