@@ -360,6 +360,11 @@ def _scan_lines(lines: list[etree._Element], out: list[Raw]) -> _Lines:
                 acs.append(c)
             elif tag == WH_TOTAL:
                 whs.append(c)
+        for ac in acs:  # the lines' own allowances and charges (UBLTR-TOTAL-TAXEXCLUSIVE's second reading)
+            if _indicator_is(ac, "false"):
+                acc.allowances = acc.allowances + _sum(ac.iterchildren(AMOUNT))
+            if _indicator_is(ac, "true"):
+                acc.charges = acc.charges + _sum(ac.iterchildren(AMOUNT))
         # UBLTR-LINE-AMOUNT: quantity × price - allowances + charges, rounded or exact
         if pa is not None:
             net = _num(qty) * _num(pa)
@@ -426,12 +431,6 @@ def _scan_lines(lines: list[etree._Element], out: list[Raw]) -> _Lines:
             acc.any_wh = True
             _line_withholding(el, id_el, whs, kdv, has_kdv, acc, out)
     acc.lea = lea_total
-    for el in lines:  # the lines' allowances and charges, for UBLTR-TOTAL-TAXEXCLUSIVE's second reading
-        for ac in el.iterchildren(AC):
-            if _indicator_is(ac, "false"):
-                acc.allowances = acc.allowances + _sum(ac.iterchildren(AMOUNT))
-            if _indicator_is(ac, "true"):
-                acc.charges = acc.charges + _sum(ac.iterchildren(AMOUNT))
     return acc
 
 
