@@ -128,5 +128,10 @@ def test_one_sender_per_outbox_on_postgres(dsn):
             with pytest.raises(OutboxError, match="another sender"):
                 with b.exclusive():
                     pass
-        with b.exclusive():  # released with its session
+        with b.exclusive():  # released when a's block ends
             pass
+        for _ in range(50):  # released at once, not when the server notices the closed session
+            with a.exclusive():
+                pass
+            with b.exclusive():
+                pass

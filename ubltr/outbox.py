@@ -284,13 +284,21 @@ class Outbox:
         """
         if self.kind == "postgres":
             conn = self._connect()
+            got = False
             try:
                 got = conn.execute("SELECT pg_try_advisory_lock(hashtext('ubltr-outbox'))").fetchone()[0]
                 if not got:
                     raise OutboxError("another sender is running on this outbox")
                 yield
             finally:
-                conn.close()
+                # released now, not when the server notices the closed session (that is
+                # asynchronous: a sender starting right after this one could be refused);
+                # a killed process still releases it with its session
+                try:
+                    if got and not conn.closed:
+                        conn.execute("SELECT pg_advisory_unlock(hashtext('ubltr-outbox'))")
+                finally:
+                    conn.close()
             return
         import fcntl
 
