@@ -215,3 +215,40 @@ def test_fast_paths_hide_no_finding_around_the_tolerance(data: st.DataObject) ->
             el.text = str(Decimal(el.text) + Decimal(data.draw(_NEAR)))
     tree = etree.ElementTree(etree.fromstring(etree.tostring(root)))
     assert _run(fast, tree) == _run(plain, tree)
+
+
+def _line_shapes() -> dict[str, bytes]:
+    """Lines whose tax totals are shaped otherwise than once per line: the line fast path
+    holds only for exactly one cac:TaxTotal (``cac:TaxTotal[last() = 1]``) and sums every
+    cbc:TaxAmount in it; each shape below has a finding that a fast path reading only the
+    first TaxTotal or the first TaxAmount would hide."""
+    out = {}
+    for name in ("second-total", "no-total", "second-amount", "second-total-right"):
+        root = etree.fromstring(_BASES[False])
+        line = root.find("cac:InvoiceLine", NS)
+        total = line.find("cac:TaxTotal", NS)
+        if name == "no-total":
+            line.remove(total)
+        elif name == "second-amount":
+            extra = etree.fromstring(etree.tostring(total.find("cbc:TaxAmount", NS)))
+            total.insert(1, extra)
+        else:
+            twin = etree.fromstring(etree.tostring(total))
+            if name == "second-total":
+                for amount in twin.iter(f"{{{NS['cbc']}}}TaxAmount"):
+                    amount.text = str(Decimal(amount.text) + 1)
+                twin.find("cbc:TaxAmount", NS).text = "0.00"
+            total.addnext(twin)
+        out[name] = etree.tostring(root)
+    return out
+
+
+@pytest.mark.parametrize("shape", ["second-total", "no-total", "second-amount", "second-total-right"])
+def test_the_line_fast_path_holds_only_for_one_tax_total(shape: str) -> None:
+    fast, plain = _both()
+    tree = etree.ElementTree(etree.fromstring(_line_shapes()[shape]))
+    got = _run(fast, tree)
+    assert got == _run(plain, tree)
+    fired = {f[0] for f in got}
+    if shape in ("second-total", "second-amount"):
+        assert fired, shape  # the doubled tax is found, with or without the fast path

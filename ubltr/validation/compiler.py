@@ -75,7 +75,10 @@ PASSES = "{" + UBLTR_SCH_NS + "}passes"
 PASSES_BELOW = "{" + UBLTR_SCH_NS + "}passes-below"
 
 #: bumped whenever the generated XSLT changes shape (part of every cache key)
-COMPILER_VERSION = "6"
+COMPILER_VERSION = "7"
+
+#: UBL's prefixes that nearly every step names, declared first in the stylesheet
+_FREQUENT_PREFIXES = ("cbc", "cac")
 
 
 class SchematronCompileError(ValueError):
@@ -797,7 +800,12 @@ class _Program:
         return " ".join("".join(plain).split())
 
     def stylesheet(self) -> bytes:
-        xsl = etree.Element(_X + "stylesheet", nsmap={"xsl": XSL_NS, **self.nsmap}, version="1.0")
+        # the prefixes most steps use are declared first: libxml2 resolves a step's prefix
+        # at every evaluation by a linear scan of the instruction's in-scope namespaces
+        # (xmlXPathNsLookup), so cbc/cac first is 3-5 % fewer instructions per transform
+        # (bench/rules_callgrind.py); xsl, which no expression uses, goes last
+        first = {p: self.nsmap[p] for p in _FREQUENT_PREFIXES if p in self.nsmap}
+        xsl = etree.Element(_X + "stylesheet", nsmap={**first, **self.nsmap, "xsl": XSL_NS}, version="1.0")
         xsl.set("exclude-result-prefixes", " ".join(self.nsmap))
         etree.SubElement(xsl, _X + "output", method="xml", encoding="UTF-8", indent="no")
         for key, text in self.lists.items():  # read by the engine for ub:contains-list
