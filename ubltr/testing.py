@@ -110,6 +110,10 @@ def _address(foreign: bool = False) -> st.SearchStrategy[dict]:
         "street": _text(2, 30),
         "building_number": st.integers(1, 999).map(str),
         "postal_code": st.integers(1000, 81999).map(lambda n: f"{n:05d}"),
+        "room": st.integers(1, 99).map(str),
+        "block_name": st.sampled_from(["A", "B", "C1"]),
+        "building_name": _text(2, 20),
+        "region": _text(2, 20),
     })
 
 
@@ -117,7 +121,7 @@ def _company() -> st.SearchStrategy[dict]:
     return st.fixed_dictionaries(
         {"vkn": vkns(), "name": _text(3, 40), "address": _address()},
         optional={"tax_office": _text(3, 20), "email": st.just("fatura@example.com.tr"),
-                  "phone": st.just("+90 212 000 00 00")})
+                  "phone": st.just("+90 212 000 00 00"), "fax": st.just("+90 212 000 00 01")})
 
 
 def _person() -> st.SearchStrategy[dict]:
@@ -136,6 +140,8 @@ def _line(draw, type_: str, profile: str, allow_withholding: bool) -> dict:
     }
     if draw(st.booleans()):
         line["description"] = draw(_text(1, 40))
+    if draw(st.integers(0, 5)) == 0:
+        line["notes"] = draw(st.lists(_text(1, 40), min_size=1, max_size=2))
     if draw(st.integers(0, 4)) == 0:
         line["allowances"] = [draw(st.one_of(
             st.fixed_dictionaries({"rate": amounts("1", "50", places=0)}, optional={"reason": _text(2, 20)})))]
