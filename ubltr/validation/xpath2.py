@@ -266,6 +266,272 @@ def _string_arguments(expr: str) -> str:
     return expr
 
 
+# ------------------------------------------------- regular expressions as XPath 1.0 tests
+#
+# ``ub:matches`` is a call into Python, and a call from libxslt into Python costs more
+# than a dozen XPath steps; GİB's rules call it on every amount, the invoice number and
+# the UUID of every document.  Most of GİB's patterns are anchored sequences of
+# character classes, which XPath 1.0 can test with ``string-length``, ``substring`` and
+# ``translate`` (a class holds a string when ``translate(s, CLASS, '')`` is empty).  A
+# pattern is turned into such a test when it is made only of literal characters, ASCII
+# classes (``[A-Z0-9_-]``, ``\s``), groups and quantifiers, with at most one
+# variable-length part between fixed ones, or parts separated by a character no other
+# part admits (``123.45``: what is before and after the ``.``).  The test is *exact*
+# when it accepts precisely the pattern's strings: the call is replaced.  Otherwise it
+# is only *sufficient* (``\d`` is any Unicode digit, tested as ASCII ones; an optional
+# group is tested absent or present once): ``(TEST or ub:matches(s, re))`` keeps the
+# call for the strings the test does not decide.  tests/test_xpath2.py holds both
+# against :func:`xsd_regex` on random strings.
+
+#: one position class of a flattened pattern: (its characters, least, most or None)
+_Atom = tuple[str, int, "int | None"]
+
+_REGEX_ESCAPES = set("\\.-^$|?*+()[]{}/")
+_XML_WS = " \t\n\r"
+_MAX_VARIANTS = 4
+
+
+class _RegexTooHard(Exception):
+    pass
+
+
+def _regex_items(p: str, i: int = 0, depth: int = 0) -> tuple[list[Any], int, bool]:
+    """Parse ``p`` from ``i``: items are ("atom", chars, low, high) or ("group", items,
+    low, high); the flag is False when a class was approximated (``\\d``)."""
+    items: list[Any] = []
+    exact = True
+    while i < len(p):
+        c = p[i]
+        if c == ")":
+            if not depth:
+                raise _RegexTooHard
+            return items, i + 1, exact
+        if c == "(":
+            if p.startswith("(?", i):
+                raise _RegexTooHard
+            sub, i, sub_exact = _regex_items(p, i + 1, depth + 1)
+            exact = exact and sub_exact
+            item: list[Any] = ["group", sub]
+        elif c == "[":
+            j = i + 1
+            chars: set[str] = set()
+            if j < len(p) and p[j] == "^":
+                raise _RegexTooHard
+            while j < len(p) and p[j] != "]":
+                if p[j] == "\\" and j + 1 < len(p):
+                    esc = p[j + 1]
+                    if esc == "d":
+                        chars.update("0123456789")
+                        exact = False
+                    elif esc == "s":
+                        chars.update(_XML_WS)
+                    elif esc in _REGEX_ESCAPES:
+                        chars.add(esc)
+                    else:
+                        raise _RegexTooHard
+                    j += 2
+                elif j + 2 < len(p) and p[j + 1] == "-" and p[j + 2] != "]":
+                    lo, hi = p[j], p[j + 2]
+                    if not (lo.isascii() and hi.isascii() and lo <= hi) or hi == "\\":
+                        raise _RegexTooHard
+                    chars.update(chr(k) for k in range(ord(lo), ord(hi) + 1))
+                    j += 3
+                else:
+                    if p[j] == "[":
+                        raise _RegexTooHard  # (class subtraction, nested classes)
+                    chars.add(p[j])
+                    j += 1
+            if j >= len(p) or not chars:
+                raise _RegexTooHard
+            i = j + 1
+            item = ["atom", "".join(sorted(chars))]
+        elif c == "\\":
+            if i + 1 >= len(p):
+                raise _RegexTooHard
+            esc = p[i + 1]
+            if esc == "d":
+                item, exact = ["atom", "0123456789"], False
+            elif esc == "s":
+                item = ["atom", _XML_WS]
+            elif esc in _REGEX_ESCAPES:
+                item = ["atom", esc]
+            else:
+                raise _RegexTooHard
+            i += 2
+        elif c in "|.^$?*+{}]":
+            raise _RegexTooHard
+        else:
+            item = ["atom", c]
+            i += 1
+        low, high = 1, 1
+        if i < len(p) and p[i] in "?*+{":
+            q = p[i]
+            if q == "{":
+                m = re.match(r"\{(\d+)(,(\d*))?\}", p[i:])
+                if m is None:
+                    raise _RegexTooHard
+                low = int(m.group(1))
+                high = low if m.group(2) is None else (int(m.group(3)) if m.group(3) else None)
+                i += m.end()
+            else:
+                low, high = {"?": (0, 1), "*": (0, None), "+": (1, None)}[q]
+                i += 1
+            if i < len(p) and p[i] == "?":  # lazy: the same strings match
+                i += 1
+            if high is not None and (high < low or high > 10_000):
+                raise _RegexTooHard
+        items.append((*item, low, high))
+    if depth:
+        raise _RegexTooHard
+    return items, i, exact
+
+
+def _regex_variants(items: list[Any]) -> tuple[list[list[_Atom]], bool]:
+    """Flat atom sequences whose strings all match ``items`` (an optional or repeated
+    group absent, else present the least number of times it may be, and at most
+    ``_MAX_VARIANTS`` of them, those with the fewest groups present first); True when
+    the one sequence returned accepts exactly the strings ``items`` does."""
+    out: list[tuple[int, list[_Atom]]] = [(0, [])]
+    exact = True
+    for kind, body, low, high in items:
+        if kind == "atom":
+            out = [(n, v + [(body, low, high)]) for n, v in out]
+            continue
+        subs, sub_exact = _regex_variants(body)
+        if low == high and len(subs) == 1:
+            choices = [(0, subs[0] * low)]
+            exact = exact and sub_exact
+        else:
+            exact = False
+            choices = [(0, [])] if low == 0 else []
+            times = max(low, 1)
+            if high is None or high >= times:
+                choices += [(1, sv * times) for sv in subs]
+        out = sorted(((n + m, v + c) for n, v in out for m, c in choices), key=lambda t: t[0])[:_MAX_VARIANTS]
+    return [v for _, v in out], exact and len(out) == 1
+
+
+def _quoted(chars: str) -> str:
+    if "'" not in chars:
+        return f"'{chars}'"
+    if '"' not in chars:
+        return f'"{chars}"'
+    raise _RegexTooHard
+
+
+def _in_class(s: str, chars: str) -> str:
+    if len(chars) == 1:
+        return f"not(translate({s}, {_quoted(chars)}, ''))"
+    return f"translate({s}, {_quoted(chars)}, '') = ''"
+
+
+def _fixed_test(s: str, atoms: list[_Atom], start: str) -> list[str]:
+    """Tests of fixed-length atoms laid end to end from 1-based position ``start`` (an
+    XPath number expression); a run of literal characters is one comparison."""
+    tests, off = [], 0
+    k = 0
+    while k < len(atoms):
+        chars, n, _ = atoms[k]
+        if not n:
+            k += 1
+            continue
+        pos = start if not off else f"{start} + {off}"
+        if len(chars) == 1:
+            literal = chars * n
+            while k + 1 < len(atoms) and len(atoms[k + 1][0]) == 1:
+                k += 1
+                literal += atoms[k][0] * atoms[k][1]
+            tests.append(f"substring({s}, {pos}, {len(literal)}) = {_quoted(literal)}")
+            n = len(literal)
+        else:
+            tests.append(_in_class(f"substring({s}, {pos}, {n})", chars))
+        off += n
+        k += 1
+    return tests
+
+
+def _atoms_test(s: str, atoms: list[_Atom]) -> str:
+    """An XPath 1.0 test that ``s`` (an expression giving a string) is one of the strings
+    of ``atoms``, exactly."""
+    variable = [k for k, (_, low, high) in enumerate(atoms) if low != high]
+    if len(variable) <= 1:
+        k = variable[0] if variable else len(atoms)
+        before, after = atoms[:k], atoms[k + 1:]
+        a = sum(n for _, n, _ in before)
+        b = sum(n for _, n, _ in after)
+        length = f"string-length({s})"
+        tests: list[str] = []
+        if variable:
+            chars, low, high = atoms[k]
+            tests.append(f"{length} >= {a + b + low}")
+            if high is not None:
+                tests.append(f"{length} <= {a + b + high}")
+        else:
+            tests.append(f"{length} = {a}")
+        tests += _fixed_test(s, before, "1")
+        if variable:
+            tests.append(_in_class(f"substring({s}, {a + 1}, {length} - {a + b})", atoms[k][0]))
+        tests += _fixed_test(s, after, f"{length} - {b - 1}" if variable else str(a + 1))
+        return " and ".join(tests)
+    for k, (chars, low, high) in enumerate(atoms):  # a separator no other part admits
+        if len(chars) == 1 and low == high == 1 and not any(
+                chars in other for j, (other, _, _) in enumerate(atoms) if j != k):
+            c = _quoted(chars)
+            left = _atoms_test(f"substring-before({s}, {c})", atoms[:k])
+            right = _atoms_test(f"substring-after({s}, {c})", atoms[k + 1:])
+            return f"contains({s}, {c}) and {left} and {right}"
+    raise _RegexTooHard
+
+
+@lru_cache(maxsize=256)
+def regex_test(pattern: str, s: str) -> tuple[str, bool] | None:
+    """An XPath 1.0 test that string expression ``s`` matches the XSD/XPath pattern
+    (``^...$`` anchored), and whether it is exact (else it only proves a match); None
+    when the pattern is beyond this translation."""
+    if not (pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$")):
+        return None
+    try:
+        items, _, exact = _regex_items(pattern[1:-1])
+        variants, flat_exact = _regex_variants(items)
+        tests = [_atoms_test(s, v) for v in variants]
+    except _RegexTooHard:
+        return None
+    return " or ".join(f"({t})" for t in tests), exact and flat_exact
+
+
+_MATCHES_CALL = re.compile(EXT_PREFIX + r":matches\s*\(")
+
+
+def _inline_matches(expr: str) -> str:
+    """``ub:matches(s, 'P')`` → the XPath 1.0 test of :func:`regex_test`, alone when it
+    is exact, else ``(TEST or ub:matches(s, 'P'))``."""
+    for m in reversed(list(_MATCHES_CALL.finditer(_mask(expr)))):
+        masked = _mask(expr)
+        close = _matching_paren(masked, m.end() - 1)
+        inner = masked[m.end():close]
+        depth, comma = 0, -1
+        for i, ch in enumerate(inner):
+            if ch in "([":
+                depth += 1
+            elif ch in ")]":
+                depth -= 1
+            elif ch == "," and depth == 0:
+                comma = i
+        if comma < 0:
+            continue
+        arg = expr[m.end():m.end() + comma].strip()
+        pat = expr[m.end() + comma + 1:close].strip()
+        if not _STRING.fullmatch(pat):
+            continue
+        found = regex_test(pat[1:-1], arg)
+        if found is None:
+            continue
+        test, exact = found
+        call = expr[m.start():close + 1]
+        expr = expr[:m.start()] + (f"({test})" if exact else f"({test} or {call})") + expr[close + 1:]
+    return expr
+
+
 def translate(expr: str) -> str:
     """Translate one XPath 2.0 (GİB subset) expression into XPath 1.0 + extensions."""
     expr = _rewrite_castable(expr)
@@ -273,6 +539,7 @@ def translate(expr: str) -> str:
     expr = _rewrite_mapped_steps(expr)
     expr = _rewrite_calls(expr)
     expr = _string_arguments(expr)
+    expr = _inline_matches(expr)
     bad = _FORBIDDEN.search(_mask(expr))
     if bad:
         raise UnsupportedXPath(f"unsupported XPath 2.0 construct {bad.group(0)!r} in {expr!r}")
