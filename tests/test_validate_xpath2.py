@@ -21,10 +21,7 @@ from ubltr.validation.xpath2 import UnsupportedXPath, hoist_root_paths, translat
          "((string-length(string(cbc:ID)) = 1 and translate(substring(string(cbc:ID), 1, 1), "
          "'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '') = ''))"),
         ("not(exists(cac:X))", "not(boolean(cac:X))"),
-        (". castable as xs:date", "ub:castable-date(string(.))"),
         ("not(normalize-space(cbc:T) castable as xs:time)", "not(ub:castable-time(string(normalize-space(cbc:T))))"),
-        ("xs:date(.) le xs:date(current-date())", "ub:date-le(string(.), string(ub:current-date()))"),
-        ("xs:date('2005-01-01+04:00')  le xs:date(normalize-space(cbc:D))", "ub:date-le('2005-01-01+04:00', string(normalize-space(cbc:D)))"),
         ("contains($L, concat(',', 'matches(', ','))", "contains($L, concat(',', 'matches(', ','))"),
         # a path step that calls normalize-space (GİB's user-account rules)
         ("normalize-space(hr:U) = following-sibling::node()/normalize-space(hr:U)",
@@ -38,6 +35,22 @@ from ubltr.validation.xpath2 import UnsupportedXPath, hoist_root_paths, translat
 )
 def test_translate(src: str, want: str) -> None:
     assert translate(src) == want
+
+
+@pytest.mark.parametrize(
+    "src, call",
+    [
+        (". castable as xs:date", "ub:castable-date(string(.))"),
+        ("xs:date(.) le xs:date(current-date())", "ub:date-le(string(.), string(ub:current-date()))"),
+        ("xs:date('2005-01-01+04:00')  le xs:date(normalize-space(cbc:D))",
+         "ub:date-le('2005-01-01+04:00', string(normalize-space(cbc:D)))"),
+    ],
+)
+def test_translate_dates(src: str, call: str) -> None:
+    """Date casts and comparisons become calls, each behind an XPath 1.0 test for a
+    plain date (tests below hold the pair to Saxon)."""
+    out = translate(src)
+    assert out.startswith("(string-length(") and out.endswith(f" or {call})"), out
 
 
 @pytest.mark.parametrize(
@@ -321,3 +334,70 @@ def test_pattern_translation_refuses_what_it_cannot_say(pattern: str) -> None:
             assert got == bool(rx.search(s)), (pattern, s)
         else:
             assert not got or rx.search(s), (pattern, s)
+
+
+# ------------------------------------------------ GİB's date tests in XPath 1.0 (issue #18)
+
+def _ub_xpath(expr: str) -> etree.XPath:
+    return etree.XPath(expr, namespaces={"ub": xpath2.EXT_NS},
+                       extensions={(xpath2.EXT_NS, k): v for k, v in xpath2.FUNCTIONS.items()})
+
+
+def _today_number() -> int:
+    return int(xpath2.FUNCTIONS["current-date"](None)[:10].replace("-", ""))
+
+
+def _dates_around(day: "__import__('datetime').date") -> st.SearchStrategy[str]:
+    import datetime as dt
+
+    near = st.integers(-3, 3).map(lambda k: (day + dt.timedelta(days=k)).isoformat())
+    return st.one_of(
+        near, near.map(lambda s: " " + s), st.builds(lambda s, z: s + z, near, _zone), _date_like,
+        st.sampled_from(["2005-02-29", "2004-02-29", "2005-01-31", "2005-04-31", "1999-12-31", "2005-1-1", "",
+                         "2005-02-30", "2005-06-31", "2005-07-31", "2005-11-30", "2005-12-31", "2005-09-31"]),
+        st.builds("2005-{:02d}-{:02d}".format, st.integers(0, 13), st.integers(0, 32)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_gibs_date_tests_agree_with_saxon(data: st.DataObject) -> None:
+    """GİB's three date checks as translated (an XPath 1.0 test before each call) say
+    what Saxon says: castable as xs:date, not after today, not before 2005-01-01+04:00,
+    for dates around today and 2005-01-01 in every timezone and none."""
+    import datetime as dt
+
+    which = data.draw(st.sampled_from(["castable", "today", "2005"]))
+    around = dt.date.today() if which == "today" else dt.date(2005, 1, 1)
+    text = data.draw(_dates_around(around))
+    if which == "castable":
+        src, saxon = ". castable as xs:date", f"'{text}' castable as xs:date"
+    elif which == "today":
+        src, saxon = "xs:date(.) le xs:date(current-date())", f"xs:date('{text}') le current-date()"
+    else:
+        src, saxon = "xs:date('2005-01-01+04:00') le xs:date(.)", f"xs:date('2005-01-01+04:00') le xs:date('{text}')"
+    if which != "castable" and xpath2.parse_date(text) is None:
+        return  # GİB guards these with castable; XPath raises on a non-date
+    expr = translate(src)
+    assert "0000-00-00" in expr  # the XPath test is in front of the call
+    el = etree.Element("d")
+    el.text = text
+    got = bool(_ub_xpath(expr)(el, **{xpath2.TODAY_VARIABLE: _today_number()}))
+    assert got == _saxon_bool(saxon), (src, text)
+
+
+def test_a_plain_date_is_decided_without_python() -> None:
+    """The usual IssueDate, written plainly, needs no call: the test alone decides it
+    (the calls are counted), and today's date is one call per document."""
+    import datetime as dt
+
+    calls: list[str] = []
+    funcs = {(xpath2.EXT_NS, k): (lambda *a, _k=k, _f=v: calls.append(_k) or _f(*a)) for k, v in xpath2.FUNCTIONS.items()}
+    expr = translate("not(not(. castable as xs:date) or (xs:date(.) le xs:date(current-date()))) or "
+                     "not(not(. castable as xs:date) or (xs:date('2005-01-01+04:00') le xs:date(.)))")
+    el = etree.Element("d")
+    el.text = dt.date(dt.date.today().year - 1, 12, 31).isoformat()
+    xp = etree.XPath(expr, namespaces={"ub": xpath2.EXT_NS}, extensions=funcs)
+    assert xp(el, **{xpath2.TODAY_VARIABLE: _today_number()}) is False
+    assert calls == []
+    compiled = __import__("ubltr.validation.engine", fromlist=["program"]).program(("gib", "ubltr")).compiled.xslt
+    assert compiled.count(b'name="ubltr-today"') == 1

@@ -532,6 +532,112 @@ def _inline_matches(expr: str) -> str:
     return expr
 
 
+
+# ---------------------------------------------------------- dates as XPath 1.0 tests
+#
+# GİB checks every IssueDate (and the other dates) three times through Python: castable
+# as xs:date, not after today, not before 2005-01-01+04:00.  A date written the plain
+# way, ``YYYY-MM-DD`` with no timezone and a day up to 28, is castable whatever else is
+# true, and two plain dates compare as their digits do (both take the same implicit
+# timezone).  So each call is preceded by an XPath 1.0 test that decides the usual case
+# and leaves the rest to the call: ``(TEST or ub:castable-date(s))``.  A literal with a
+# timezone (``'2005-01-01+04:00'``) becomes the first (or last) plain date that is after
+# (or before) it under any implicit timezone, -14:00 to +14:00; today is read once per
+# document (``$ubltr-today``, from ``ub:current-date()``: XPath's current date is stable
+# during one evaluation).
+
+#: the global variable a compiled stylesheet defines when an expression uses it
+TODAY_VARIABLE = "ubltr-today"
+TODAY_SELECT = f"number(translate(substring({EXT_PREFIX}:current-date(), 1, 10), '-', ''))"
+_CURRENT_DATE_ARG = f"string({EXT_PREFIX}:current-date())"
+_DATE_CALL = re.compile(EXT_PREFIX + r":(castable-date|date-le)\s*\(")
+_ZONE_REACH = 14 * 3600  # the farthest an implicit timezone is from UTC, in seconds
+
+
+def _plain_date(s: str) -> str:
+    """XPath 1.0: ``s`` is a plain ``YYYY-MM-DD`` date of a month that has its day (all
+    but 29 February, which the call decides): castable as xs:date."""
+    day, month = f"substring({s}, 9, 2)", f"substring({s}, 6, 2)"
+    return (f"string-length({s}) = 10 and translate({s}, '0123456789', '0000000000') = '0000-00-00'"
+            f" and {month} >= 1 and {month} <= 12 and {day} >= 1"
+            f" and ({day} <= 28 or {day} <= 30 and {month} != 2"
+            f" or {day} = 31 and contains('01 03 05 07 08 10 12', {month}))")
+
+
+def _civil_from_days(z: int) -> int:
+    """Days from 1970-01-01 → the date as the number YYYYMMDD (inverse of
+    :func:`_days_from_civil`)."""
+    z += 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (month <= 2)
+    return year * 10000 + month * 100 + day
+
+
+def _plain_bound(literal: str, plain_after: bool) -> int | None:
+    """For the date ``literal``: the least YYYYMMDD a plain date must reach to be at or
+    after it (``plain_after``), or the most it may reach to be at or before it, under any
+    implicit timezone; None when the literal is not a date of years 1000-9999."""
+    parsed = parse_date(literal)
+    if parsed is None:
+        return None
+    days, tz = parsed
+    if tz is None:  # both take the implicit timezone: the calendar decides
+        bound = days
+    else:
+        instant = days * 86400 - int((tz.utcoffset(None) or timedelta(0)).total_seconds())
+        bound = -((-(instant + _ZONE_REACH)) // 86400) if plain_after else (instant - _ZONE_REACH) // 86400
+    ymd = _civil_from_days(bound)
+    return ymd if 10000000 <= ymd <= 99991231 else None
+
+
+def _call_args(expr: str, masked: str, open_at: int) -> tuple[list[str], int]:
+    close = _matching_paren(masked, open_at)
+    args, depth, start = [], 0, open_at + 1
+    for i in range(open_at + 1, close):
+        c = masked[i]
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "," and depth == 0:
+            args.append(expr[start:i].strip())
+            start = i + 1
+    args.append(expr[start:close].strip())
+    return args, close
+
+
+def _inline_dates(expr: str) -> str:
+    """``ub:castable-date`` / ``ub:date-le`` calls behind the XPath 1.0 tests above."""
+    for m in reversed(list(_DATE_CALL.finditer(_mask(expr)))):
+        args, close = _call_args(expr, _mask(expr), m.end() - 1)
+        call = expr[m.start():close + 1]
+        test = None
+        if m.group(1) == "castable-date" and len(args) == 1 and not _STRING.fullmatch(args[0]):
+            test = _plain_date(args[0])
+        elif m.group(1) == "date-le" and len(args) == 2:
+            a, b = args
+            a_lit, b_lit = bool(_STRING.fullmatch(a)), bool(_STRING.fullmatch(b))
+            if b == _CURRENT_DATE_ARG and not a_lit:
+                test = f"{_plain_date(a)} and number(translate({a}, '-', '')) <= ${TODAY_VARIABLE}"
+            elif a_lit and not b_lit and b != _CURRENT_DATE_ARG:
+                bound = _plain_bound(a[1:-1], plain_after=True)
+                if bound is not None:
+                    test = f"{_plain_date(b)} and number(translate({b}, '-', '')) >= {bound}"
+            elif b_lit and not a_lit:
+                bound = _plain_bound(b[1:-1], plain_after=False)
+                if bound is not None:
+                    test = f"{_plain_date(a)} and number(translate({a}, '-', '')) <= {bound}"
+        if test is not None:
+            expr = expr[:m.start()] + f"({test} or {call})" + expr[close + 1:]
+    return expr
+
+
 def translate(expr: str) -> str:
     """Translate one XPath 2.0 (GİB subset) expression into XPath 1.0 + extensions."""
     expr = _rewrite_castable(expr)
@@ -540,6 +646,7 @@ def translate(expr: str) -> str:
     expr = _rewrite_calls(expr)
     expr = _string_arguments(expr)
     expr = _inline_matches(expr)
+    expr = _inline_dates(expr)
     bad = _FORBIDDEN.search(_mask(expr))
     if bad:
         raise UnsupportedXPath(f"unsupported XPath 2.0 construct {bad.group(0)!r} in {expr!r}")
