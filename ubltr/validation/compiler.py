@@ -75,7 +75,7 @@ PASSES = "{" + UBLTR_SCH_NS + "}passes"
 PASSES_BELOW = "{" + UBLTR_SCH_NS + "}passes-below"
 
 #: bumped whenever the generated XSLT changes shape (part of every cache key)
-COMPILER_VERSION = "8"
+COMPILER_VERSION = "7"
 
 #: UBL's prefixes that nearly every step names, declared first in the stylesheet
 _FREQUENT_PREFIXES = ("cbc", "cac")
@@ -842,10 +842,6 @@ class _Program:
         main = etree.SubElement(xsl, _X + "template", match="/")
         result = etree.SubElement(main, "r")
         result.extend(self._grouped(self.body))
-        today = "$" + xpath2.TODAY_VARIABLE
-        if any(today in v for el in xsl.iter() for v in el.attrib.values()):
-            # today's date, read once per document by the date tests xpath2 writes
-            main.addprevious(etree.Element(_X + "variable", name=xpath2.TODAY_VARIABLE, select=xpath2.TODAY_SELECT))
         return etree.tostring(xsl, xml_declaration=True, encoding="UTF-8")
 
     # -- blocks that cannot select anything in this document are skipped as a group
