@@ -33,7 +33,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from lxml import etree
 
@@ -212,7 +212,9 @@ _P_CHARGE = _steps("cbc:ChargeIndicator")
 #: (:func:`_gather`).  An entry is a slot name (a leaf: the first such element, as
 #: ``find`` answers), ``(name, plan)`` (an aggregate: the first one under ``name``, and
 #: its children read by ``plan``, merged over repeats in document order, as a path
-#: ``find`` is), or ``[name]`` (every such element, in order, read by its own reader).
+#: ``find`` is), ``[name]`` (every such element, in order, read by its own reader), or
+#: ``[name, plan]`` (every such element, in order, under ``name``, and each one's
+#: children read by ``plan`` into a dict of its own, in order, under ``name + "_k"``).
 _Plan = dict[Any, Any]
 
 
@@ -239,7 +241,66 @@ def _gather(el: etree._Element, plan: _Plan, out: dict[str, Any]) -> dict[str, A
                 out[entry[0]] = [child]
             else:
                 found.append(child)
+            if len(entry) > 1:
+                own = _gather(child, entry[1], {})
+                each = out.get(entry[0] + "_k")
+                if each is None:
+                    out[entry[0] + "_k"] = [own]
+                else:
+                    each.append(own)
     return out
+
+
+def _compiled(plan: _Plan) -> Callable[[etree._Element, dict[str, Any]], dict[str, Any]]:
+    """``_gather(el, plan, out)`` as a function of its own for this one plan: the same
+    pass, with the plan's nesting written out as nested loops (Python source made from
+    the plan, as ``dataclasses`` makes ``__init__``), so that a line, its taxes and its
+    allowances are read in one call instead of one call per aggregate.  Answers what
+    ``_gather`` answers (tests/test_parse.py compares them)."""
+    src: list[str] = ["def gather(el, out):"]
+    tables: dict[str, dict[Any, int]] = {}
+
+    def emit(plan: _Plan, var: str, target: str, pad: str) -> None:
+        table = f"t{len(tables)}"
+        tables[table] = {tag: i for i, tag in enumerate(plan)}
+        c, e = f"c{len(tables)}", f"e{len(tables)}"
+        src.append(f"{pad}for {c} in {var}:")
+        src.append(f"{pad}    {e} = {table}.get({c}.tag)")
+        src.append(f"{pad}    if {e} is None:")
+        src.append(f"{pad}        continue")
+        for i, entry in enumerate(plan.values()):
+            src.append(f"{pad}    {'if' if i == 0 else 'elif'} {e} == {i}:")
+            body = pad + "        "
+            if isinstance(entry, str):
+                src.append(f"{body}if {entry!r} not in {target}:")
+                src.append(f"{body}    {target}[{entry!r}] = {c}")
+            elif isinstance(entry, tuple):
+                src.append(f"{body}if {entry[0]!r} not in {target}:")
+                src.append(f"{body}    {target}[{entry[0]!r}] = {c}")
+                emit(entry[1], c, target, body)
+            else:
+                name = entry[0]
+                src.append(f"{body}found = {target}.get({name!r})")
+                src.append(f"{body}if found is None:")
+                src.append(f"{body}    {target}[{name!r}] = [{c}]")
+                src.append(f"{body}else:")
+                src.append(f"{body}    found.append({c})")
+                if len(entry) > 1:
+                    own = f"k{len(tables)}"
+                    src.append(f"{body}{own} = {{}}")
+                    emit(entry[1], c, own, body)
+                    src.append(f"{body}found = {target}.get({name + '_k'!r})")
+                    src.append(f"{body}if found is None:")
+                    src.append(f"{body}    {target}[{name + '_k'!r}] = [{own}]")
+                    src.append(f"{body}else:")
+                    src.append(f"{body}    found.append({own})")
+
+    emit(plan, "el", "out", "    ")
+    src.append("    return out")
+    namespace: dict[str, Any] = dict(tables)
+    exec("\n".join(src), namespace)  # noqa: S102  (source made above from the plan's own names)
+    fn: Callable[[etree._Element, dict[str, Any]], dict[str, Any]] = namespace["gather"]
+    return fn
 
 
 def _tags(plan: dict[str, Any]) -> _Plan:
@@ -249,23 +310,29 @@ def _tags(plan: dict[str, Any]) -> _Plan:
         tag = _steps(name)[0]
         if isinstance(entry, tuple):
             entry = (entry[0], _tags(entry[1]))
+        elif isinstance(entry, list) and len(entry) > 1:
+            entry = [entry[0], _tags(entry[1])]
         out[tag] = entry
     return out
 
 
-_AC_PLAN = _tags({"cbc:ChargeIndicator": "charge", "cbc:MultiplierFactorNumeric": "factor", "cbc:Amount": "amount",
-                  "cbc:BaseAmount": "base", "cbc:AllowanceChargeReason": "reason"})
-_SUBTOTAL_PLAN = _tags({
+_AC_FIELDS = {"cbc:ChargeIndicator": "charge", "cbc:MultiplierFactorNumeric": "factor", "cbc:Amount": "amount",
+              "cbc:BaseAmount": "base", "cbc:AllowanceChargeReason": "reason"}
+_AC_PLAN = _tags(_AC_FIELDS)
+_SUBTOTAL_FIELDS = {
     "cbc:TaxableAmount": "base", "cbc:TaxAmount": "amount", "cbc:Percent": "pct", "cbc:PerUnitAmount": "per_unit",
     "cac:TaxCategory": ("category", {
         "cac:TaxScheme": ("scheme", {"cbc:TaxTypeCode": "code"}),
         "cbc:TaxExemptionReasonCode": "ecode", "cbc:TaxExemptionReason": "ereason", "cbc:Percent": "cat_pct"}),
-})
+}
+_SUBTOTAL_PLAN = _tags(_SUBTOTAL_FIELDS)
+#: a line, with each of its allowances ("acs_k") and tax subtotals ("subtotals_k") read
+#: in the same pass
 _LINE_PLAN = _tags({
     "cbc:InvoicedQuantity": "qty", "cbc:LineExtensionAmount": "lea", "cbc:Note": ["notes"],
     "cac:Price": ("price_", {"cbc:PriceAmount": "price", "cbc:BaseQuantity": "base_qty"}),
-    "cac:AllowanceCharge": ["acs"],
-    "cac:TaxTotal": ("tax_total", {"cac:TaxSubtotal": ["subtotals"]}),
+    "cac:AllowanceCharge": ["acs", _AC_FIELDS],
+    "cac:TaxTotal": ("tax_total", {"cac:TaxSubtotal": ["subtotals", _SUBTOTAL_FIELDS]}),
     "cac:WithholdingTaxTotal": ("wh_total", {"cac:TaxSubtotal": ["wsts"]}),
     "cac:Delivery": ["deliveries"],
     "cac:Item": ("item", {
@@ -277,6 +344,10 @@ _LINE_PLAN = _tags({
     }),
 })
 
+
+_gather_line = _compiled(_LINE_PLAN)
+_gather_ac = _compiled(_AC_PLAN)
+_gather_subtotal = _compiled(_SUBTOTAL_PLAN)
 
 _ADDRESS_PLAN = _tags({
     "cbc:CitySubdivisionName": "subdivision", "cbc:District": "district", "cbc:CityName": "city",
@@ -326,6 +397,11 @@ _ROOT_PLAN = _tags({
 })
 
 
+_gather_address = _compiled(_ADDRESS_PLAN)
+_gather_party = _compiled(_PARTY_PLAN)
+_gather_root = _compiled(_ROOT_PLAN)
+
+
 def _take(el: etree._Element) -> None:
     """``el``'s content is in the model (or was compared with what the model implies)."""
     if not _TRACKING:
@@ -359,12 +435,24 @@ def _s(el: etree._Element | None) -> str | None:
 
 
 def _d(el: etree._Element | None) -> Decimal | None:
-    """An element's number (``None`` for no element or a blank one)."""
-    text = _s(el)
-    if text is None:
+    """An element's number (``None`` for no element or a blank one): ``_s`` and
+    ``_number`` in one call (a number already read is one lookup by its text)."""
+    if el is None:
         return None
-    known = _NUMBERS.get(text)
-    return known if known is not None else _number(text, el)  # type: ignore[arg-type]
+    if len(el):
+        text = "".join(el.itertext())
+    else:
+        text = el.text
+        if text is None:
+            return None
+    known = _NUMBERS.get(text)  # only numbers are kept: a text found here is not blank
+    if known is None:
+        if not text or text.isspace():
+            return None
+        known = _number(text, el)
+    if _TRACKING:
+        _take(el)
+    return known
 
 
 def _t(el: etree._Element | None, path: str) -> str | None:
@@ -445,7 +533,7 @@ def _time_of(found: etree._Element | None) -> _dt.time | None:
 def _address(el: etree._Element | None) -> Address | None:
     if el is None:
         return None
-    k = _gather(el, _ADDRESS_PLAN, {})
+    k = _gather_address(el, {})
     return Address(
         district=_s(k.get("subdivision")) or _s(k.get("district")) or "",
         city=_s(k.get("city")) or "",
@@ -467,7 +555,7 @@ _SKIP_SCHEMES = {"VKN", "TCKN", "PARTYTYPE", "ARACIKURUMVKN", "ARACIKURUMETIKET"
 def _party(p: etree._Element | None) -> Party | None:
     if p is None:
         return None
-    k = _gather(p, _PARTY_PLAN, {})
+    k = _gather_party(p, {})
     vkn = tckn = None
     ids: list[tuple[str, str]] = []
     for pid in k.get("ids", ()):
@@ -535,19 +623,23 @@ def _is_charge(ac: etree._Element) -> bool:
 
 
 def _allowances(parent: etree._Element, gross: Decimal | None,
-                elements: list[etree._Element] | None = None) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
+                elements: list[etree._Element] | None = None,
+                gathered: list[dict[str, Any]] | None = None) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
     """The allowances and charges of a line (``gross`` = quantity × price) or of the
     document (``gross`` = Σ line amounts).  One given by ``MultiplierFactorNumeric`` is
     read as a rate when its ``Amount`` is the rate of ``gross`` (ubltr's way), of its
     stated ``BaseAmount``, or of what the previous steps left (cascaded discounts:
     20 % then 18 % of the rest ...); the base is then kept.  When the document's
     Amount is none of these, the Amount is what the document charges, and is kept.
-    ``elements``: the AllowanceCharge children of ``parent`` when already gathered."""
+    ``elements``: the AllowanceCharge children of ``parent`` when already gathered;
+    ``gathered``: each of them read by ``_AC_PLAN``, when already read."""
     allow: list[AllowanceCharge] = []
     charge: list[AllowanceCharge] = []
     left = gross
-    for ac in (_kids(parent).get(_P_AC[0], ()) if elements is None else elements):
-        k = _gather(ac, _AC_PLAN, {})
+    if elements is None:
+        elements = _kids(parent).get(_P_AC[0], [])
+    for i, ac in enumerate(elements):
+        k = gathered[i] if gathered is not None else _gather_ac(ac, {})
         is_charge = (_s(k.get("charge")) or "false").strip().lower() in {"true", "1"}
         factor = _d(k.get("factor"))
         stated = _d(k.get("amount"))
@@ -595,11 +687,13 @@ class _DocTax:
     exemption: Exemption | None
 
 
-def _subtotal(st: etree._Element) -> _DocTax | None:
+def _subtotal(st: etree._Element, k: dict[str, Any] | None = None) -> _DocTax | None:
     """One TaxSubtotal as a tax: by percent, or per unit.  A ``PerUnitAmount`` of 0
     beside a ``Percent`` is a percent tax (the per-unit 0 is only a filler); a
-    subtotal without a TaxTypeCode but with an exemption code is KDV (0015)."""
-    k = _gather(st, _SUBTOTAL_PLAN, {})
+    subtotal without a TaxTypeCode but with an exemption code is KDV (0015).  ``k``:
+    the subtotal already read by ``_SUBTOTAL_PLAN`` (with its line)."""
+    if k is None:
+        k = _gather_subtotal(st, {})
     code = _s(k.get("code"))
     ecode = _s(k.get("ecode"))
     if code is None:
@@ -656,7 +750,7 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     ``net`` to the line's amount as calc computes it (``_line_net``) where that is
     known without computing it again."""
     if k is None:
-        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass; each field below is a lookup
+        k = _gather_line(ln, {})  # the line read in one pass; each field below is a lookup
     qty_el = k.get("qty")
     qty = _d(qty_el) or Decimal("0")
     price = _d(k.get("price")) or Decimal("0")
@@ -673,12 +767,14 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
                              "(the model's unit_price is per unit)")
         price = per_unit.quantize(Decimal(1)) if per_unit == per_unit.to_integral_value() else per_unit
     gross = qty * price
-    allow, charge = _allowances(ln, gross, k.get("acs", ()))
+    acs = k.get("acs")
+    allow, charge = _allowances(ln, gross, acs, k["acs_k"]) if acs else ((), ())
     stated_net = k["stated_net"] = _d(k.get("lea"))
     taxes: list[Tax] = []
     exemption = None
     seen: set[str] = set()
-    subtotals = [x for x in (_subtotal(st) for st in k.get("subtotals", ())) if x is not None]
+    sts = k.get("subtotals")
+    subtotals = [x for x in map(_subtotal, sts, k["subtotals_k"]) if x is not None] if sts else []
     if "tax_total" not in k and doc_taxes is not None:
         subtotals = doc_taxes  # a line without taxes of its own bears the document's
     in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None
@@ -752,7 +848,8 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     # the line's amount as calc computes it (_line_net), once: for the price rounding and
     # for the document-level checks (an adjusted line's amount is the stated one)
     net = _kurus(gross) if not allow and not charge else _line_net(line)
-    out = _with_price_rounding(line, stated_net, net)
+    # the document's amount is calc's (the usual case): nothing to adjust
+    out = line if stated_net == net else _with_price_rounding(line, stated_net, net)
     k["net"] = net if out is line else _line_net(out)
     return out
 
@@ -1154,7 +1251,7 @@ def _parse(root: etree._Element) -> Invoice:
     if root.tag != "{%s}Invoice" % NS["inv"]:
         raise ParseError(f"the root element is {root.tag}, not a UBL Invoice")
 
-    r = _gather(root, _ROOT_PLAN, {})  # the document's children read in one pass
+    r = _gather_root(root, {})  # the document's children read in one pass
     adrs = r.get("adrs", [])
     earchive = None
     sale_ref = next((a for a in adrs if _t(a, "cbc:DocumentTypeCode") == "INTERNET_SATIS"), None)
@@ -1247,7 +1344,7 @@ def _parse(root: etree._Element) -> Invoice:
     stated_nets: list[Decimal | None] = []
     nets: list[Decimal | None] = []
     for ln in line_els:
-        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass
+        k = _gather_line(ln, {})  # the line read in one pass
         read.append(_line(ln, delivery, line_wh, doc_taxes, inv_type, special_ok, k))
         stated_nets.append(k["stated_net"])
         nets.append(k.get("net"))
@@ -1649,7 +1746,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
     leas: list[Decimal] = []
     grosses: list[Decimal] = []
     for i, ln in enumerate(lines, 1):
-        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass
+        k = _gather_line(ln, {})  # the line read in one pass
         lea = _d(k.get("lea"))
         qty = _d(k.get("qty")) or Decimal(0)
         price = _d(k.get("price")) or Decimal(0)
