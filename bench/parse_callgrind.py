@@ -60,7 +60,8 @@ def instructions(lines: str, against: str | None) -> dict[str, int]:
         out = os.path.join(tmp, "cg.out")
         cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
                "--child", lines] + (["--against", against] if against else [])
-        subprocess.run(cmd, capture_output=True, text=True, check=True)
+        # one hash seed: dict and set layouts (and so the instructions) the same in every run
+        subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
         ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
                              capture_output=True, text=True, check=True).stdout
     found: dict[str, int] = {}

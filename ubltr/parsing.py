@@ -261,20 +261,31 @@ def _compiled(plan: _Plan) -> Callable[[etree._Element, dict[str, Any]], dict[st
     tables: dict[str, dict[Any, int]] = {}
 
     def emit(plan: _Plan, var: str, target: str, pad: str) -> None:
+        # leaves by a table of their own (tag -> slot: one lookup, no comparisons),
+        # aggregates and lists by a second table (tag -> their place in an if-chain)
+        leaves = f"t{len(tables)}"
+        tables[leaves] = {tag: entry for tag, entry in plan.items() if isinstance(entry, str)}
+        others = [(tag, entry) for tag, entry in plan.items() if not isinstance(entry, str)]
         table = f"t{len(tables)}"
-        tables[table] = {tag: i for i, tag in enumerate(plan)}
+        tables[table] = {tag: i for i, (tag, _) in enumerate(others)}
         c, e = f"c{len(tables)}", f"e{len(tables)}"
         src.append(f"{pad}for {c} in {var}:")
-        src.append(f"{pad}    {e} = {table}.get({c}.tag)")
+        src.append(f"{pad}    tag = {c}.tag")
+        if tables[leaves]:
+            src.append(f"{pad}    {e} = {leaves}.get(tag)")
+            src.append(f"{pad}    if {e} is not None:")
+            src.append(f"{pad}        if {e} not in {target}:")
+            src.append(f"{pad}            {target}[{e}] = {c}")
+            src.append(f"{pad}        continue")
+        if not others:
+            return
+        src.append(f"{pad}    {e} = {table}.get(tag)")
         src.append(f"{pad}    if {e} is None:")
         src.append(f"{pad}        continue")
-        for i, entry in enumerate(plan.values()):
+        for i, (_, entry) in enumerate(others):
             src.append(f"{pad}    {'if' if i == 0 else 'elif'} {e} == {i}:")
             body = pad + "        "
-            if isinstance(entry, str):
-                src.append(f"{body}if {entry!r} not in {target}:")
-                src.append(f"{body}    {target}[{entry!r}] = {c}")
-            elif isinstance(entry, tuple):
+            if isinstance(entry, tuple):
                 src.append(f"{body}if {entry[0]!r} not in {target}:")
                 src.append(f"{body}    {target}[{entry[0]!r}] = {c}")
                 emit(entry[1], c, target, body)
@@ -518,12 +529,15 @@ def _time(el, path: str) -> _dt.time | None:
     return _time_of(None if el is None else _find(el, path))
 
 
+_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
+
+
 def _time_of(found: etree._Element | None) -> _dt.time | None:
     """A time as hh:mm[:ss]; one that is not is not read (``unread`` reports it)."""
     if found is None:
         return None
     s = _text(found)
-    m = re.match(r"(\d{2}):(\d{2})(?::(\d{2}))?", s.strip())
+    m = _TIME.match(s.strip())
     if not m:
         return None
     _take(found)
@@ -1751,23 +1765,24 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
         qty = _d(k.get("qty")) or Decimal(0)
         price = _d(k.get("price")) or Decimal(0)
         acs = Decimal(0)
-        for ac in k.get("acs", ()):
-            amt = _dec(ac, "cbc:Amount") or Decimal(0)
-            acs += amt if _is_charge(ac) else -amt
+        for a in k.get("acs_k", ()):  # each AllowanceCharge as the line plan read it
+            amt = _d(a.get("amount")) or Decimal(0)
+            acs += amt if (_s(a.get("charge")) or "false").strip().lower() in {"true", "1"} else -amt
         grosses.append(_kurus(qty * price))
         if lea is None:
             continue
         leas.append(lea)
+        sts = k.get("subtotals", [])
+        xs = [_subtotal(st, sk) for st, sk in zip(sts, k.get("subtotals_k", ()))]
         # an amount before the line's allowances, the tax base after them: the line's
         # numbers agree (the document's LineExtensionAmount then says which it sums)
         before = acs != 0 and _same(lea, qty * price) and any(
-            (b := _dec(st, "cbc:TaxableAmount")) is not None and _same(b, qty * price + acs)
-            for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS))
+            (b := _d(sk.get("base"))) is not None and _same(b, qty * price + acs)
+            for sk in k.get("subtotals_k", ()))
         if not _near(lea, qty * price + acs, _CENT) and not before:
             out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, _kurus(qty * price + acs), ln.sourceline,
                                   "InvoicedQuantity × PriceAmount - allowances + charges"))
-        line_kdv = [x for x in (_subtotal(st) for st in k.get("subtotals", ()))
-                    if x is not None and x.code == "0015" and x.base is not None and x.amount is not None]
+        line_kdv = [x for x in xs if x is not None and x.code == "0015" and x.base is not None and x.amount is not None]
         if line_kdv:
             kdv_base = sum((x.base or Decimal(0) for x in line_kdv), Decimal(0))
             kdv_amount = sum((x.amount or Decimal(0) for x in line_kdv), Decimal(0))
@@ -1776,8 +1791,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
                 out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, kdv_base, ln.sourceline,
                                       f"its KDV TaxableAmount: the line amount includes its KDV {kdv_amount}, "
                                       "where line amounts are without taxes"))
-        for st in k.get("subtotals", ()):
-            x = _subtotal(st)
+        for st, x in zip(sts, xs):
             if x is None or x.amount is None or x.base is None or x.percent is None or x.per_unit is not None:
                 continue
             if abs(x.amount - x.base * x.percent / 100) > Decimal("0.01"):
