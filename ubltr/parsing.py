@@ -258,7 +258,7 @@ def _compiled(plan: _Plan) -> Callable[[etree._Element, dict[str, Any]], dict[st
     allowances are read in one call instead of one call per aggregate.  Answers what
     ``_gather`` answers (tests/test_parse.py compares them)."""
     src: list[str] = ["def gather(el, out):"]
-    tables: dict[str, dict[Any, int]] = {}
+    tables: dict[str, dict[Any, Any]] = {}
 
     def emit(plan: _Plan, var: str, target: str, pad: str) -> None:
         # leaves by a table of their own (tag -> slot: one lookup, no comparisons),
