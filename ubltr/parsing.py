@@ -620,6 +620,8 @@ def _fields(obj) -> dict:
 
 
 _CENT = Decimal("0.01")
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
 
 
 def _kurus(d: Decimal) -> Decimal:
@@ -650,6 +652,7 @@ def _allowances(parent: etree._Element, gross: Decimal | None,
     allow: list[AllowanceCharge] = []
     charge: list[AllowanceCharge] = []
     left = gross
+    gross_k = _kurus(gross) if gross is not None else None  # gross to the kuruş, once
     if elements is None:
         elements = _kids(parent).get(_P_AC[0], [])
     for i, ac in enumerate(elements):
@@ -663,15 +666,15 @@ def _allowances(parent: etree._Element, gross: Decimal | None,
         if factor is not None:
             rate = (factor * 100).normalize()
             if rate == rate.to_integral_value():
-                rate = rate.quantize(Decimal(1))
+                rate = rate.quantize(_ONE)
         item: AllowanceCharge
         if rate is not None and stated is None:
             item = AllowanceCharge(is_charge=is_charge, rate=rate, reason=reason,
                                    base=base if base is not None and gross is not None and not _same(base, gross) else None)
-        elif rate is not None and stated is not None and base is not None and gross is not None \
-                and not _same(base, gross) and _same(base * rate / 100, stated):
+        elif rate is not None and stated is not None and base is not None and gross_k is not None \
+                and _kurus(base) != gross_k and _same(base * rate / 100, stated):
             item = AllowanceCharge(is_charge=is_charge, rate=rate, reason=reason, base=base)
-        elif rate is not None and stated is not None and gross is not None and _same(_kurus(gross) * rate / 100, stated):
+        elif rate is not None and stated is not None and gross_k is not None and _same(gross_k * rate / 100, stated):
             item = AllowanceCharge(is_charge=is_charge, rate=rate, reason=reason)
         elif rate is not None and stated is not None and left is not None and gross is not None \
                 and not _same(left, gross) and _same(_kurus(left) * rate / 100, stated):
@@ -709,7 +712,7 @@ def _subtotal(st: etree._Element, k: dict[str, Any] | None = None) -> _DocTax | 
     if k is None:
         k = _gather_subtotal(st, {})
     code = _s(k.get("code"))
-    ecode = _s(k.get("ecode"))
+    ecode = _s(k["ecode"]) if "ecode" in k else None
     if code is None:
         if ecode is None:
             # which tax this is, is not said: dropping it would silently lose its amount
@@ -724,7 +727,7 @@ def _subtotal(st: etree._Element, k: dict[str, Any] | None = None) -> _DocTax | 
     pct = _d(k.get("pct"))
     if pct is None:  # UBL also has a Percent in the TaxCategory, which some software fills instead
         pct = _d(k.get("cat_pct"))
-    per_unit = _d(k.get("per_unit"))
+    per_unit = _d(k["per_unit"]) if "per_unit" in k else None
     if per_unit is not None and per_unit == 0 and pct is not None:
         per_unit = None
     if per_unit is not None:
@@ -769,7 +772,7 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     qty = _d(qty_el) or Decimal("0")
     price = _d(k.get("price")) or Decimal("0")
     bq = k.get("base_qty")
-    base_qty = _d(bq)
+    base_qty = _d(bq) if bq is not None else None
     if base_qty is not None and base_qty != 1:
         # a price per BaseQuantity units (12.50 per 100): the model's price is per unit,
         # which says the same when the division is exact (0.125); otherwise refused
@@ -794,7 +797,7 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None
                    and ((in_kdv_base(x.code) and not deducted(x.code))
                         or withheld_otv(x.code, (y.code for y in subtotals)))), Decimal(0)) if len(subtotals) > 1 or (
-        subtotals and subtotals[0].code != "0015") else Decimal(0)
+        subtotals and subtotals[0].code != "0015") else _ZERO
     for x in subtotals:
         if x.code in seen:
             raise ParseError(f"line {ln.sourceline}: tax {x.code} appears twice on this line; the model holds one of each")
