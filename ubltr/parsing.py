@@ -33,7 +33,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from lxml import etree
 
@@ -212,7 +212,9 @@ _P_CHARGE = _steps("cbc:ChargeIndicator")
 #: (:func:`_gather`).  An entry is a slot name (a leaf: the first such element, as
 #: ``find`` answers), ``(name, plan)`` (an aggregate: the first one under ``name``, and
 #: its children read by ``plan``, merged over repeats in document order, as a path
-#: ``find`` is), or ``[name]`` (every such element, in order, read by its own reader).
+#: ``find`` is), ``[name]`` (every such element, in order, read by its own reader), or
+#: ``[name, plan]`` (every such element, in order, under ``name``, and each one's
+#: children read by ``plan`` into a dict of its own, in order, under ``name + "_k"``).
 _Plan = dict[Any, Any]
 
 
@@ -239,7 +241,77 @@ def _gather(el: etree._Element, plan: _Plan, out: dict[str, Any]) -> dict[str, A
                 out[entry[0]] = [child]
             else:
                 found.append(child)
+            if len(entry) > 1:
+                own = _gather(child, entry[1], {})
+                each = out.get(entry[0] + "_k")
+                if each is None:
+                    out[entry[0] + "_k"] = [own]
+                else:
+                    each.append(own)
     return out
+
+
+def _compiled(plan: _Plan) -> Callable[[etree._Element, dict[str, Any]], dict[str, Any]]:
+    """``_gather(el, plan, out)`` as a function of its own for this one plan: the same
+    pass, with the plan's nesting written out as nested loops (Python source made from
+    the plan, as ``dataclasses`` makes ``__init__``), so that a line, its taxes and its
+    allowances are read in one call instead of one call per aggregate.  Answers what
+    ``_gather`` answers (tests/test_parse.py compares them)."""
+    src: list[str] = ["def gather(el, out):"]
+    tables: dict[str, dict[Any, Any]] = {}
+
+    def emit(plan: _Plan, var: str, target: str, pad: str) -> None:
+        # leaves by a table of their own (tag -> slot: one lookup, no comparisons),
+        # aggregates and lists by a second table (tag -> their place in an if-chain)
+        leaves = f"t{len(tables)}"
+        tables[leaves] = {tag: entry for tag, entry in plan.items() if isinstance(entry, str)}
+        others = [(tag, entry) for tag, entry in plan.items() if not isinstance(entry, str)]
+        table = f"t{len(tables)}"
+        tables[table] = {tag: i for i, (tag, _) in enumerate(others)}
+        c, e = f"c{len(tables)}", f"e{len(tables)}"
+        src.append(f"{pad}for {c} in {var}:")
+        src.append(f"{pad}    tag = {c}.tag")
+        if tables[leaves]:
+            src.append(f"{pad}    {e} = {leaves}.get(tag)")
+            src.append(f"{pad}    if {e} is not None:")
+            src.append(f"{pad}        if {e} not in {target}:")
+            src.append(f"{pad}            {target}[{e}] = {c}")
+            src.append(f"{pad}        continue")
+        if not others:
+            return
+        src.append(f"{pad}    {e} = {table}.get(tag)")
+        src.append(f"{pad}    if {e} is None:")
+        src.append(f"{pad}        continue")
+        for i, (_, entry) in enumerate(others):
+            src.append(f"{pad}    {'if' if i == 0 else 'elif'} {e} == {i}:")
+            body = pad + "        "
+            if isinstance(entry, tuple):
+                src.append(f"{body}if {entry[0]!r} not in {target}:")
+                src.append(f"{body}    {target}[{entry[0]!r}] = {c}")
+                emit(entry[1], c, target, body)
+            else:
+                name = entry[0]
+                src.append(f"{body}found = {target}.get({name!r})")
+                src.append(f"{body}if found is None:")
+                src.append(f"{body}    {target}[{name!r}] = [{c}]")
+                src.append(f"{body}else:")
+                src.append(f"{body}    found.append({c})")
+                if len(entry) > 1:
+                    own = f"k{len(tables)}"
+                    src.append(f"{body}{own} = {{}}")
+                    emit(entry[1], c, own, body)
+                    src.append(f"{body}found = {target}.get({name + '_k'!r})")
+                    src.append(f"{body}if found is None:")
+                    src.append(f"{body}    {target}[{name + '_k'!r}] = [{own}]")
+                    src.append(f"{body}else:")
+                    src.append(f"{body}    found.append({own})")
+
+    emit(plan, "el", "out", "    ")
+    src.append("    return out")
+    namespace: dict[str, Any] = dict(tables)
+    exec("\n".join(src), namespace)  # noqa: S102  (source made above from the plan's own names)
+    fn: Callable[[etree._Element, dict[str, Any]], dict[str, Any]] = namespace["gather"]
+    return fn
 
 
 def _tags(plan: dict[str, Any]) -> _Plan:
@@ -249,23 +321,29 @@ def _tags(plan: dict[str, Any]) -> _Plan:
         tag = _steps(name)[0]
         if isinstance(entry, tuple):
             entry = (entry[0], _tags(entry[1]))
+        elif isinstance(entry, list) and len(entry) > 1:
+            entry = [entry[0], _tags(entry[1])]
         out[tag] = entry
     return out
 
 
-_AC_PLAN = _tags({"cbc:ChargeIndicator": "charge", "cbc:MultiplierFactorNumeric": "factor", "cbc:Amount": "amount",
-                  "cbc:BaseAmount": "base", "cbc:AllowanceChargeReason": "reason"})
-_SUBTOTAL_PLAN = _tags({
+_AC_FIELDS = {"cbc:ChargeIndicator": "charge", "cbc:MultiplierFactorNumeric": "factor", "cbc:Amount": "amount",
+              "cbc:BaseAmount": "base", "cbc:AllowanceChargeReason": "reason"}
+_AC_PLAN = _tags(_AC_FIELDS)
+_SUBTOTAL_FIELDS = {
     "cbc:TaxableAmount": "base", "cbc:TaxAmount": "amount", "cbc:Percent": "pct", "cbc:PerUnitAmount": "per_unit",
     "cac:TaxCategory": ("category", {
         "cac:TaxScheme": ("scheme", {"cbc:TaxTypeCode": "code"}),
         "cbc:TaxExemptionReasonCode": "ecode", "cbc:TaxExemptionReason": "ereason", "cbc:Percent": "cat_pct"}),
-})
+}
+_SUBTOTAL_PLAN = _tags(_SUBTOTAL_FIELDS)
+#: a line, with each of its allowances ("acs_k") and tax subtotals ("subtotals_k") read
+#: in the same pass
 _LINE_PLAN = _tags({
     "cbc:InvoicedQuantity": "qty", "cbc:LineExtensionAmount": "lea", "cbc:Note": ["notes"],
     "cac:Price": ("price_", {"cbc:PriceAmount": "price", "cbc:BaseQuantity": "base_qty"}),
-    "cac:AllowanceCharge": ["acs"],
-    "cac:TaxTotal": ("tax_total", {"cac:TaxSubtotal": ["subtotals"]}),
+    "cac:AllowanceCharge": ["acs", _AC_FIELDS],
+    "cac:TaxTotal": ("tax_total", {"cac:TaxSubtotal": ["subtotals", _SUBTOTAL_FIELDS]}),
     "cac:WithholdingTaxTotal": ("wh_total", {"cac:TaxSubtotal": ["wsts"]}),
     "cac:Delivery": ["deliveries"],
     "cac:Item": ("item", {
@@ -277,6 +355,10 @@ _LINE_PLAN = _tags({
     }),
 })
 
+
+_gather_line = _compiled(_LINE_PLAN)
+_gather_ac = _compiled(_AC_PLAN)
+_gather_subtotal = _compiled(_SUBTOTAL_PLAN)
 
 _ADDRESS_PLAN = _tags({
     "cbc:CitySubdivisionName": "subdivision", "cbc:District": "district", "cbc:CityName": "city",
@@ -326,6 +408,11 @@ _ROOT_PLAN = _tags({
 })
 
 
+_gather_address = _compiled(_ADDRESS_PLAN)
+_gather_party = _compiled(_PARTY_PLAN)
+_gather_root = _compiled(_ROOT_PLAN)
+
+
 def _take(el: etree._Element) -> None:
     """``el``'s content is in the model (or was compared with what the model implies)."""
     if not _TRACKING:
@@ -359,12 +446,24 @@ def _s(el: etree._Element | None) -> str | None:
 
 
 def _d(el: etree._Element | None) -> Decimal | None:
-    """An element's number (``None`` for no element or a blank one)."""
-    text = _s(el)
-    if text is None:
+    """An element's number (``None`` for no element or a blank one): ``_s`` and
+    ``_number`` in one call (a number already read is one lookup by its text)."""
+    if el is None:
         return None
-    known = _NUMBERS.get(text)
-    return known if known is not None else _number(text, el)  # type: ignore[arg-type]
+    if len(el):
+        text = "".join(el.itertext())
+    else:
+        text = el.text
+        if text is None:
+            return None
+    known = _NUMBERS.get(text)  # only numbers are kept: a text found here is not blank
+    if known is None:
+        if not text or text.isspace():
+            return None
+        known = _number(text, el)
+    if _TRACKING:
+        _take(el)
+    return known
 
 
 def _t(el: etree._Element | None, path: str) -> str | None:
@@ -430,12 +529,15 @@ def _time(el, path: str) -> _dt.time | None:
     return _time_of(None if el is None else _find(el, path))
 
 
+_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
+
+
 def _time_of(found: etree._Element | None) -> _dt.time | None:
     """A time as hh:mm[:ss]; one that is not is not read (``unread`` reports it)."""
     if found is None:
         return None
     s = _text(found)
-    m = re.match(r"(\d{2}):(\d{2})(?::(\d{2}))?", s.strip())
+    m = _TIME.match(s.strip())
     if not m:
         return None
     _take(found)
@@ -445,7 +547,7 @@ def _time_of(found: etree._Element | None) -> _dt.time | None:
 def _address(el: etree._Element | None) -> Address | None:
     if el is None:
         return None
-    k = _gather(el, _ADDRESS_PLAN, {})
+    k = _gather_address(el, {})
     return Address(
         district=_s(k.get("subdivision")) or _s(k.get("district")) or "",
         city=_s(k.get("city")) or "",
@@ -467,7 +569,7 @@ _SKIP_SCHEMES = {"VKN", "TCKN", "PARTYTYPE", "ARACIKURUMVKN", "ARACIKURUMETIKET"
 def _party(p: etree._Element | None) -> Party | None:
     if p is None:
         return None
-    k = _gather(p, _PARTY_PLAN, {})
+    k = _gather_party(p, {})
     vkn = tckn = None
     ids: list[tuple[str, str]] = []
     for pid in k.get("ids", ()):
@@ -518,6 +620,8 @@ def _fields(obj) -> dict:
 
 
 _CENT = Decimal("0.01")
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
 
 
 def _kurus(d: Decimal) -> Decimal:
@@ -535,19 +639,24 @@ def _is_charge(ac: etree._Element) -> bool:
 
 
 def _allowances(parent: etree._Element, gross: Decimal | None,
-                elements: list[etree._Element] | None = None) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
+                elements: list[etree._Element] | None = None,
+                gathered: list[dict[str, Any]] | None = None) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
     """The allowances and charges of a line (``gross`` = quantity × price) or of the
     document (``gross`` = Σ line amounts).  One given by ``MultiplierFactorNumeric`` is
     read as a rate when its ``Amount`` is the rate of ``gross`` (ubltr's way), of its
     stated ``BaseAmount``, or of what the previous steps left (cascaded discounts:
     20 % then 18 % of the rest ...); the base is then kept.  When the document's
     Amount is none of these, the Amount is what the document charges, and is kept.
-    ``elements``: the AllowanceCharge children of ``parent`` when already gathered."""
+    ``elements``: the AllowanceCharge children of ``parent`` when already gathered;
+    ``gathered``: each of them read by ``_AC_PLAN``, when already read."""
     allow: list[AllowanceCharge] = []
     charge: list[AllowanceCharge] = []
     left = gross
-    for ac in (_kids(parent).get(_P_AC[0], ()) if elements is None else elements):
-        k = _gather(ac, _AC_PLAN, {})
+    gross_k = _kurus(gross) if gross is not None else None  # gross to the kuruş, once
+    if elements is None:
+        elements = _kids(parent).get(_P_AC[0], [])
+    for i, ac in enumerate(elements):
+        k = gathered[i] if gathered is not None else _gather_ac(ac, {})
         is_charge = (_s(k.get("charge")) or "false").strip().lower() in {"true", "1"}
         factor = _d(k.get("factor"))
         stated = _d(k.get("amount"))
@@ -557,15 +666,15 @@ def _allowances(parent: etree._Element, gross: Decimal | None,
         if factor is not None:
             rate = (factor * 100).normalize()
             if rate == rate.to_integral_value():
-                rate = rate.quantize(Decimal(1))
+                rate = rate.quantize(_ONE)
         item: AllowanceCharge
         if rate is not None and stated is None:
             item = AllowanceCharge(is_charge=is_charge, rate=rate, reason=reason,
                                    base=base if base is not None and gross is not None and not _same(base, gross) else None)
-        elif rate is not None and stated is not None and base is not None and gross is not None \
-                and not _same(base, gross) and _same(base * rate / 100, stated):
+        elif rate is not None and stated is not None and base is not None and gross_k is not None \
+                and _kurus(base) != gross_k and _same(base * rate / 100, stated):
             item = AllowanceCharge(is_charge=is_charge, rate=rate, reason=reason, base=base)
-        elif rate is not None and stated is not None and gross is not None and _same(_kurus(gross) * rate / 100, stated):
+        elif rate is not None and stated is not None and gross_k is not None and _same(gross_k * rate / 100, stated):
             item = AllowanceCharge(is_charge=is_charge, rate=rate, reason=reason)
         elif rate is not None and stated is not None and left is not None and gross is not None \
                 and not _same(left, gross) and _same(_kurus(left) * rate / 100, stated):
@@ -595,13 +704,15 @@ class _DocTax:
     exemption: Exemption | None
 
 
-def _subtotal(st: etree._Element) -> _DocTax | None:
+def _subtotal(st: etree._Element, k: dict[str, Any] | None = None) -> _DocTax | None:
     """One TaxSubtotal as a tax: by percent, or per unit.  A ``PerUnitAmount`` of 0
     beside a ``Percent`` is a percent tax (the per-unit 0 is only a filler); a
-    subtotal without a TaxTypeCode but with an exemption code is KDV (0015)."""
-    k = _gather(st, _SUBTOTAL_PLAN, {})
+    subtotal without a TaxTypeCode but with an exemption code is KDV (0015).  ``k``:
+    the subtotal already read by ``_SUBTOTAL_PLAN`` (with its line)."""
+    if k is None:
+        k = _gather_subtotal(st, {})
     code = _s(k.get("code"))
-    ecode = _s(k.get("ecode"))
+    ecode = _s(k["ecode"]) if "ecode" in k else None
     if code is None:
         if ecode is None:
             # which tax this is, is not said: dropping it would silently lose its amount
@@ -616,7 +727,7 @@ def _subtotal(st: etree._Element) -> _DocTax | None:
     pct = _d(k.get("pct"))
     if pct is None:  # UBL also has a Percent in the TaxCategory, which some software fills instead
         pct = _d(k.get("cat_pct"))
-    per_unit = _d(k.get("per_unit"))
+    per_unit = _d(k["per_unit"]) if "per_unit" in k else None
     if per_unit is not None and per_unit == 0 and pct is not None:
         per_unit = None
     if per_unit is not None:
@@ -656,12 +767,12 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     ``net`` to the line's amount as calc computes it (``_line_net``) where that is
     known without computing it again."""
     if k is None:
-        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass; each field below is a lookup
+        k = _gather_line(ln, {})  # the line read in one pass; each field below is a lookup
     qty_el = k.get("qty")
     qty = _d(qty_el) or Decimal("0")
     price = _d(k.get("price")) or Decimal("0")
     bq = k.get("base_qty")
-    base_qty = _d(bq)
+    base_qty = _d(bq) if bq is not None else None
     if base_qty is not None and base_qty != 1:
         # a price per BaseQuantity units (12.50 per 100): the model's price is per unit,
         # which says the same when the division is exact (0.125); otherwise refused
@@ -673,18 +784,20 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
                              "(the model's unit_price is per unit)")
         price = per_unit.quantize(Decimal(1)) if per_unit == per_unit.to_integral_value() else per_unit
     gross = qty * price
-    allow, charge = _allowances(ln, gross, k.get("acs", ()))
+    acs = k.get("acs")
+    allow, charge = _allowances(ln, gross, acs, k["acs_k"]) if acs else ((), ())
     stated_net = k["stated_net"] = _d(k.get("lea"))
     taxes: list[Tax] = []
     exemption = None
     seen: set[str] = set()
-    subtotals = [x for x in (_subtotal(st) for st in k.get("subtotals", ())) if x is not None]
+    sts = k.get("subtotals")
+    subtotals = [x for x in map(_subtotal, sts, k["subtotals_k"]) if x is not None] if sts else []
     if "tax_total" not in k and doc_taxes is not None:
         subtotals = doc_taxes  # a line without taxes of its own bears the document's
     in_base = sum((x.amount for x in subtotals if x.code != "0015" and x.amount is not None
                    and ((in_kdv_base(x.code) and not deducted(x.code))
                         or withheld_otv(x.code, (y.code for y in subtotals)))), Decimal(0)) if len(subtotals) > 1 or (
-        subtotals and subtotals[0].code != "0015") else Decimal(0)
+        subtotals and subtotals[0].code != "0015") else _ZERO
     for x in subtotals:
         if x.code in seen:
             raise ParseError(f"line {ln.sourceline}: tax {x.code} appears twice on this line; the model holds one of each")
@@ -752,7 +865,8 @@ def _line(ln: etree._Element, doc_delivery: Delivery | None, doc_withholding: Wi
     # the line's amount as calc computes it (_line_net), once: for the price rounding and
     # for the document-level checks (an adjusted line's amount is the stated one)
     net = _kurus(gross) if not allow and not charge else _line_net(line)
-    out = _with_price_rounding(line, stated_net, net)
+    # the document's amount is calc's (the usual case): nothing to adjust
+    out = line if stated_net == net else _with_price_rounding(line, stated_net, net)
     k["net"] = net if out is line else _line_net(out)
     return out
 
@@ -1154,7 +1268,7 @@ def _parse(root: etree._Element) -> Invoice:
     if root.tag != "{%s}Invoice" % NS["inv"]:
         raise ParseError(f"the root element is {root.tag}, not a UBL Invoice")
 
-    r = _gather(root, _ROOT_PLAN, {})  # the document's children read in one pass
+    r = _gather_root(root, {})  # the document's children read in one pass
     adrs = r.get("adrs", [])
     earchive = None
     sale_ref = next((a for a in adrs if _t(a, "cbc:DocumentTypeCode") == "INTERNET_SATIS"), None)
@@ -1247,7 +1361,7 @@ def _parse(root: etree._Element) -> Invoice:
     stated_nets: list[Decimal | None] = []
     nets: list[Decimal | None] = []
     for ln in line_els:
-        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass
+        k = _gather_line(ln, {})  # the line read in one pass
         read.append(_line(ln, delivery, line_wh, doc_taxes, inv_type, special_ok, k))
         stated_nets.append(k["stated_net"])
         nets.append(k.get("net"))
@@ -1649,28 +1763,29 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
     leas: list[Decimal] = []
     grosses: list[Decimal] = []
     for i, ln in enumerate(lines, 1):
-        k = _gather(ln, _LINE_PLAN, {})  # the line read in one pass
+        k = _gather_line(ln, {})  # the line read in one pass
         lea = _d(k.get("lea"))
         qty = _d(k.get("qty")) or Decimal(0)
         price = _d(k.get("price")) or Decimal(0)
         acs = Decimal(0)
-        for ac in k.get("acs", ()):
-            amt = _dec(ac, "cbc:Amount") or Decimal(0)
-            acs += amt if _is_charge(ac) else -amt
+        for a in k.get("acs_k", ()):  # each AllowanceCharge as the line plan read it
+            amt = _d(a.get("amount")) or Decimal(0)
+            acs += amt if (_s(a.get("charge")) or "false").strip().lower() in {"true", "1"} else -amt
         grosses.append(_kurus(qty * price))
         if lea is None:
             continue
         leas.append(lea)
+        sts = k.get("subtotals", [])
+        xs = [_subtotal(st, sk) for st, sk in zip(sts, k.get("subtotals_k", ()))]
         # an amount before the line's allowances, the tax base after them: the line's
         # numbers agree (the document's LineExtensionAmount then says which it sums)
         before = acs != 0 and _same(lea, qty * price) and any(
-            (b := _dec(st, "cbc:TaxableAmount")) is not None and _same(b, qty * price + acs)
-            for st in ln.findall("cac:TaxTotal/cac:TaxSubtotal", NS))
+            (b := _d(sk.get("base"))) is not None and _same(b, qty * price + acs)
+            for sk in k.get("subtotals_k", ()))
         if not _near(lea, qty * price + acs, _CENT) and not before:
             out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, _kurus(qty * price + acs), ln.sourceline,
                                   "InvoicedQuantity × PriceAmount - allowances + charges"))
-        line_kdv = [x for x in (_subtotal(st) for st in k.get("subtotals", ()))
-                    if x is not None and x.code == "0015" and x.base is not None and x.amount is not None]
+        line_kdv = [x for x in xs if x is not None and x.code == "0015" and x.base is not None and x.amount is not None]
         if line_kdv:
             kdv_base = sum((x.base or Decimal(0) for x in line_kdv), Decimal(0))
             kdv_amount = sum((x.amount or Decimal(0) for x in line_kdv), Decimal(0))
@@ -1679,8 +1794,7 @@ def _inconsistencies(root: etree._Element, stated: dict[str, tuple[Decimal, int 
                 out.append(Difference(f"InvoiceLine[{i}]/LineExtensionAmount", lea, kdv_base, ln.sourceline,
                                       f"its KDV TaxableAmount: the line amount includes its KDV {kdv_amount}, "
                                       "where line amounts are without taxes"))
-        for st in k.get("subtotals", ()):
-            x = _subtotal(st)
+        for st, x in zip(sts, xs):
             if x is None or x.amount is None or x.base is None or x.percent is None or x.per_unit is not None:
                 continue
             if abs(x.amount - x.base * x.percent / 100) > Decimal("0.01"):
