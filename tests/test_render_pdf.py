@@ -402,3 +402,21 @@ def test_an_unforeseen_printer_error_is_reported_for_that_document_only(tmp_path
     failed = [o for o in outcomes if o.error]
     assert len(failed) == 1 and failed[0].kind == "print" and "KeyError" in (failed[0].error or "")
     assert sum(1 for j in jobs if j.pdf is not None and j.pdf.exists()) == 3
+
+
+def test_the_pdf_shows_line_notes_address_pieces_and_fax(tmp_path: Path) -> None:
+    """The invoice of test_render's view test (built from neutral JSON, with line notes,
+    room, block, building name, region and fax) printed by the kept-open browser: each
+    piece is in the PDF's extracted text."""
+    import ubltr
+    from test_render import SHOWN_AS, _invoice_with_address_pieces_fax_and_line_notes
+
+    from ubltr.chromium import PdfPrinter
+
+    xml = ubltr.build(ubltr.load(_invoice_with_address_pieces_fax_and_line_notes()))
+    page = tmp_path / "notes.html"
+    page.write_bytes(view.render_html(xml, use_embedded=False).html)
+    with PdfPrinter() as printer:
+        text = " ".join(" ".join(t for _, t, _ in pages(printer.print_file(page))).split())
+    for piece in SHOWN_AS:
+        assert piece in text, piece
