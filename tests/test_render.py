@@ -649,3 +649,61 @@ def test_an_amount_split_by_a_comment_or_a_pi_is_shown_whole() -> None:
         assert view.tr_number(Decimal(whole)) in html
         payable.remove(splitter)
         payable.text = whole
+
+
+def _invoice_with_address_pieces_fax_and_line_notes() -> dict[str, Any]:
+    """A minimal invoice of our own (the fixture's parties, one line) with what issue
+    #11 added to the model, in the JSON contract's names (README): lines[].notes,
+    address room / block_name / building_name / region, a party's fax."""
+    d = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "TEMELFATURA-SATIS.json").read_text(encoding="utf-8"))
+    d["lines"] = d["lines"][:1]
+    d["lines"][0]["notes"] = ["Teslimat 3 iş günü içinde", "Seri no: SN-0042 <kutu>"]
+    d["supplier"]["address"].update(room="7", block_name="B2", building_name="Moda Plaza", region="Marmara")
+    d["supplier"]["fax"] = "+90 216 000 00 01"
+    d["customer"]["address"].update(room="18", block_name="C", building_name="Kule İş Merkezi", region="İç Anadolu")
+    d["customer"]["phone"] = "+90 312 000 00 03"
+    d["customer"]["fax"] = "+90 312 000 00 02"
+    return d
+
+
+#: What the page must say for each piece, as GİB's general.xslt prints it (building name
+#: before "No:", the room as "Kapı No:", "Tel: ... Fax: ..."); the block and the region,
+#: which general.xslt leaves out, where GİB's appResponse.xslt puts them.
+SHOWN_AS = (
+    "Moda Cad. Blok:B2 Moda Plaza No:12", "Kapı No:7", "34710 Kadıköy / İstanbul, Marmara",
+    "Tel: +90 216 000 00 00 Fax: +90 216 000 00 01",
+    "Atatürk Bulvarı Blok:C Kule İş Merkezi No:101", "Kapı No:18", "Çankaya / Ankara, İç Anadolu",
+    "Tel: +90 312 000 00 03 Fax: +90 312 000 00 02",
+    "Teslimat 3 iş günü içinde", "Seri no: SN-0042 <kutu>",
+)
+
+
+def _page_text(html: bytes) -> str:
+    """The text a reader sees: tags dropped, entities decoded, whitespace (and GİB's
+    no-break spaces) folded, as lxml's HTML parser reads the page."""
+    doc = etree.fromstring(html, etree.HTMLParser())
+    return " ".join("".join(doc.itertext()).replace("\xa0", " ").split())
+
+
+def test_view_shows_line_notes_address_pieces_and_fax_as_gib_does() -> None:
+    """Built by ubltr from neutral JSON, rendered by our template: each piece is on the
+    page in GİB's form, and GİB's own general.xslt (run by lxml on the same document)
+    prints the pieces it shows in that same form; the Karekod still decodes."""
+    import ubltr
+
+    xml = ubltr.build(ubltr.load(_invoice_with_address_pieces_fax_and_line_notes()))
+    ours = _page_text(view.render_html(xml, use_embedded=False).html)
+    for piece in SHOWN_AS:
+        assert piece in ours, piece
+    assert "Daire:" not in ours  # the room was "Daire:" before; GİB says "Kapı No:"
+    general = shared("gib", "UBLTR_1.2.1_Paketi", "xml", "general.xslt")
+    gib = _page_text(bytes(etree.XSLT(etree.parse(str(general)))(etree.fromstring(xml))))
+    for piece in ("Moda Plaza No:12", "Kule İş Merkezi No:101", "Kapı No:18",
+                  "Tel: +90 216 000 00 00 Fax: +90 216 000 00 01", "Tel: +90 312 000 00 03 Fax: +90 312 000 00 02"):
+        assert piece in gib, piece  # GİB's viewer prints them so (not the line notes, block or region)
+    cv2 = pytest.importorskip("cv2")
+    text = view.qr_text(view.read_view(view.load_xml(xml)).qr)
+    img = _rasterize_qr_svg(qr.svg(text))
+    decoded = next((d for d in (det.detectAndDecode(img)[0]
+                                for det in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector())) if d), "")
+    assert decoded == text and json.loads(decoded)["odenecek"] == "57000.00"

@@ -118,8 +118,8 @@ def test_a_killed_browser_is_restarted_and_the_page_printed_again(tmp_path: Path
 
 
 def test_the_tab_is_replaced_every_few_pages_and_printing_goes_on(tmp_path: Path) -> None:
-    """(A tab's renderer grows ~3.5 MB per printed page; a fresh tab every
-    ``new_tab_after`` pages bounds it: bench/render.py measures the memory.)"""
+    """(A fresh tab every ``new_tab_after`` pages: a bound for what the garbage
+    collection between pages does not reach; bench/render.py measures the memory.)"""
     from ubltr.chromium import PdfPrinter
 
     with PdfPrinter(new_tab_after=2) as printer:
@@ -130,6 +130,98 @@ def test_the_tab_is_replaced_every_few_pages_and_printing_goes_on(tmp_path: Path
             assert f"sayfa {i}" in pages(printer.print_file(page))[0][1]
             tabs.add(printer._target)
         assert len(tabs) == 3 and printer.restarts == 0
+
+
+def _invoice_page(tmp_path: Path, number: str) -> Path:
+    """The HTML of the 10-line fixture invoice under its own number."""
+    xml = (ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes().replace(b"ABC2026000000001", number.encode())
+    page = tmp_path / f"{number}.html"
+    page.write_bytes(view.render_html(xml, use_embedded=False).html)
+    return page
+
+
+def test_a_tabs_memory_stays_flat_over_many_invoices(tmp_path: Path) -> None:
+    """One tab, 40 invoices: the tab's renderer grew ~3.6 MB an invoice (the pages
+    already printed, never collected: +126 MB here); its heap collected every few
+    pages, the browser's memory grows by far less."""
+    from ubltr.chromium import PdfPrinter
+
+    page = _invoice_page(tmp_path, "ABC2026000000001")
+    with PdfPrinter(new_tab_after=10**6, recycle_after=10**6, rss_limit=None) as printer:
+        for _ in range(5):
+            printer.print_file(page)
+        start = printer.rss_bytes()
+        for _ in range(35):
+            printer.print_file(page)
+        grown = printer.rss_bytes() - start
+    assert grown < 60 * 2**20, f"grew {grown / 2**20:.0f} MiB over 35 invoices"
+
+
+def test_the_browser_is_replaced_after_n_pages_and_each_page_prints_once(tmp_path: Path) -> None:
+    """``recycle_after=3``: a new browser every 3 pages, started between two pages; each
+    PDF is its own invoice's, and the old browsers are gone."""
+    from ubltr.chromium import PdfPrinter
+
+    browsers = []
+    with PdfPrinter(recycle_after=3) as printer:
+        for i in range(8):
+            number = f"ABC2026{i + 1:09d}"
+            text = pages(printer.print_file(_invoice_page(tmp_path, number)))[0][1]
+            assert number in text
+            assert printer._browser is not None
+            if not browsers or browsers[-1] is not printer._browser:
+                browsers.append(printer._browser)
+        assert printer.recycled == 2 and printer.restarts == 0 and len(browsers) == 3
+    assert all(b.proc.poll() is not None for b in browsers)
+    assert _chromium_children() == []
+
+
+def test_a_browser_past_its_memory_bound_is_replaced(tmp_path: Path) -> None:
+    """``rss_limit`` (checked every ``check_every`` pages): a browser over it is replaced
+    before the next page (a bound of 1 byte: every check)."""
+    from ubltr.chromium import PdfPrinter
+
+    page = _invoice_page(tmp_path, "ABC2026000000001")
+    with PdfPrinter(rss_limit=1, check_every=2) as printer:
+        for _ in range(5):
+            assert printer.print_file(page)[:5] == b"%PDF-"
+        assert printer.recycled == 2 and printer.printed == 1
+    with PdfPrinter(check_every=2) as printer:  # the default bound: a 10-line invoice's browser is far below it
+        for _ in range(5):
+            printer.print_file(page)
+        assert printer.recycled == 0 and 0 < printer.rss_bytes() < printer.rss_limit  # type: ignore[operator]
+
+
+def test_browsers_replaced_by_policy_during_a_run_lose_no_document_and_write_none_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``render_files`` with a new browser every 2 pages on 2 workers: 20 invoices, each
+    reported once, each PDF written once (every write counted) and its own invoice."""
+    from ubltr import viewfiles
+    from ubltr.viewfiles import ViewJob, render_files
+
+    good = (ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes()
+    out = tmp_path / "out"
+    out.mkdir()
+    jobs = []
+    for i in range(20):
+        src = tmp_path / f"d{i:02d}.xml"
+        src.write_bytes(good.replace(b"ABC2026000000001", f"ABC2026{i + 1:09d}".encode()))
+        jobs.append(ViewJob(src, pdf=out / f"d{i:02d}.pdf"))
+    writes: list[Path] = []
+    real_write = viewfiles.write_whole
+
+    def counted(path: Path, data: bytes) -> None:
+        writes.append(path)
+        real_write(path, data)
+
+    monkeypatch.setattr(viewfiles, "write_whole", counted)
+    outcomes = list(render_files(jobs, workers=2, use_embedded=False, recycle_after=2))
+    assert sorted(o.job.source.name for o in outcomes) == sorted(j.source.name for j in jobs)
+    assert [o.error for o in outcomes if o.error] == []
+    assert sorted(writes) == sorted(j.pdf for j in jobs if j.pdf)  # each once
+    for i, j in enumerate(jobs):
+        assert j.pdf is not None and f"ABC2026{i + 1:09d}" in pages(j.pdf.read_bytes())[0][1]
+    assert _chromium_children() == []
 
 
 def test_a_hanging_page_is_given_up_after_a_retry_and_the_browser_prints_on(tmp_path: Path) -> None:
@@ -310,3 +402,21 @@ def test_an_unforeseen_printer_error_is_reported_for_that_document_only(tmp_path
     failed = [o for o in outcomes if o.error]
     assert len(failed) == 1 and failed[0].kind == "print" and "KeyError" in (failed[0].error or "")
     assert sum(1 for j in jobs if j.pdf is not None and j.pdf.exists()) == 3
+
+
+def test_the_pdf_shows_line_notes_address_pieces_and_fax(tmp_path: Path) -> None:
+    """The invoice of test_render's view test (built from neutral JSON, with line notes,
+    room, block, building name, region and fax) printed by the kept-open browser: each
+    piece is in the PDF's extracted text."""
+    import ubltr
+    from test_render import SHOWN_AS, _invoice_with_address_pieces_fax_and_line_notes
+
+    from ubltr.chromium import PdfPrinter
+
+    xml = ubltr.build(ubltr.load(_invoice_with_address_pieces_fax_and_line_notes()))
+    page = tmp_path / "notes.html"
+    page.write_bytes(view.render_html(xml, use_embedded=False).html)
+    with PdfPrinter() as printer:
+        text = " ".join(" ".join(t for _, t, _ in pages(printer.print_file(page))).split())
+    for piece in SHOWN_AS:
+        assert piece in text, piece

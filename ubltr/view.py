@@ -106,9 +106,10 @@ class Party:
     ids: tuple[tuple[str, str], ...] = ()  #: (schemeID, value), e.g. ("VKN", "1234567890")
     address: tuple[str, ...] = ()
     tax_office: str = ""
-    phones: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()  #: Contact/Telephone
     emails: tuple[str, ...] = ()
     website: str = ""
+    fax: str = ""  #: Contact/Telefax, shown as GİB's general.xslt does: "Tel: ... Fax: ..."
 
     @property
     def vkn_tckn(self) -> str:
@@ -363,24 +364,33 @@ def _party(el: etree._Element | None) -> Party | None:
     addr = el.find("cac:PostalAddress", NS)
     lines: list[str] = []
     if addr is not None:
+        # as GİB's general.xslt prints an address: street, building name, "No:" number;
+        # the room on its own line as "Kapı No:"; then postal zone, district / city.
+        # What general.xslt leaves out is shown too, as GİB's appResponse.xslt places
+        # it: the block after the street, the region after the city (", Region").
         street = " ".join(
             p for p in (
                 _text(addr, "cbc:District"),
                 _text(addr, "cbc:StreetName"),
-                ("No:" + _text(addr, "cbc:BuildingNumber")) if _text(addr, "cbc:BuildingNumber") else "",
-                _text(addr, "cbc:BuildingName"),
                 ("Blok:" + _text(addr, "cbc:BlockName")) if _text(addr, "cbc:BlockName") else "",
-                ("Daire:" + _text(addr, "cbc:Room")) if _text(addr, "cbc:Room") else "",
+                _text(addr, "cbc:BuildingName"),
+                ("No:" + _text(addr, "cbc:BuildingNumber")) if _text(addr, "cbc:BuildingNumber") else "",
             ) if p
         )
         if street:
             lines.append(street)
+        room = _text(addr, "cbc:Room")
+        if room:
+            lines.append("Kapı No:" + room)
         city = " ".join(
             p for p in (_text(addr, "cbc:PostalZone"), _text(addr, "cbc:CitySubdivisionName")) if p
         )
         city_name = _text(addr, "cbc:CityName")
         if city_name:
             city = f"{city} / {city_name}" if city else city_name
+        region = _text(addr, "cbc:Region")
+        if region:
+            city = f"{city}, {region}" if city else region
         if city:
             lines.append(city)
         country = _text(addr, "cac:Country/cbc:Name")
@@ -389,8 +399,10 @@ def _party(el: etree._Element | None) -> Party | None:
     contact = el.find("cac:Contact", NS)
     phones: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
+    fax = ""
     if contact is not None:
-        phones = tuple(t for t in (_text(contact, "cbc:Telephone"), _text(contact, "cbc:Telefax")) if t)
+        phones = tuple(t for t in (_text(contact, "cbc:Telephone"),) if t)
+        fax = _text(contact, "cbc:Telefax")
         emails = tuple(t for t in (_text(contact, "cbc:ElectronicMail"),) if t)
     return Party(
         name=name,
@@ -400,6 +412,7 @@ def _party(el: etree._Element | None) -> Party | None:
         phones=phones,
         emails=emails,
         website=_text(el, "cbc:WebsiteURI"),
+        fax=fax,
     )
 
 

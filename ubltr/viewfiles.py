@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import view
+from .chromium import RSS_LIMIT
 
 #: Why a document has no output: its XML could not be read or rendered ("input"), or
 #: the browser could not print it ("print").
@@ -82,12 +83,15 @@ def render_files(
     browser: str | None = None,
     print_timeout: float = 60.0,
     recycle_after: int = 1000,
+    rss_limit: int | None = RSS_LIMIT,
 ) -> Iterator[ViewOutcome]:
     """Render every job; yields one :class:`ViewOutcome` per job, in the order they finish.
 
-    PDFs are printed by ``workers`` Chromium processes kept open for the whole run
-    (each restarted after ``recycle_after`` pages, or when it dies or hangs, and the
-    page printed again; its tab is replaced every 50 pages to bound its memory).  Jobs without ``pdf`` never start a browser.
+    PDFs are printed by ``workers`` Chromium processes kept open for the whole run;
+    each is replaced between two pages after ``recycle_after`` pages or when its
+    processes' resident memory passes ``rss_limit`` bytes (None: no bound), and
+    when it dies or hangs (the page is then printed again).  Jobs without ``pdf``
+    never start a browser.
     """
     workers = max(1, workers)
     results: queue.Queue[object] = queue.Queue()
@@ -155,7 +159,8 @@ def render_files(
                     if stop.is_set():
                         continue
                     if printer is None:
-                        printer = PdfPrinter(browser, timeout=print_timeout, recycle_after=recycle_after)
+                        printer = PdfPrinter(browser, timeout=print_timeout, recycle_after=recycle_after,
+                                             rss_limit=rss_limit)
                     pdf = printer.print_file(page)
                     write_whole(job.pdf, pdf)
                     results.put(ViewOutcome(job, None, None, warnings))
