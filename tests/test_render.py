@@ -707,3 +707,34 @@ def test_view_shows_line_notes_address_pieces_and_fax_as_gib_does() -> None:
     decoded = next((d for d in (det.detectAndDecode(img)[0]
                                 for det in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector())) if d), "")
     assert decoded == text and json.loads(decoded)["odenecek"] == "57000.00"
+
+
+def test_an_unforeseen_rendering_error_is_reported_for_its_document_and_the_batch_goes_on(tmp_path, monkeypatch) -> None:
+    """A failure that is not the document's (a bug in the view, a template error) used to
+    abort render_files, and with it every document after it; now that one document is
+    reported as "render" and the others are written."""
+    from ubltr import viewfiles
+
+    root = Path(__file__).resolve().parents[1]
+    jobs = []
+    for i in range(3):
+        src = tmp_path / f"in{i}.xml"
+        src.write_bytes((root / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes())
+        jobs.append(viewfiles.ViewJob(src, html=tmp_path / f"out{i}.html"))
+    real = view.render_html
+    calls = []
+
+    def flaky(data: bytes, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyError("a bug")
+        return real(data, **kw)
+
+    monkeypatch.setattr(view, "render_html", flaky)
+    outcomes = {o.job.source.name: o for o in viewfiles.render_files(jobs)}
+    assert len(outcomes) == 3
+    bad = outcomes["in1.xml"]
+    assert bad.kind == "render" and "KeyError" in (bad.error or "")
+    assert outcomes["in0.xml"].error is None and outcomes["in2.xml"].error is None
+    assert (tmp_path / "out0.html").exists() and (tmp_path / "out2.html").exists()
+    assert not (tmp_path / "out1.html").exists()

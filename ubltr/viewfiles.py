@@ -28,9 +28,10 @@ from typing import Literal
 from . import view
 from .chromium import RSS_LIMIT
 
-#: Why a document has no output: its XML could not be read or rendered ("input"), or
-#: the browser could not print it ("print").
-FailureKind = Literal["input", "print"]
+#: Why a document has no output: its XML could not be read or rendered ("input"), the
+#: browser could not print it ("print"), or rendering it failed unforeseen ("render": a
+#: bug of ubltr's, reported for that document while the others go on).
+FailureKind = Literal["input", "print", "render"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,10 @@ def render_files(
                     rendered = view.render_html(data, use_embedded=use_embedded, timeout=xslt_timeout, memory=xslt_memory)
                 except view.DocumentError as exc:
                     results.put(ViewOutcome(job, str(exc), "input"))
+                    continue
+                except Exception as exc:  # unforeseen: this document is reported, the batch goes on
+                    results.put(ViewOutcome(job, f"rendering failed: {exc!r} (a bug in ubltr: please report it "
+                                                 "with the document)", "render"))
                     continue
                 try:
                     if job.html is not None:

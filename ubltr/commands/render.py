@@ -169,7 +169,7 @@ def _render_many(files: tuple[str, ...], output: str | None, pdf: bool, keep_htm
     what = "PDF" if pdf else "HTML"
     click.echo(f"{len(jobs)} documents: {written} written ({what}) into {out}"
                + (f", {bad_input} unreadable" if bad_input else "")
-               + (f", {failed} not printed" if failed else ""), err=True)
+               + (f", {failed} not {'printed' if pdf else 'rendered'}" if failed else ""), err=True)
     sys.exit(EXIT_BAD_INPUT if bad_input else EXIT_INVALID if failed else 0)
 
 
