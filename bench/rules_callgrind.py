@@ -8,7 +8,11 @@ by the compiled program of GİB's rules alone and by GİB's + ubltr's (the one t
 (``--toggle-collect=xsltApplyStylesheetUser``).  ubltr's share is the difference, and
 ``ubltr/GİB`` the ratio issue #18 targets (<= 0.5).  Instructions are not time: at
 10,000 lines the passes over a tree larger than the caches cost more per instruction
-(bench/validate.py measures time).
+(bench/validate.py measures time), and a call into Python (``ub:matches``, the date
+functions) runs at several times the instructions per second of libxml2's string
+functions: replacing GİB's pattern and date calls by XPath 1.0 tests took 27 % of a
+one-line invoice's instructions away and made it slower in time (docs/validate.md).
+Decide a change by time in alternating rounds; use this to see where instructions go.
 
     python bench/rules_callgrind.py              # 1, 10, 100 lines (about a minute)
     python bench/rules_callgrind.py 1000         # sizes of your choice
