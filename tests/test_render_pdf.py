@@ -14,8 +14,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from ubltr.viewfiles import ViewJob
 
 from ubltr import view
 
@@ -192,21 +196,30 @@ def test_a_browser_past_its_memory_bound_is_replaced(tmp_path: Path) -> None:
         assert printer.recycled == 0 and 0 < printer.rss_bytes() < printer.rss_limit  # type: ignore[operator]
 
 
-def test_browsers_replaced_by_policy_during_a_run_lose_no_document_and_write_none_twice(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``render_files`` with a new browser every 2 pages on 2 workers: 20 invoices, each
-    reported once, each PDF written once (every write counted) and its own invoice."""
-    from ubltr import viewfiles
-    from ubltr.viewfiles import ViewJob, render_files
+
+def _pdf_jobs(tmp_path: Path, n: int, numbered: bool = False) -> tuple[list[ViewJob], Path]:
+    """``n`` copies of the fixture invoice to print into ``tmp_path/out`` (each with its
+    own invoice number when ``numbered``)."""
+    from ubltr.viewfiles import ViewJob
 
     good = (ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes()
     out = tmp_path / "out"
     out.mkdir()
     jobs = []
-    for i in range(20):
+    for i in range(n):
         src = tmp_path / f"d{i:02d}.xml"
-        src.write_bytes(good.replace(b"ABC2026000000001", f"ABC2026{i + 1:09d}".encode()))
+        src.write_bytes(good.replace(b"ABC2026000000001", f"ABC2026{i + 1:09d}".encode()) if numbered else good)
         jobs.append(ViewJob(src, pdf=out / f"d{i:02d}.pdf"))
+    return jobs, out
+
+def test_browsers_replaced_by_policy_during_a_run_lose_no_document_and_write_none_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``render_files`` with a new browser every 2 pages on 2 workers: 20 invoices, each
+    reported once, each PDF written once (every write counted) and its own invoice."""
+    from ubltr import viewfiles
+    from ubltr.viewfiles import render_files
+
+    jobs, _ = _pdf_jobs(tmp_path, 20, numbered=True)
     writes: list[Path] = []
     real_write = viewfiles.write_whole
 
@@ -259,16 +272,9 @@ def _chromium_children() -> list[int]:
 
 
 def test_browsers_killed_during_a_run_lose_no_document_and_write_none_twice(tmp_path: Path) -> None:
-    from ubltr.viewfiles import ViewJob, render_files
+    from ubltr.viewfiles import render_files
 
-    good = (ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes()
-    out = tmp_path / "out"
-    out.mkdir()
-    jobs = []
-    for i in range(30):
-        src = tmp_path / f"d{i:02d}.xml"
-        src.write_bytes(good)
-        jobs.append(ViewJob(src, pdf=out / f"d{i:02d}.pdf"))
+    jobs, out = _pdf_jobs(tmp_path, 30)
     kills = 0
     done = threading.Event()
 
