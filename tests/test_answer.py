@@ -344,3 +344,22 @@ def test_a_reason_xml_cannot_carry_is_refused(tmp_path) -> None:
         ans.from_invoice(_ticari_invoice(), "RED", reason="bad\x01", check_period=False)
     with pytest.raises(ans.AnswerInputError, match="reason"):
         ans.load(answer_json("RED", "bad\x0b"), check_period=False)
+
+
+def test_the_parties_address_pieces_go_through_build_parse_and_view(oracle) -> None:
+    """Room, block, building name and region (what #11 taught the invoice model) are
+    written into the answer as GİB's schema orders them, read back, and shown as the
+    invoice view shows them; they used to be dropped from answers."""
+    supplier = {**SUPPLIER, "address": {**SUPPLIER["address"], "room": "12", "block_name": "B",
+                                        "building_name": "Güneş Plaza", "region": "Kızılay"}}
+    d = answer_json("RED", "Fiyat hatalı", CUSTOMER_VKN)
+    d["invoice"]["supplier"] = supplier
+    a = ans.load(d, check_period=False)
+    xml = ans.build(a)
+    assert_gib_ok(oracle, xml)
+    back = ans.parse(xml)
+    assert back == a
+    addr = back.receiver.address
+    assert (addr.room, addr.block_name, addr.building_name, addr.region) == ("12", "B", "Güneş Plaza", "Kızılay")
+    html = ans.render_html(xml).decode()
+    assert "Atatürk Cd. Blok:B Güneş Plaza No:5" in html and "Kapı No:12" in html and "Ankara, Kızılay" in html

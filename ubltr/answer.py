@@ -400,6 +400,8 @@ def _read_party(p: etree._Element | None) -> AnswerParty:
             street=_t(a, "cbc:StreetName"), building_number=_t(a, "cbc:BuildingNumber"),
             postal_code=_t(a, "cbc:PostalZone"), country=_t(a, "cac:Country/cbc:Name") or "Türkiye",
             country_code=_t(a, "cac:Country/cbc:IdentificationCode") or "TR",
+            room=_t(a, "cbc:Room"), block_name=_t(a, "cbc:BlockName"), building_name=_t(a, "cbc:BuildingName"),
+            region=_t(a, "cbc:Region"),
         )
     return AnswerParty(
         vkn=vkn, tckn=tckn,
