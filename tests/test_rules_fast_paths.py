@@ -252,3 +252,10 @@ def test_the_line_fast_path_holds_only_for_one_tax_total(shape: str) -> None:
     fired = {f[0] for f in got}
     if shape in ("second-total", "second-amount"):
         assert fired, shape  # the doubled tax is found, with or without the fast path
+    # and what is found is what the rules' exact-decimal reading finds (tests/rules_decimal.py)
+    import rules_decimal
+
+    found = engine._rule_findings(engine.ruleset("ubltr"), tree, {"type": "efatura", "provider": ""}, strict=True)
+    assert sorted({f.rule for f in found}) == sorted({rule for rule, _, _ in rules_decimal.evaluate(tree)}), shape
+    if shape in ("second-total", "second-amount"):
+        assert "UBLTR-LINE-TAXTOTAL" in {f.rule for f in found}, shape
