@@ -209,7 +209,7 @@ _P_CHARGE = _steps("cbc:ChargeIndicator")
 
 
 #: A reading plan: what to take from an element's children, by tag, read in one pass
-#: (:func:`_gather`).  An entry is a slot name (a leaf: the first such element, as
+#: (:func:`_compiled` turns a plan into the function that reads it).  An entry is a slot name (a leaf: the first such element, as
 #: ``find`` answers), ``(name, plan)`` (an aggregate: the first one under ``name``, and
 #: its children read by ``plan``, merged over repeats in document order, as a path
 #: ``find`` is), ``[name]`` (every such element, in order, read by its own reader), or
@@ -218,45 +218,14 @@ _P_CHARGE = _steps("cbc:ChargeIndicator")
 _Plan = dict[Any, Any]
 
 
-def _gather(el: etree._Element, plan: _Plan, out: dict[str, Any]) -> dict[str, Any]:
-    """One pass over ``el``'s children (and, by ``plan``, theirs): each child's tag is
-    looked up once in the plan; children the plan does not name are not read (they
-    are what :func:`unread` reports when nothing else took them)."""
-    for child in el:
-        entry = plan.get(child.tag)
-        if entry is None:
-            continue
-        cls = entry.__class__
-        if cls is str:
-            if entry not in out:
-                out[entry] = child
-        elif cls is tuple:
-            name, sub = entry
-            if name not in out:
-                out[name] = child
-            _gather(child, sub, out)
-        else:
-            found = out.get(entry[0])
-            if found is None:
-                out[entry[0]] = [child]
-            else:
-                found.append(child)
-            if len(entry) > 1:
-                own = _gather(child, entry[1], {})
-                each = out.get(entry[0] + "_k")
-                if each is None:
-                    out[entry[0] + "_k"] = [own]
-                else:
-                    each.append(own)
-    return out
-
-
 def _compiled(plan: _Plan) -> Callable[[etree._Element, dict[str, Any]], dict[str, Any]]:
-    """``_gather(el, plan, out)`` as a function of its own for this one plan: the same
-    pass, with the plan's nesting written out as nested loops (Python source made from
-    the plan, as ``dataclasses`` makes ``__init__``), so that a line, its taxes and its
-    allowances are read in one call instead of one call per aggregate.  Answers what
-    ``_gather`` answers (tests/test_parse.py compares them)."""
+    """The function reading ``plan``: one pass over an element's children (and, by the
+    plan, theirs), each child's tag looked up once; children the plan does not name are
+    not read (they are what :func:`unread` reports when nothing else took them).  The
+    plan's nesting is written out as nested loops (Python source made from the plan, as
+    ``dataclasses`` makes ``__init__``), so that a line, its taxes and its allowances are
+    read in one call.  tests/test_parse.py holds every plan's answer to lxml's own
+    ``find``/``findall`` at the same paths."""
     src: list[str] = ["def gather(el, out):"]
     tables: dict[str, dict[Any, Any]] = {}
 
