@@ -259,3 +259,62 @@ def test_the_line_fast_path_holds_only_for_one_tax_total(shape: str) -> None:
     assert sorted({f.rule for f in found}) == sorted({rule for rule, _, _ in rules_decimal.evaluate(tree)}), shape
     if shape in ("second-total", "second-amount"):
         assert "UBLTR-LINE-TAXTOTAL" in {f.rule for f in found}, shape
+
+
+def _doubled_values() -> dict[str, bytes]:
+    """Lines carrying a value the rules read as a number twice: XPath takes the first in
+    document order (``number(node-set)``), and so must the line fast path, which reads
+    such values as ``X[1]`` (a child scan that stops at the first match).  In each shape
+    the first value is wrong and the second would make the line add up, so a fast path
+    reading any value but the first hides the finding; and a Price without PriceAmount
+    before the real one, where the rules read the second Price's amount (the fast
+    path's ``cac:Price[1]/cbc:PriceAmount[1]`` is empty there: it hands the line to the
+    rules, which pass it)."""
+    cbc = f"{{{NS['cbc']}}}"
+    out = {}
+    for name in ("second-quantity", "second-percent", "second-line-amount", "price-without-amount-first"):
+        root = etree.fromstring(_BASES[True])  # line 2 has a charge: the allowance branch too
+        for line in root.findall("cac:InvoiceLine", NS):
+            if name == "second-quantity":
+                qty = line.find("cbc:InvoicedQuantity", NS)
+                twin = etree.fromstring(etree.tostring(qty))
+                qty.text = str(Decimal(qty.text) + 1)
+                qty.addnext(twin)
+            elif name == "second-percent":
+                sub = line.find("cac:TaxTotal/cac:TaxSubtotal", NS)
+                pct = sub.find("cbc:Percent", NS)
+                twin = etree.fromstring(etree.tostring(pct))
+                pct.text = str(Decimal(pct.text) + 1)
+                pct.addnext(twin)
+            elif name == "second-line-amount":
+                lea = line.find("cbc:LineExtensionAmount", NS)
+                twin = etree.fromstring(etree.tostring(lea))
+                lea.text = str(Decimal(lea.text) + 1)
+                lea.addnext(twin)
+            else:
+                price = line.find("cac:Price", NS)
+                empty = etree.SubElement(line, f"{{{NS['cac']}}}Price")
+                etree.SubElement(empty, cbc + "BaseQuantity").text = "1"
+                price.addprevious(empty)
+        out[name] = etree.tostring(root)
+    return out
+
+
+@pytest.mark.parametrize("shape", ["second-quantity", "second-percent", "second-line-amount",
+                                   "price-without-amount-first"])
+def test_the_line_fast_path_reads_the_first_of_a_doubled_value(shape: str) -> None:
+    fast, plain = _both()
+    tree = etree.ElementTree(etree.fromstring(_doubled_values()[shape]))
+    got = _run(fast, tree)
+    assert got == _run(plain, tree), shape
+    expected = {"second-quantity": "UBLTR-LINE-AMOUNT", "second-line-amount": "UBLTR-LINE-AMOUNT",
+                "second-percent": "UBLTR-LINE-TAX-PERCENT"}.get(shape)
+    import rules_decimal
+
+    found = engine._rule_findings(engine.ruleset("ubltr"), tree, {"type": "efatura", "provider": ""}, strict=True)
+    rules = {f.rule for f in found}
+    assert rules == {rule for rule, _, _ in rules_decimal.evaluate(tree)}, shape
+    if expected:
+        assert expected in rules, (shape, rules)
+    else:
+        assert not {r for r in rules if r.startswith("UBLTR-LINE")}, (shape, rules)
