@@ -32,6 +32,7 @@ validated: single process against single-process bare XSD of the same files, and
     python bench/validate.py                 # full run (a few minutes)
     python bench/validate.py --quick         # smaller sizes and batch, no 10,000 lines
     python bench/validate.py --no-reference  # skip efatura-kontrol
+    python bench/validate.py --sizes 10000 --no-directory   # one size only
 
 On a shared machine the ubltr-rules column moves by up to 2x between runs;
 ``bench/rules_callgrind.py`` counts the same ratio in instructions.
@@ -200,6 +201,10 @@ def _bare_file(path: str) -> bool:
     return bare_xsd(Path(path).read_bytes())
 
 
+def _gib_file(path: str) -> bool:
+    return gib_only(Path(path).read_bytes())
+
+
 def batch(n: int, reference: bool) -> None:
     from ubltr.validation import validate
 
@@ -220,7 +225,7 @@ def batch(n: int, reference: bool) -> None:
         print(f"\ndirectory of {n} one-line invoices (every fixture's scenario), files read from disk:")
         # three rounds, alternating, best of each: one pass of bare XSD over 4,000 small
         # files is ~0.5 s and moves by ±30 % with the machine's other work
-        tb = to = float("inf")
+        tb = to = tg = float("inf")
         for _ in range(3):
             t = time.perf_counter()
             for p in paths:
@@ -230,8 +235,14 @@ def batch(n: int, reference: bool) -> None:
             for p in paths:
                 validate(p)
             to = min(to, time.perf_counter() - t)
+            t = time.perf_counter()
+            for p in paths:
+                _gib_file(p)
+            tg = min(tg, time.perf_counter() - t)
         print(f"  1 process : bare XSD {tb:6.2f} s ({n / tb:6.0f} docs/s)   ubltr {to:6.2f} s ({n / to:6.0f} docs/s)"
               f"   ubltr/XSD = {to / tb:.1f}x (target <= 5x; best of 3 alternating rounds each)")
+        print(f"              XSD+GİB (no ubltr rules) {tg:6.2f} s   (XSD+GİB)/XSD = {tg / tb:.1f}x: the least"
+              " ubltr/XSD can be with GİB's rules on libxslt, whatever ubltr's own rules cost")
         if reference:
             from efatura_kontrol.kontrol import kontrol_et
 
@@ -260,12 +271,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-reference", action="store_true", help="skip efatura-kontrol")
+    ap.add_argument("--sizes", help="comma-separated line counts instead of the default ones (e.g. 10000)")
+    ap.add_argument("--no-directory", action="store_true", help="skip the directory of one-line invoices")
     ap.add_argument("--child-peak", nargs=2, metavar=("ENGINE", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_peak:
         _child_peak(*args.child_peak)
         return
     sizes = [1, 10, 100, 1000] if args.quick else [1, 10, 100, 1000, 10000]
+    if args.sizes:
+        sizes = [int(x) for x in args.sizes.split(",")]
     n_batch = 1000 if args.quick else 4000
     engines = ["xsd", "ubltr"] + ([] if args.no_reference else ["ek"])
 
@@ -312,7 +327,8 @@ def main() -> None:
               f"{gib_layer * 1e3:>8.2f}ms {rules * 1e3:>9.2f}ms {rules / gib_layer:>9.2f} "
               f"{e / o:>8.1f}x {e / g:>11.1f}x {o / b:>8.1f}x {e / b:>7.1f}x {mb['xsd']:>7.1f} {mb['ubltr']:>8.1f} "
               f"{mb.get('ek', float('nan')):>7.1f}")
-    batch(n_batch, "ek" in engines)
+    if not args.no_directory:
+        batch(n_batch, "ek" in engines)
     print(f"\nload average {os.getloadavg()[0]:.2f}")
 
 
