@@ -271,26 +271,17 @@ def _doubled_values() -> dict[str, bytes]:
     path's ``cac:Price[1]/cbc:PriceAmount[1]`` is empty there: it hands the line to the
     rules, which pass it)."""
     cbc = f"{{{NS['cbc']}}}"
+    doubled = {"second-quantity": "cbc:InvoicedQuantity", "second-percent": "cac:TaxTotal/cac:TaxSubtotal/cbc:Percent",
+               "second-line-amount": "cbc:LineExtensionAmount"}
     out = {}
-    for name in ("second-quantity", "second-percent", "second-line-amount", "price-without-amount-first"):
+    for name in (*doubled, "price-without-amount-first"):
         root = etree.fromstring(_BASES[True])  # line 2 has a charge: the allowance branch too
         for line in root.findall("cac:InvoiceLine", NS):
-            if name == "second-quantity":
-                qty = line.find("cbc:InvoicedQuantity", NS)
-                twin = etree.fromstring(etree.tostring(qty))
-                qty.text = str(Decimal(qty.text) + 1)
-                qty.addnext(twin)
-            elif name == "second-percent":
-                sub = line.find("cac:TaxTotal/cac:TaxSubtotal", NS)
-                pct = sub.find("cbc:Percent", NS)
-                twin = etree.fromstring(etree.tostring(pct))
-                pct.text = str(Decimal(pct.text) + 1)
-                pct.addnext(twin)
-            elif name == "second-line-amount":
-                lea = line.find("cbc:LineExtensionAmount", NS)
-                twin = etree.fromstring(etree.tostring(lea))
-                lea.text = str(Decimal(lea.text) + 1)
-                lea.addnext(twin)
+            if name in doubled:
+                value = line.find(doubled[name], NS)
+                twin = etree.fromstring(etree.tostring(value))  # the second one, right
+                value.text = str(Decimal(value.text) + 1)  # the first one, wrong
+                value.addnext(twin)
             else:
                 price = line.find("cac:Price", NS)
                 empty = etree.SubElement(line, f"{{{NS['cac']}}}Price")
