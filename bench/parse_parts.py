@@ -58,14 +58,9 @@ def best(fns: list[Callable[[], object]], rounds: int, budget: float) -> list[fl
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lines", type=int, default=1000)
-    ap.add_argument("--rounds", type=int, default=9)
-    ap.add_argument("--budget", type=float, default=0.2)
-    args = ap.parse_args()
-    xml = build(load(doc(args.lines)))
-    n = args.lines
+def steps(xml: bytes) -> dict[str, Callable[[], None]]:
+    """The rows this bench times, each a prefix of what parse does (and the floor), by
+    name; bench/parse_native_probe.py times some of them beside its own reader."""
 
     def lxml() -> None:
         xmlsafe.fromstring(xml)
@@ -88,8 +83,26 @@ def main() -> None:
     def fl() -> None:
         floor(xml)
 
-    names = ["lxml parse", "+ read the lines", "+ build the lines", "parse", "floor"]
-    t = best([lxml, read, lines, whole, fl], args.rounds, args.budget)
+    return {"lxml parse": lxml, "+ read the lines": read, "+ build the lines": lines, "parse": whole, "floor": fl}
+
+
+def arguments(description: str | None) -> argparse.Namespace:
+    """``--lines``, ``--rounds``, ``--budget`` (this bench's and bench/parse_native_probe.py's)."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lines", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--budget", type=float, default=0.2)
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__)
+    xml = build(load(doc(args.lines)))
+    n = args.lines
+
+    fns = steps(xml)
+    names = list(fns)
+    t = best(list(fns.values()), args.rounds, args.budget)
     print(f"{n} lines, {len(xml) / 1024:.0f} KiB; least of {args.rounds} alternating rounds, CPU time")
     print(f"{'':>20} {'ms':>8} {'µs/line':>8} {'part µs/line':>13}")
     prev = 0.0
