@@ -151,14 +151,17 @@ def test_a_tabs_memory_stays_flat_over_many_invoices(tmp_path: Path) -> None:
     from ubltr.chromium import PdfPrinter
 
     page = _invoice_page(tmp_path, "ABC2026000000001")
-    with PdfPrinter(new_tab_after=10**6, recycle_after=10**6, rss_limit=None) as printer:
-        for _ in range(5):
-            printer.print_file(page)
-        start = printer.rss_bytes()
-        for _ in range(35):
-            printer.print_file(page)
-        grown = printer.rss_bytes() - start
-    assert grown < 60 * 2**20, f"grew {grown / 2**20:.0f} MiB over 35 invoices"
+    html = page.read_bytes()
+    for how in ("navigated", "written"):
+        with PdfPrinter(new_tab_after=10**6, recycle_after=10**6, rss_limit=None) as printer:
+            print_page = (lambda: printer.print_file(page)) if how == "navigated" else (lambda: printer.print_html(html))
+            for _ in range(5):
+                print_page()
+            start = printer.rss_bytes()
+            for _ in range(35):
+                print_page()
+            grown = printer.rss_bytes() - start
+        assert grown < 60 * 2**20, f"{how}: grew {grown / 2**20:.0f} MiB over 35 invoices"
 
 
 def test_the_browser_is_replaced_after_n_pages_and_each_page_prints_once(tmp_path: Path) -> None:
@@ -178,6 +181,46 @@ def test_the_browser_is_replaced_after_n_pages_and_each_page_prints_once(tmp_pat
         assert printer.recycled == 2 and printer.restarts == 0 and len(browsers) == 3
     assert all(b.proc.poll() is not None for b in browsers)
     assert _chromium_children() == []
+
+
+def test_pages_written_into_the_tab_print_as_navigated_ones_through_new_tabs_and_browsers(tmp_path: Path) -> None:
+    """``print_html`` (ubltr's own pages written into the tab's document): the same
+    pages, text and pixels as ``print_file`` of the same HTML, each its own invoice's,
+    while the tab (every 2 pages) and the browser (every 5) are replaced and one
+    browser is killed between two pages."""
+    from ubltr.chromium import PdfPrinter
+
+    with PdfPrinter(new_tab_after=2, recycle_after=5) as written, PdfPrinter() as navigated:
+        frames = set()
+        for i in range(9):
+            number = f"ABC2026{i + 1:09d}"
+            page = _invoice_page(tmp_path, number)
+            if i == 6:
+                assert written._browser is not None
+                os.killpg(written._browser.proc.pid, signal.SIGKILL)
+            new, ref = pages(written.print_html(page.read_bytes())), pages(navigated.print_file(page))
+            frames.add(written._frame)
+            assert number in new[0][1]
+            assert [p[:2] for p in new] == [p[:2] for p in ref]
+            for (_, _, a), (_, _, b) in zip(new, ref):
+                assert (np.abs(a.astype(int) - b.astype(int)) > 32).mean() < 0.001
+        assert written.recycled == 1 and written.restarts == 1 and len(frames) >= 4
+    assert _chromium_children() == []
+
+
+def test_a_page_with_a_script_gets_a_document_of_its_own(tmp_path: Path) -> None:
+    """Pages written into one document share its JavaScript global: the second of two
+    pages declaring the same ``const`` would fail to run its script and print blank.
+    ``print_html`` prints a page with a script (or an event handler) by navigation."""
+    from ubltr.chromium import PdfPrinter
+
+    scripted = '<!doctype html><p id="k">?</p><script>const K = "hesaplandı"; document.getElementById("k").textContent = K;</script>'
+    handler = '<!doctype html><body onload="document.body.textContent = \'yüklendi\'"><p>?</p></body>'
+    with PdfPrinter() as printer:
+        for _ in range(2):
+            assert "hesaplandı" in pages(printer.print_html(scripted))[0][1]
+            assert "yüklendi" in pages(printer.print_html(handler.encode("utf-8")))[0][1]
+        assert "düz" in pages(printer.print_html("<!doctype html><p>düz</p>"))[0][1]
 
 
 def test_a_browser_past_its_memory_bound_is_replaced(tmp_path: Path) -> None:
@@ -388,16 +431,16 @@ def test_an_unforeseen_printer_error_is_reported_for_that_document_only(tmp_path
     from ubltr import chromium
     from ubltr.viewfiles import ViewJob, render_files
 
-    real = chromium.PdfPrinter.print_file
+    real = chromium.PdfPrinter.print_html  # what render_files calls for ubltr's own pages
     calls = []
 
-    def flaky(self: chromium.PdfPrinter, page: Path) -> bytes:
+    def flaky(self: chromium.PdfPrinter, page: bytes) -> bytes:
         calls.append(page)
         if len(calls) == 2:
             raise KeyError("data")
         return real(self, page)
 
-    monkeypatch.setattr(chromium.PdfPrinter, "print_file", flaky)
+    monkeypatch.setattr(chromium.PdfPrinter, "print_html", flaky)
     good = (ROOT / "fixtures" / "TEMELFATURA-SATIS.xml").read_bytes()
     jobs = []
     for i in range(4):

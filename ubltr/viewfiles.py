@@ -71,7 +71,9 @@ def write_whole(path: Path, data: bytes) -> None:
 
 
 _END = object()
-_Page = tuple[ViewJob, Path, bool, tuple[str, ...]]  # job, HTML file, delete it after?, warnings
+#: job, warnings, and what to print: ubltr's own page (HTML bytes, written into the tab)
+#: or the document's own XSLT's page (an HTML file, navigated to) and whether to delete it after
+_Page = tuple[ViewJob, tuple[str, ...], bytes | None, Path | None, bool]
 
 
 def render_files(
@@ -132,13 +134,18 @@ def render_files(
                 if job.pdf is None:
                     results.put(ViewOutcome(job, None, None, rendered.warnings))
                     continue
-                page = job.html
-                if page is None:  # the browser reads a file; this one is ours to delete
-                    page = Path(scratch) / f"{n}.html"
-                    page.write_bytes(rendered.html)
+                item: _Page
+                if rendered.source == "default":  # ubltr's template: no script, no link out
+                    item = (job, rendered.warnings, rendered.html, None, False)
+                else:  # the document's own XSLT's page (scripts, maybe): a file, navigated to
+                    page = job.html
+                    if page is None:  # the browser reads a file; this one is ours to delete
+                        page = Path(scratch) / f"{n}.html"
+                        page.write_bytes(rendered.html)
+                    item = (job, rendered.warnings, None, page, job.html is None)
                 while not stop.is_set():
                     try:
-                        pages.put((job, page, job.html is None, rendered.warnings), timeout=0.5)
+                        pages.put(item, timeout=0.5)
                         break
                     except queue.Full:
                         continue
@@ -158,7 +165,7 @@ def render_files(
                 item = pages.get()
                 if item is None:
                     break
-                job, page, temporary, warnings = item
+                job, warnings, html, page, temporary = item
                 assert job.pdf is not None
                 try:
                     if stop.is_set():
@@ -166,7 +173,11 @@ def render_files(
                     if printer is None:
                         printer = PdfPrinter(browser, timeout=print_timeout, recycle_after=recycle_after,
                                              rss_limit=rss_limit)
-                    pdf = printer.print_file(page)
+                    if html is not None:
+                        pdf = printer.print_html(html)
+                    else:
+                        assert page is not None
+                        pdf = printer.print_file(page)
                     write_whole(job.pdf, pdf)
                     results.put(ViewOutcome(job, None, None, warnings))
                 except (BrowserDied, PrintError, view.BrowserMissing) as exc:
@@ -179,7 +190,7 @@ def render_files(
                         printer.close()
                         printer = None
                 finally:
-                    if temporary:
+                    if temporary and page is not None:
                         page.unlink(missing_ok=True)
         finally:
             if printer is not None:
