@@ -33,7 +33,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from lxml import etree
 
@@ -608,7 +608,7 @@ def _is_charge(ac: etree._Element) -> bool:
 
 
 def _allowances(parent: etree._Element, gross: Decimal | None,
-                elements: list[etree._Element] | None = None,
+                elements: Sequence[etree._Element] | None = None,
                 gathered: list[dict[str, Any]] | None = None) -> tuple[tuple[AllowanceCharge, ...], tuple[AllowanceCharge, ...]]:
     """The allowances and charges of a line (``gross`` = quantity × price) or of the
     document (``gross`` = Σ line amounts).  One given by ``MultiplierFactorNumeric`` is
