@@ -221,6 +221,13 @@ def test_a_page_with_a_script_gets_a_document_of_its_own(tmp_path: Path) -> None
             assert "hesaplandı" in pages(printer.print_html(scripted))[0][1]
             assert "yüklendi" in pages(printer.print_html(handler.encode("utf-8")))[0][1]
         assert "düz" in pages(printer.print_html("<!doctype html><p>düz</p>"))[0][1]
+        # a navigated page's timer would go on in the tab's global and rewrite the next
+        # written page: the tab gets a new document first
+        ticking = '<!doctype html><p>saat</p><script>setInterval(() => { document.body.textContent = "bozuk"; }, 5);</script>'
+        assert printer.print_html(ticking)[:5] == b"%PDF-"  # printed by navigation (what it shows: its timer's)
+        time.sleep(0.05)
+        for _ in range(3):
+            assert pages(printer.print_html("<!doctype html><p>sonraki</p>"))[0][1].strip() == "sonraki"
 
 
 def test_a_browser_past_its_memory_bound_is_replaced(tmp_path: Path) -> None:

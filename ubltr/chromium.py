@@ -309,6 +309,7 @@ class PdfPrinter:
         self._target = ""
         self._session = ""
         self._frame = ""  # the tab's main frame, where print_html writes its pages
+        self._fresh = True  # False once a navigated page (its scripts, its timers) is in the tab
 
     def _start(self) -> Browser:
         from . import view
@@ -329,6 +330,7 @@ class PdfPrinter:
         self._session = b.call("Target.attachToTarget", {"targetId": self._target, "flatten": True})["sessionId"]
         b.call("Page.enable", session=self._session)
         self._frame = b.call("Page.getFrameTree", session=self._session)["frameTree"]["frame"]["id"]
+        self._fresh = True  # no page of its own has run a script in this tab
         self.tab_printed = 0
         # the tab the browser opened itself (its command line's about:blank) is never
         # used: closed, its renderer (~30 MB) goes with it
@@ -373,16 +375,24 @@ class PdfPrinter:
         b.drop_events()
         return base64.b64decode(data)
 
-    def _print_once(self, url: str) -> bytes:
-        b, s = self._tab()
+    def _navigate(self, b: Browser, s: str, url: str) -> None:
         nav = b.call("Page.navigate", {"url": url}, s)
         if nav.get("errorText"):
             raise PrintError(f"cannot load the page: {nav['errorText']}")
         b.wait_event("Page.loadEventFired", s)
+
+    def _print_once(self, url: str) -> bytes:
+        b, s = self._tab()
+        self._fresh = False  # the page's scripts, timers included, live in the tab now
+        self._navigate(b, s, url)
         return self._printed(b, s)
 
     def _write_once(self, html: str) -> bytes:
         b, s = self._tab()
+        if not self._fresh:  # after a navigated page: a new, empty document and global first
+            self._navigate(b, s, "about:blank")
+            self._frame = b.call("Page.getFrameTree", session=s)["frameTree"]["frame"]["id"]
+            self._fresh = True
         b.call("Page.setDocumentContent", {"frameId": self._frame, "html": html}, s)
         loaded = b.call("Runtime.evaluate", {"expression": _LOADED, "awaitPromise": True}, s)
         if "exceptionDetails" in loaded:
@@ -417,8 +427,10 @@ class PdfPrinter:
         file to read), for ubltr's own pages.  Written pages share the tab's
         JavaScript global, and their relative links resolve against the tab's
         address, so a page with a script or an event handler, or one that is not
-        UTF-8, is printed through :meth:`print_file` from a temporary file instead.
-        Same retries and errors as :meth:`print_file`."""
+        UTF-8, is printed through :meth:`print_file` from a temporary file instead;
+        and after a navigated page the tab is first taken to a new, empty document
+        (that page's timers would go on running in the tab's global).  Same retries
+        and errors as :meth:`print_file`."""
         try:
             text = html.decode("utf-8") if isinstance(html, bytes) else html
         except UnicodeDecodeError:
