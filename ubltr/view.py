@@ -368,13 +368,14 @@ def _party(el: etree._Element | None) -> Party | None:
         # the room on its own line as "Kapı No:"; then postal zone, district / city.
         # What general.xslt leaves out is shown too, as GİB's appResponse.xslt places
         # it: the block after the street, the region after the city (", Region").
+        block, number = _text(addr, "cbc:BlockName"), _text(addr, "cbc:BuildingNumber")
         street = " ".join(
             p for p in (
                 _text(addr, "cbc:District"),
                 _text(addr, "cbc:StreetName"),
-                ("Blok:" + _text(addr, "cbc:BlockName")) if _text(addr, "cbc:BlockName") else "",
+                ("Blok:" + block) if block else "",
                 _text(addr, "cbc:BuildingName"),
-                ("No:" + _text(addr, "cbc:BuildingNumber")) if _text(addr, "cbc:BuildingNumber") else "",
+                ("No:" + number) if number else "",
             ) if p
         )
         if street:
