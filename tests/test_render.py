@@ -738,3 +738,18 @@ def test_an_unforeseen_rendering_error_is_reported_for_its_document_and_the_batc
     assert outcomes["in0.xml"].error is None and outcomes["in2.xml"].error is None
     assert (tmp_path / "out0.html").exists() and (tmp_path / "out2.html").exists()
     assert not (tmp_path / "out1.html").exists()
+
+
+@pytest.mark.parametrize("page, scripted", [
+    ("<p>düz</p>", False), ("<SCRIPT>1</SCRIPT>", True), ('<body onload="x()">', True),
+    ("<body\nONLOAD = x>", True), ('<a href="JavaScript:void(0)">', True),
+    ("<p>bonus=1, on=2</p>", False), ("<p>Kampanya onay = evet</p>", True),
+])
+def test_pages_with_a_script_or_handler_are_not_written_into_the_tab(page: str, scripted: bool) -> None:
+    """What ``PdfPrinter.print_html`` prints by navigation instead (a script, an inline
+    handler in any case, a javascript: link); text that only looks like a handler
+    ("onay = evet") is taken for one: the page is then navigated to, which is only
+    slower."""
+    from ubltr.chromium import _scripted
+
+    assert _scripted(page) is scripted

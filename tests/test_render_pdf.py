@@ -183,22 +183,25 @@ def test_the_browser_is_replaced_after_n_pages_and_each_page_prints_once(tmp_pat
     assert _chromium_children() == []
 
 
-def test_pages_written_into_the_tab_print_as_navigated_ones_through_new_tabs_and_browsers(tmp_path: Path) -> None:
+def test_pages_written_into_the_tab_print_as_chromium_prints_them_through_new_tabs_and_browsers(tmp_path: Path) -> None:
     """``print_html`` (ubltr's own pages written into the tab's document): the same
-    pages, text and pixels as ``print_file`` of the same HTML, each its own invoice's,
-    while the tab (every 2 pages) and the browser (every 5) are replaced and one
-    browser is killed between two pages."""
+    pages, text and pixels as Chromium's own ``--print-to-pdf`` of the same HTML, each
+    its own invoice's, while the tab (every 2 pages) and the browser (every 5) are
+    replaced and one browser is killed between two pages."""
     from ubltr.chromium import PdfPrinter
 
-    with PdfPrinter(new_tab_after=2, recycle_after=5) as written, PdfPrinter() as navigated:
+    numbers = [f"ABC2026{i + 1:09d}" for i in range(9)]
+    html = {n: _invoice_page(tmp_path, n) for n in numbers}
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda n: chromium_cli_pdf(html[n], html[n].with_suffix(".ref.pdf")), numbers))
+    with PdfPrinter(new_tab_after=2, recycle_after=5) as written:
         frames = set()
-        for i in range(9):
-            number = f"ABC2026{i + 1:09d}"
-            page = _invoice_page(tmp_path, number)
+        for i, number in enumerate(numbers):
             if i == 6:
                 assert written._browser is not None
                 os.killpg(written._browser.proc.pid, signal.SIGKILL)
-            new, ref = pages(written.print_html(page.read_bytes())), pages(navigated.print_file(page))
+            new = pages(written.print_html(html[number].read_bytes()))
+            ref = pages(html[number].with_suffix(".ref.pdf").read_bytes())
             frames.add(written._frame)
             assert number in new[0][1]
             assert [p[:2] for p in new] == [p[:2] for p in ref]
