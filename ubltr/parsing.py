@@ -416,7 +416,9 @@ def _s(el: etree._Element | None) -> str | None:
 
 def _d(el: etree._Element | None) -> Decimal | None:
     """An element's number (``None`` for no element or a blank one): ``_s`` and
-    ``_number`` in one call (a number already read is one lookup by its text)."""
+    ``_number`` in one call (a number already read is one lookup by its text).  Its
+    first lines repeat ``_s``'s reading of the text on purpose: a line reads six to
+    eight numbers, and a call fewer each is about 2 % of parse."""
     if el is None:
         return None
     if len(el):
